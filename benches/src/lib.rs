@@ -1,0 +1,1 @@
+//! Criterion benchmarks for stage4 live under `benches/`.
