@@ -11,8 +11,11 @@
 //!   (lots), balances (atoms), ids, bars, quotes, orders, execution reports.
 //! - [`ports`]: the traits the outside world implements ([`ports::MarketFeed`],
 //!   [`ports::Venue`]).
+//! - [`strategy`]: the strategy contract ([`strategy::Strategy`], [`strategy::MarketSnapshot`],
+//!   [`strategy::Signal`]).
 //!
 //! Start with [`domain`], then [`ports`].
 
 pub mod domain;
 pub mod ports;
+pub mod strategy;
