@@ -11,11 +11,13 @@
 //!   (lots), balances (atoms), ids, bars, quotes, orders, execution reports.
 //! - [`ports`]: the traits the outside world implements ([`ports::MarketFeed`],
 //!   [`ports::Venue`]).
+//! - [`decision_log`]: canonical JSON (Python-compatible bytes) and HMAC signatures.
 //! - [`strategy`]: the strategy contract ([`strategy::Strategy`], [`strategy::MarketSnapshot`],
 //!   [`strategy::Signal`]).
 //!
 //! Start with [`domain`], then [`ports`].
 
+pub mod decision_log;
 pub mod domain;
 pub mod ports;
 pub mod strategy;

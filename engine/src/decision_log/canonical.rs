@@ -1,0 +1,642 @@
+//! Canonical JSON exactly as the reference system produces it, so signatures verify across
+//! both systems.
+//!
+//! The reference signs `json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",",":"))`
+//! encoded as UTF-8 (ops.md §1). Reproducing those bytes needs a JSON model that keeps what
+//! Python keeps and nothing else:
+//!
+//! - integers are arbitrary precision and stay integers (`5` is not `5.0`); they are kept as
+//!   normalised decimal text, so a 40-digit integer survives;
+//! - floats print as Python's `repr`: shortest round-trip digits, fixed notation when the
+//!   decimal exponent is in `-4 ..= 15`, otherwise `1e+16` / `1e-07` style with a sign and at
+//!   least two exponent digits; `45.0` keeps its `.0`; `NaN`, `Infinity`, `-Infinity` are
+//!   written (and accepted) as Python does;
+//! - object keys are sorted by code point (UTF-8 byte order, **not** RFC 8785's UTF-16 order);
+//!   a duplicate key keeps its last value, as Python's parser does;
+//! - strings escape `"` `\` and control characters below U+0020 only (`\n \r \t \b \f`, others
+//!   `\u00xx` in lower-case hex); everything else, DEL and U+2028/U+2029 included, is raw UTF-8;
+//!   an escaped lone surrogate is refused (Python raises when encoding it).
+//!
+//! [`Json::parse`] reads a line the way `json.loads` does; [`Json::canonical`] writes the
+//! signed bytes.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// A JSON value with Python's number semantics.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Json {
+    /// `null`.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer of any size, as normalised decimal text (optional `-`, no leading zeros,
+    /// never `-0`).
+    Int(String),
+    /// A float (Python `float`), including NaN and ±infinity.
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// An array.
+    Array(Vec<Json>),
+    /// An object; keys are kept sorted, which is the canonical order.
+    Object(BTreeMap<String, Json>),
+}
+
+/// Why a line is not JSON that Python would accept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid JSON at byte {offset}: {reason}")]
+pub struct JsonError {
+    /// Byte offset in the input where the problem was found.
+    pub offset: usize,
+    /// What was expected.
+    pub reason: &'static str,
+}
+
+impl Json {
+    /// An integer value.
+    pub fn int(v: impl Into<i128>) -> Json {
+        Json::Int(v.into().to_string())
+    }
+
+    /// A string value.
+    pub fn str(v: impl Into<String>) -> Json {
+        Json::Str(v.into())
+    }
+
+    /// An empty object.
+    pub fn object() -> Json {
+        Json::Object(BTreeMap::new())
+    }
+
+    /// The object's map, if this is an object.
+    pub fn as_object(&self) -> Option<&BTreeMap<String, Json>> {
+        match self {
+            Json::Object(map) => Some(map),
+            _ => None,
+        }
+    }
+
+    /// The object's map, mutably, if this is an object.
+    pub fn as_object_mut(&mut self) -> Option<&mut BTreeMap<String, Json>> {
+        match self {
+            Json::Object(map) => Some(map),
+            _ => None,
+        }
+    }
+
+    /// The string, if this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Member `key` of an object (`None` for other values or a missing key).
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.as_object()?.get(key)
+    }
+
+    /// Inserts `key: value` into an object (replacing any previous value). Panics when `self`
+    /// is not an object: building a non-object entry is a bug.
+    pub fn insert(&mut self, key: impl Into<String>, value: Json) -> &mut Json {
+        self.as_object_mut()
+            .expect("Json::insert on a non-object")
+            .insert(key.into(), value);
+        self
+    }
+
+    /// Converts any serde-serialisable value (integers stay integers, floats stay floats).
+    pub fn from_serialize<T: serde::Serialize + ?Sized>(value: &T) -> Result<Json, String> {
+        serde_json::to_value(value)
+            .map(|v| Json::from(&v))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Parses text the way Python's `json.loads` does (see the module doc).
+    pub fn parse(text: &str) -> Result<Json, JsonError> {
+        let mut p = Parser {
+            bytes: text.as_bytes(),
+            text,
+            pos: 0,
+        };
+        p.skip_ws();
+        let value = p.value(0)?;
+        p.skip_ws();
+        if p.pos != p.bytes.len() {
+            return Err(p.err("unexpected data after the value"));
+        }
+        Ok(value)
+    }
+
+    /// The canonical bytes (sorted keys, compact separators, raw UTF-8, Python floats).
+    pub fn canonical(&self) -> String {
+        let mut out = String::new();
+        write_canonical(self, &mut out);
+        out
+    }
+}
+
+impl From<&serde_json::Value> for Json {
+    fn from(v: &serde_json::Value) -> Json {
+        match v {
+            serde_json::Value::Null => Json::Null,
+            serde_json::Value::Bool(b) => Json::Bool(*b),
+            serde_json::Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    Json::int(i)
+                } else if let Some(u) = n.as_u64() {
+                    Json::int(u)
+                } else {
+                    Json::Float(n.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            serde_json::Value::String(s) => Json::Str(s.clone()),
+            serde_json::Value::Array(items) => Json::Array(items.iter().map(Json::from).collect()),
+            serde_json::Value::Object(map) => Json::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), Json::from(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl From<bool> for Json {
+    fn from(v: bool) -> Json {
+        Json::Bool(v)
+    }
+}
+impl From<f64> for Json {
+    fn from(v: f64) -> Json {
+        Json::Float(v)
+    }
+}
+impl From<&str> for Json {
+    fn from(v: &str) -> Json {
+        Json::Str(v.to_owned())
+    }
+}
+impl From<String> for Json {
+    fn from(v: String) -> Json {
+        Json::Str(v)
+    }
+}
+impl From<i64> for Json {
+    fn from(v: i64) -> Json {
+        Json::int(v)
+    }
+}
+impl From<u64> for Json {
+    fn from(v: u64) -> Json {
+        Json::int(v)
+    }
+}
+
+/// Nesting limit: Python's recursion limit stops far-deeper input too.
+const MAX_DEPTH: usize = 512;
+
+struct Parser<'a> {
+    bytes: &'a [u8],
+    text: &'a str,
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn err(&self, reason: &'static str) -> JsonError {
+        JsonError {
+            offset: self.pos,
+            reason,
+        }
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, literal: &str) -> bool {
+        if self.bytes[self.pos..].starts_with(literal.as_bytes()) {
+            self.pos += literal.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Json, JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("nesting is too deep"));
+        }
+        match self.bytes.get(self.pos) {
+            None => Err(self.err("expected a value, found the end")),
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(b'"') => self.string().map(Json::Str),
+            Some(b'-' | b'0'..=b'9') => {
+                if self.eat("-Infinity") {
+                    Ok(Json::Float(f64::NEG_INFINITY))
+                } else {
+                    self.number()
+                }
+            }
+            Some(_) => {
+                for (lit, value) in [
+                    ("null", Json::Null),
+                    ("true", Json::Bool(true)),
+                    ("false", Json::Bool(false)),
+                    ("NaN", Json::Float(f64::NAN)),
+                    ("Infinity", Json::Float(f64::INFINITY)),
+                ] {
+                    if self.eat(lit) {
+                        return Ok(value);
+                    }
+                }
+                Err(self.err("expected a value"))
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Json, JsonError> {
+        self.pos += 1; // '{'
+        let mut map = BTreeMap::new();
+        self.skip_ws();
+        if self.eat("}") {
+            return Ok(Json::Object(map));
+        }
+        loop {
+            self.skip_ws();
+            if self.bytes.get(self.pos) != Some(&b'"') {
+                return Err(self.err("expected a string key"));
+            }
+            let key = self.string()?;
+            self.skip_ws();
+            if !self.eat(":") {
+                return Err(self.err("expected `:` after a key"));
+            }
+            self.skip_ws();
+            let value = self.value(depth + 1)?;
+            map.insert(key, value); // a duplicate key keeps the last value, as in Python
+            self.skip_ws();
+            if self.eat(",") {
+                continue;
+            }
+            if self.eat("}") {
+                return Ok(Json::Object(map));
+            }
+            return Err(self.err("expected `,` or `}` in an object"));
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Json, JsonError> {
+        self.pos += 1; // '['
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.eat("]") {
+            return Ok(Json::Array(items));
+        }
+        loop {
+            self.skip_ws();
+            items.push(self.value(depth + 1)?);
+            self.skip_ws();
+            if self.eat(",") {
+                continue;
+            }
+            if self.eat("]") {
+                return Ok(Json::Array(items));
+            }
+            return Err(self.err("expected `,` or `]` in an array"));
+        }
+    }
+
+    fn number(&mut self) -> Result<Json, JsonError> {
+        let start = self.pos;
+        if self.bytes[self.pos] == b'-' {
+            self.pos += 1;
+        }
+        match self.bytes.get(self.pos) {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                while matches!(self.bytes.get(self.pos), Some(b'0'..=b'9')) {
+                    self.pos += 1;
+                }
+            }
+            _ => return Err(self.err("expected a digit")),
+        }
+        let int_end = self.pos;
+        let mut is_float = false;
+        if self.bytes.get(self.pos) == Some(&b'.')
+            && matches!(self.bytes.get(self.pos + 1), Some(b'0'..=b'9'))
+        {
+            is_float = true;
+            self.pos += 1;
+            while matches!(self.bytes.get(self.pos), Some(b'0'..=b'9')) {
+                self.pos += 1;
+            }
+        }
+        if matches!(self.bytes.get(self.pos), Some(b'e' | b'E')) {
+            let mut look = self.pos + 1;
+            if matches!(self.bytes.get(look), Some(b'+' | b'-')) {
+                look += 1;
+            }
+            if matches!(self.bytes.get(look), Some(b'0'..=b'9')) {
+                is_float = true;
+                self.pos = look;
+                while matches!(self.bytes.get(self.pos), Some(b'0'..=b'9')) {
+                    self.pos += 1;
+                }
+            }
+        }
+        let text = &self.text[start..self.pos];
+        if is_float {
+            let v: f64 = text.parse().map_err(|_| self.err("bad number"))?;
+            Ok(Json::Float(v))
+        } else {
+            let digits = &self.text[start..int_end];
+            Ok(Json::Int(normalise_int(digits)))
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let hex = self
+            .text
+            .get(self.pos..self.pos + 4)
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| self.err("expected four hex digits after \\u"))?;
+        self.pos += 4;
+        Ok(u32::from_str_radix(hex, 16).expect("checked hex digits"))
+    }
+
+    fn string(&mut self) -> Result<String, JsonError> {
+        self.pos += 1; // opening quote
+        let mut out = String::new();
+        loop {
+            let run_start = self.pos;
+            while let Some(&b) = self.bytes.get(self.pos) {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                self.pos += 1;
+            }
+            out.push_str(&self.text[run_start..self.pos]);
+            match self.bytes.get(self.pos) {
+                None => return Err(self.err("unterminated string")),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    let esc = *self
+                        .bytes
+                        .get(self.pos)
+                        .ok_or_else(|| self.err("unterminated escape"))?;
+                    self.pos += 1;
+                    match esc {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let c = if (0xD800..0xDC00).contains(&hi) {
+                                if !self.eat("\\u") {
+                                    return Err(self.err("lone surrogate escape"));
+                                }
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return Err(self.err("lone surrogate escape"));
+                                }
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else if (0xDC00..0xE000).contains(&hi) {
+                                return Err(self.err("lone surrogate escape"));
+                            } else {
+                                hi
+                            };
+                            out.push(char::from_u32(c).expect("valid scalar value"));
+                        }
+                        _ => return Err(self.err("invalid escape")),
+                    }
+                }
+                Some(_) => return Err(self.err("raw control character in a string")),
+            }
+        }
+    }
+}
+
+fn normalise_int(digits: &str) -> String {
+    match digits.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0') => "0".to_owned(),
+        _ => digits.to_owned(),
+    }
+}
+
+fn write_canonical(value: &Json, out: &mut String) {
+    match value {
+        Json::Null => out.push_str("null"),
+        Json::Bool(true) => out.push_str("true"),
+        Json::Bool(false) => out.push_str("false"),
+        Json::Int(digits) => out.push_str(digits),
+        Json::Float(f) => out.push_str(&python_float_repr(*f)),
+        Json::Str(s) => write_string(s, out),
+        Json::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        Json::Object(map) => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(k, out);
+                out.push(':');
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                write!(out, "\\u{:04x}", c as u32).expect("writing to a String cannot fail");
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Python's `repr(float)` as `json.dumps` writes it (`NaN`, `Infinity`, `-Infinity` for the
+/// non-finite values).
+pub fn python_float_repr(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".to_owned();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
+    }
+    // Rust's `{:e}` prints the shortest digits that round-trip, like Python's repr, in the
+    // form `d.ddde<exp>`; re-lay them out with Python's rules.
+    let sci = format!("{:e}", v.abs());
+    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` always has an exponent");
+    let exp: i32 = exp.parse().expect("`{:e}` exponent is an integer");
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let digits = if digits.chars().all(|c| c == '0') {
+        "0".to_owned()
+    } else {
+        digits
+    };
+    let decpt = exp + 1; // value = 0.<digits> × 10^decpt
+    let sign = if v.is_sign_negative() { "-" } else { "" };
+    let n = digits.len() as i32;
+    if v != 0.0 && !(-4 < decpt && decpt <= 16) {
+        let (first, rest) = digits.split_at(1);
+        let mantissa = if rest.is_empty() {
+            first.to_owned()
+        } else {
+            format!("{first}.{rest}")
+        };
+        let e = decpt - 1;
+        let esign = if e < 0 { '-' } else { '+' };
+        format!("{sign}{mantissa}e{esign}{:02}", e.abs())
+    } else if v == 0.0 {
+        format!("{sign}0.0")
+    } else if decpt <= 0 {
+        format!("{sign}0.{}{digits}", "0".repeat((-decpt) as usize))
+    } else if decpt < n {
+        let (int, frac) = digits.split_at(decpt as usize);
+        format!("{sign}{int}.{frac}")
+    } else {
+        format!("{sign}{digits}{}.0", "0".repeat((decpt - n) as usize))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_print_like_python_repr() {
+        // Every case below is what CPython 3.11 prints for repr(x) (see ops.md §1).
+        for (v, shown) in [
+            (45.0, "45.0"),
+            (0.1, "0.1"),
+            (1e16, "1e+16"),
+            (1e-7, "1e-07"),
+            (1e-5, "1e-05"),
+            (1e15, "1000000000000000.0"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (-0.0, "-0.0"),
+            (0.0, "0.0"),
+            (1.5e300, "1.5e+300"),
+            (0.0001, "0.0001"),
+            (123456789.125, "123456789.125"),
+            (1e22, "1e+22"),
+            (2.5e-5, "2.5e-05"),
+            (-3.75, "-3.75"),
+            (1234567890123456.7, "1234567890123456.8"),
+            (12345678901234567.0, "1.2345678901234568e+16"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ] {
+            assert_eq!(python_float_repr(v), shown, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn golden_vector_a_canonical_bytes() {
+        // ops.md §1, vector A.
+        let line = r#"{"kind":"snapshot","timestamp":"2024-02-01T00:00:01+00:00","source":"grpc","event":"reduce_motion","severity":"warning","fps":45.0,"screen":{"name":"Main"},"notes":{"severity":"warning","txt":"Zażółć \"q\"\n\u0001"}}"#;
+        let canonical = Json::parse(line).unwrap().canonical();
+        assert_eq!(
+            canonical,
+            r#"{"event":"reduce_motion","fps":45.0,"kind":"snapshot","notes":{"severity":"warning","txt":"Zażółć \"q\"\n\u0001"},"screen":{"name":"Main"},"severity":"warning","source":"grpc","timestamp":"2024-02-01T00:00:01+00:00"}"#
+        );
+        assert_eq!(canonical.len(), 220);
+    }
+
+    #[test]
+    fn numbers_keep_python_types() {
+        for (text, canonical) in [
+            ("5", "5"),
+            ("-0", "0"),
+            ("-0.0", "-0.0"),
+            ("1.50", "1.5"),
+            ("1E5", "100000.0"),
+            ("1e16", "1e+16"),
+            ("1e400", "Infinity"),
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
+            ("[NaN,Infinity,-Infinity]", "[NaN,Infinity,-Infinity]"),
+        ] {
+            assert_eq!(Json::parse(text).unwrap().canonical(), canonical, "{text}");
+        }
+    }
+
+    #[test]
+    fn strings_escape_only_what_python_escapes() {
+        let v = Json::Str("a\"b\\c\n\r\t\u{8}\u{c}\u{1}\u{7f}\u{2028}é😀".to_owned());
+        assert_eq!(
+            v.canonical(),
+            "\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\u{7f}\u{2028}é😀\""
+        );
+        assert_eq!(
+            Json::parse(r#""\ud83d\ude00\/""#).unwrap(),
+            Json::Str("😀/".to_owned())
+        );
+    }
+
+    #[test]
+    fn python_rejections_are_errors() {
+        for text in [
+            r#""\ud800""#,
+            r#""\udc00x""#,
+            "\"raw\u{1}control\"",
+            "[1,]",
+            "{\"a\":1,}",
+            "01",
+            "1.",
+            "{'a':1}",
+            "",
+            "[1] x",
+            "tru",
+        ] {
+            assert!(Json::parse(text).is_err(), "{text:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_value_and_keys_sort_by_code_point() {
+        let v = Json::parse(r#"{"b":1,"a":2,"b":3,"é":0,"z":0}"#).unwrap();
+        assert_eq!(v.canonical(), r#"{"a":2,"b":3,"z":0,"é":0}"#);
+    }
+}

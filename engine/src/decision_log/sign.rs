@@ -1,0 +1,322 @@
+//! HMAC signatures over canonical JSON, in the reference's `signature` object format:
+//! `{"algorithm":"HMAC-SHA256","value":<base64 std, padded>,"key_id":<only when configured>}`.
+//!
+//! The signed payload is the whole entry **minus** its `signature` member, canonicalised
+//! ([`Json::canonical`]). Verification re-canonicalises, so on-disk key order and whitespace do
+//! not matter, but number re-rendering does, exactly as in the reference (ops.md §1).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use hmac::{Hmac, Mac};
+use sha2::{Sha256, Sha384};
+
+use super::canonical::Json;
+
+/// The member name signatures live under.
+pub const SIGNATURE_KEY: &str = "signature";
+
+/// Supported MAC algorithms. The reference verifier accepts only HMAC-SHA256; its signing
+/// library also offers HMAC-SHA384, which we verify too (ops.md §10.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// `HMAC-SHA256`, the default everywhere.
+    HmacSha256,
+    /// `HMAC-SHA384`.
+    HmacSha384,
+}
+
+impl Algorithm {
+    /// The name written in `signature.algorithm`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::HmacSha256 => "HMAC-SHA256",
+            Algorithm::HmacSha384 => "HMAC-SHA384",
+        }
+    }
+
+    /// Parses a name exactly as written (`HMAC-SHA256`); `None` for anything else.
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        match name {
+            "HMAC-SHA256" => Some(Algorithm::HmacSha256),
+            "HMAC-SHA384" => Some(Algorithm::HmacSha384),
+            _ => None,
+        }
+    }
+}
+
+/// A signing key. Its bytes are never printed: `Debug` shows only the length.
+#[derive(Clone)]
+pub struct SigningKey {
+    bytes: Vec<u8>,
+    key_id: Option<String>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("len", &self.bytes.len())
+            .field("key_id", &self.key_id)
+            .finish()
+    }
+}
+
+impl SigningKey {
+    /// A key from raw bytes (the UTF-8 of a secret string, or a key file's stripped bytes),
+    /// with an optional key id written into signatures.
+    pub fn new(bytes: impl Into<Vec<u8>>, key_id: Option<String>) -> SigningKey {
+        SigningKey {
+            bytes: bytes.into(),
+            key_id,
+        }
+    }
+
+    /// The key id, if any.
+    pub fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
+    }
+
+    /// Length of the key in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// True for an empty key (which callers must refuse).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Raw MAC of `message`.
+    pub fn mac(&self, algorithm: Algorithm, message: &[u8]) -> Vec<u8> {
+        match algorithm {
+            Algorithm::HmacSha256 => {
+                let mut mac = Hmac::<Sha256>::new_from_slice(&self.bytes)
+                    .expect("HMAC accepts keys of any length");
+                mac.update(message);
+                mac.finalize().into_bytes().to_vec()
+            }
+            Algorithm::HmacSha384 => {
+                let mut mac = Hmac::<Sha384>::new_from_slice(&self.bytes)
+                    .expect("HMAC accepts keys of any length");
+                mac.update(message);
+                mac.finalize().into_bytes().to_vec()
+            }
+        }
+    }
+
+    /// Constant-time check of `tag` against the MAC of `message`.
+    pub fn verify_mac(&self, algorithm: Algorithm, message: &[u8], tag: &[u8]) -> bool {
+        match algorithm {
+            Algorithm::HmacSha256 => {
+                let mut mac = Hmac::<Sha256>::new_from_slice(&self.bytes)
+                    .expect("HMAC accepts keys of any length");
+                mac.update(message);
+                mac.verify_slice(tag).is_ok()
+            }
+            Algorithm::HmacSha384 => {
+                let mut mac = Hmac::<Sha384>::new_from_slice(&self.bytes)
+                    .expect("HMAC accepts keys of any length");
+                mac.update(message);
+                mac.verify_slice(tag).is_ok()
+            }
+        }
+    }
+
+    /// The `signature` object for `payload` (which must not contain a `signature` member).
+    pub fn signature(&self, algorithm: Algorithm, payload: &Json) -> Json {
+        let tag = self.mac(algorithm, payload.canonical().as_bytes());
+        let mut sig = Json::object();
+        sig.insert("algorithm", Json::str(algorithm.as_str()));
+        sig.insert("value", Json::Str(B64.encode(tag)));
+        if let Some(id) = &self.key_id {
+            sig.insert("key_id", Json::str(id.as_str()));
+        }
+        sig
+    }
+
+    /// Signs an object in place: removes any old `signature`, then adds a fresh one.
+    /// Panics when `entry` is not an object.
+    pub fn sign_entry(&self, algorithm: Algorithm, entry: &mut Json) {
+        let map = entry.as_object_mut().expect("only objects are signed");
+        map.remove(SIGNATURE_KEY);
+        let sig = self.signature(algorithm, entry);
+        entry.insert(SIGNATURE_KEY, sig);
+    }
+}
+
+/// Why a signed object did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// The object has no `signature` member.
+    #[error("entry is not signed")]
+    Missing,
+    /// `signature` is not an object with string `algorithm` and `value`.
+    #[error("signature is malformed: {0}")]
+    Malformed(&'static str),
+    /// The algorithm is not one we support.
+    #[error("unsupported signature algorithm `{0}`")]
+    UnsupportedAlgorithm(String),
+    /// `value` is not standard padded base64.
+    #[error("signature value is not valid base64")]
+    BadBase64,
+    /// The entry names a different key id than the key supplied.
+    #[error("signed with key id `{found}`, expected `{expected}`")]
+    KeyIdMismatch {
+        /// Key id in the entry.
+        found: String,
+        /// Key id of the verifying key.
+        expected: String,
+    },
+    /// The MAC does not match: the entry was changed or signed with another key.
+    #[error("signature does not match the entry (altered, or signed with another key)")]
+    Mismatch,
+}
+
+/// Verifies `entry`'s `signature` with `key`. A key id on only one side is accepted, as in the
+/// reference; different ids on both sides are refused before any MAC is computed.
+pub fn verify_entry(key: &SigningKey, entry: &Json) -> Result<Algorithm, SignatureError> {
+    let map = entry
+        .as_object()
+        .ok_or(SignatureError::Malformed("the entry is not an object"))?;
+    let sig = map.get(SIGNATURE_KEY).ok_or(SignatureError::Missing)?;
+    let sig = sig
+        .as_object()
+        .ok_or(SignatureError::Malformed("`signature` is not an object"))?;
+    let name = sig
+        .get("algorithm")
+        .and_then(Json::as_str)
+        .ok_or(SignatureError::Malformed(
+            "`algorithm` is missing or not a string",
+        ))?;
+    let algorithm = Algorithm::from_name(name)
+        .ok_or_else(|| SignatureError::UnsupportedAlgorithm(name.to_owned()))?;
+    let value = sig
+        .get("value")
+        .and_then(Json::as_str)
+        .ok_or(SignatureError::Malformed(
+            "`value` is missing or not a string",
+        ))?;
+    let tag = B64.decode(value).map_err(|_| SignatureError::BadBase64)?;
+    if let (Some(Json::Str(found)), Some(expected)) = (sig.get("key_id"), key.key_id())
+        && found != expected
+    {
+        return Err(SignatureError::KeyIdMismatch {
+            found: found.clone(),
+            expected: expected.to_owned(),
+        });
+    }
+    let mut payload = entry.clone();
+    payload
+        .as_object_mut()
+        .expect("checked above")
+        .remove(SIGNATURE_KEY);
+    if key.verify_mac(algorithm, payload.canonical().as_bytes(), &tag) {
+        Ok(algorithm)
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VECTOR_A: &str = r#"{"kind":"snapshot","timestamp":"2024-02-01T00:00:01+00:00","source":"grpc","event":"reduce_motion","severity":"warning","fps":45.0,"screen":{"name":"Main"},"notes":{"severity":"warning","txt":"Zażółć \"q\"\n\u0001"}}"#;
+
+    #[test]
+    fn golden_vector_a_macs() {
+        let entry = Json::parse(VECTOR_A).unwrap();
+        let key = SigningKey::new("secret", None);
+        let sig = key.signature(Algorithm::HmacSha256, &entry);
+        assert_eq!(
+            sig.get("value").and_then(Json::as_str),
+            Some("4QT0AR8oVlh/STyXLHuN6GupK0tlMhxwZCnmJ4jeKLQ=")
+        );
+        let sig384 = key.signature(Algorithm::HmacSha384, &entry);
+        assert_eq!(
+            sig384.get("value").and_then(Json::as_str),
+            Some("eDqNYVvixF9j6ageSAsSYzanmb+5sfJ2Q/LX6R+oF4mV/5qZimiv/l7hAtbIIZfA")
+        );
+    }
+
+    #[test]
+    fn golden_vector_b_verifies_as_printed_by_the_reference() {
+        let line = r#"{"artefacts": {"config_sha384": "sha384:deadbeef"}, "kind": "snapshot", "runtime_flags": {"verify_decision_log.summary": true}, "signature": {"algorithm": "HMAC-SHA256", "key_id": "demo-key", "value": "/HwilSsCyDsga1yFDx8nK5t7bsoCDpJJMZYaoZbTdik="}, "signatures": {"decision_log.entry": "hmac:pending"}, "stage": "demo", "status": "demo_ready", "timestamp": "2025-01-01T00:00:00+00:00"}"#;
+        let entry = Json::parse(line).unwrap();
+        let key = SigningKey::new("verysecret", Some("demo-key".to_owned()));
+        assert_eq!(verify_entry(&key, &entry), Ok(Algorithm::HmacSha256));
+        let other_id = SigningKey::new("verysecret", Some("other".to_owned()));
+        assert!(matches!(
+            verify_entry(&other_id, &entry),
+            Err(SignatureError::KeyIdMismatch { .. })
+        ));
+        let wrong_key = SigningKey::new("verysecreT", None);
+        assert_eq!(
+            verify_entry(&wrong_key, &entry),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn golden_vector_c_float_and_unicode_formatting() {
+        // Vector B plus metadata ratio=0.1, big=1e16, small=1e-7, name=Zażółć, no key id.
+        let mut entry = Json::parse(
+            r#"{"artefacts": {"config_sha384": "sha384:deadbeef"}, "kind": "snapshot", "runtime_flags": {"verify_decision_log.summary": true}, "signatures": {"decision_log.entry": "hmac:pending"}, "stage": "demo", "status": "demo_ready", "timestamp": "2025-01-01T00:00:00+00:00"}"#,
+        )
+        .unwrap();
+        let mut metadata = Json::object();
+        metadata
+            .insert("ratio", Json::Float(0.1))
+            .insert("big", Json::Float(1e16))
+            .insert("small", Json::Float(1e-7))
+            .insert("name", Json::str("Zażółć"));
+        entry.insert("metadata", metadata);
+        assert!(
+            entry
+                .canonical()
+                .contains(r#""metadata":{"big":1e+16,"name":"Zażółć","ratio":0.1,"small":1e-07}"#)
+        );
+        let key = SigningKey::new("verysecret", None);
+        key.sign_entry(Algorithm::HmacSha256, &mut entry);
+        assert_eq!(
+            entry
+                .get("signature")
+                .and_then(|s| s.get("value"))
+                .and_then(Json::as_str),
+            Some("+YcrUjPlwMliIo56HfC+eLe39BwfuvItvXEMvNRRHaA=")
+        );
+        assert_eq!(verify_entry(&key, &entry), Ok(Algorithm::HmacSha256));
+    }
+
+    #[test]
+    fn malformed_signatures_are_typed() {
+        let key = SigningKey::new("k", None);
+        for (line, expected) in [
+            (r#"{"a":1}"#, SignatureError::Missing),
+            (
+                r#"{"a":1,"signature":"x"}"#,
+                SignatureError::Malformed("`signature` is not an object"),
+            ),
+            (
+                r#"{"a":1,"signature":{"algorithm":"HMAC-MD5","value":"AA=="}}"#,
+                SignatureError::UnsupportedAlgorithm("HMAC-MD5".to_owned()),
+            ),
+            (
+                r#"{"a":1,"signature":{"algorithm":"HMAC-SHA256","value":"***"}}"#,
+                SignatureError::BadBase64,
+            ),
+        ] {
+            assert_eq!(
+                verify_entry(&key, &Json::parse(line).unwrap()),
+                Err(expected),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_never_print() {
+        let key = SigningKey::new("hunter2-very-secret", Some("k1".to_owned()));
+        let shown = format!("{key:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+}
