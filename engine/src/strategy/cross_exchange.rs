@@ -30,7 +30,7 @@
 //! - **`secondary_delay_ms` is also on entry signals** (`max(0, (t − secondary_at) · 1000)` in
 //!   ms). The reference only reports it when a position closes, so a lagging secondary feed is
 //!   invisible to the delay alert for as long as positions stay open: exactly when it matters.
-//! - Times are [`SimTime`](crate::domain::SimTime) nanoseconds, so the reference's "over 1e10
+//! - Times are [`SimTime`] nanoseconds, so the reference's "over 1e10
 //!   means milliseconds" timestamp heuristic is not needed.
 
 use std::collections::BTreeMap;

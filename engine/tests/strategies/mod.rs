@@ -2,6 +2,7 @@
 //! (engine.md §7.4), hand-computed expectations and property tests.
 
 mod arbitrage;
+mod config;
 mod mean_reversion;
 mod metrics;
 mod props;
