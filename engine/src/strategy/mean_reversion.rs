@@ -5,7 +5,8 @@
 //! −1, 0 or +1. Each bar:
 //!
 //! 1. ingest: the log return `ln(close / previous close)` (0 when either is not positive), then
-//!    the close (warm-up stops here: it never trades);
+//!    the close (warm-up stops here: it never trades). The reference also buffers volumes but
+//!    never reads them back; the volume gate reads the bar's own volume, so we keep none;
 //! 2. nothing until `lookback` closes are held, nothing when the bar's raw volume is below
 //!    `min_volume_usd`;
 //! 3. `z = (close − μ) / σ` over the last `lookback` closes including this one, σ the sample
