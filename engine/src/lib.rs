@@ -14,6 +14,9 @@
 //! - [`decision_log`]: canonical JSON (Python-compatible bytes) and HMAC signatures.
 //! - [`strategy`]: the strategy contract ([`strategy::Strategy`], [`strategy::MarketSnapshot`],
 //!   [`strategy::Signal`]).
+//! - [`strategy::StrategyConfig`]: builds the three Stage4 strategies (mean reversion,
+//!   volatility targeting, cross-exchange arbitrage) from `kind`-tagged parameters;
+//!   [`strategy::metrics`] turns a run's signals into its strategy metrics.
 //!
 //! Start with [`domain`], then [`ports`].
 
