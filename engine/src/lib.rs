@@ -12,6 +12,8 @@
 //! - [`ports`]: the traits the outside world implements ([`ports::MarketFeed`],
 //!   [`ports::Venue`]).
 //! - [`decision_log`]: canonical JSON (Python-compatible bytes) and HMAC signatures.
+//! - [`scheduler`]: the multi-strategy scheduler: schedules, signal limits, suspensions,
+//!   capital policies, RBAC control API, the rollback override.
 //! - [`strategy`]: the strategy contract ([`strategy::Strategy`], [`strategy::MarketSnapshot`],
 //!   [`strategy::Signal`]).
 //!
@@ -20,4 +22,5 @@
 pub mod decision_log;
 pub mod domain;
 pub mod ports;
+pub mod scheduler;
 pub mod strategy;
