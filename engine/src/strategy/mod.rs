@@ -12,6 +12,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{SimTime, Symbol, VenueId};
 
+pub mod config;
+pub mod cross_exchange;
+pub mod mean_reversion;
+pub mod metrics;
+mod stats;
+pub mod volatility_target;
+
+pub use config::{
+    CrossExchangeArbitrageParams, MeanReversionParams, ParamError, StrategyConfig,
+    VolatilityTargetParams,
+};
+pub use cross_exchange::{ArbPosition, CrossExchangeArbitrageStrategy};
+pub use mean_reversion::{MeanReversionPosition, MeanReversionStrategy};
+pub use metrics::{RunMetrics, RunMetricsAccumulator};
+pub use volatility_target::VolatilityTargetStrategy;
+
 /// One bar of one symbol as a strategy sees it (the reference `MarketSnapshot`), with the
 /// cross-venue quotes the arbitrage strategy reads.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
