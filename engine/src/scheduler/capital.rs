@@ -23,7 +23,7 @@ pub struct AllocationInput<'a> {
 }
 
 /// A capital policy. Names and aliases follow the reference catalogue.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
 pub enum CapitalPolicy {
     /// `equal_weight` (`equal`, `uniform`): 1/n.
@@ -31,6 +31,7 @@ pub enum CapitalPolicy {
     /// `risk_parity` (`risk`), the runtime default: 1 / max(volatility, 1e-6), volatility being
     /// the first positive of `avg_realized_volatility`, `realized_volatility`, `volatility`,
     /// else 1.
+    #[default]
     RiskParity,
     /// `volatility_target` (`vol_target`, `target_volatility`): 1 / (1 + |error|), error being
     /// `realized_vs_target_vol_pct`, else `allocation_error_pct`, else 0.
@@ -54,12 +55,6 @@ pub enum CapitalPolicy {
         /// Policy used among the schedules of one profile.
         within_profile: Box<CapitalPolicy>,
     },
-}
-
-impl Default for CapitalPolicy {
-    fn default() -> Self {
-        CapitalPolicy::RiskParity
-    }
 }
 
 /// A policy configuration the scheduler could not use.
@@ -113,7 +108,10 @@ impl CapitalPolicy {
         Self::parse(value, false)
     }
 
-    fn parse(value: &serde_json::Value, nested_in_profile: bool) -> Result<PolicyConfig, PolicyError> {
+    fn parse(
+        value: &serde_json::Value,
+        nested_in_profile: bool,
+    ) -> Result<PolicyConfig, PolicyError> {
         use serde_json::Value;
         let (name, params) = match value {
             Value::String(s) => (s.as_str(), None),
@@ -140,12 +138,20 @@ impl CapitalPolicy {
             problem,
         };
         let rebalance_seconds = match params {
-            Some(map) => ["rebalance_seconds", "rebalance_interval", "rebalance", "interval_seconds"]
-                .iter()
-                .find_map(|k| map.get(*k))
-                .map(|v| v.as_f64().ok_or_else(|| bad("rebalance interval must be a number".into())))
-                .transpose()?
-                .filter(|s| s.is_finite() && *s > 0.0),
+            Some(map) => [
+                "rebalance_seconds",
+                "rebalance_interval",
+                "rebalance",
+                "interval_seconds",
+            ]
+            .iter()
+            .find_map(|k| map.get(*k))
+            .map(|v| {
+                v.as_f64()
+                    .ok_or_else(|| bad("rebalance interval must be a number".into()))
+            })
+            .transpose()?
+            .filter(|s| s.is_finite() && *s > 0.0),
             None => None,
         };
         let policy = match lname.as_str() {
@@ -169,11 +175,15 @@ impl CapitalPolicy {
                         // Nested {strategy: {profile: w}} becomes `strategy:profile` keys.
                         Value::Object(inner) => {
                             for (profile, w) in inner {
-                                let w = w
-                                    .as_f64()
-                                    .ok_or_else(|| bad(format!("weight `{key}.{profile}` is not a number")))?;
+                                let w = w.as_f64().ok_or_else(|| {
+                                    bad(format!("weight `{key}.{profile}` is not a number"))
+                                })?;
                                 weights.insert(
-                                    format!("{}:{}", key.to_ascii_lowercase(), profile.to_ascii_lowercase()),
+                                    format!(
+                                        "{}:{}",
+                                        key.to_ascii_lowercase(),
+                                        profile.to_ascii_lowercase()
+                                    ),
                                     w,
                                 );
                             }
@@ -194,12 +204,16 @@ impl CapitalPolicy {
                     .and_then(Value::as_object)
                     .ok_or_else(|| bad("needs a `profiles` map".into()))?
                 {
-                    let w = v.as_f64().ok_or_else(|| bad(format!("profile `{k}` share is not a number")))?;
+                    let w = v
+                        .as_f64()
+                        .ok_or_else(|| bad(format!("profile `{k}` share is not a number")))?;
                     profiles.insert(k.to_ascii_lowercase(), w);
                 }
                 let profile_floor = match map.get("profile_floor") {
                     None => 0.0,
-                    Some(v) => v.as_f64().ok_or_else(|| bad("`profile_floor` is not a number".into()))?,
+                    Some(v) => v
+                        .as_f64()
+                        .ok_or_else(|| bad("`profile_floor` is not a number".into()))?,
                 };
                 let within_profile = match map.get("within_profile") {
                     None => CapitalPolicy::RiskParity,
@@ -227,10 +241,14 @@ impl CapitalPolicy {
             CapitalPolicy::RiskParity => schedules
                 .iter()
                 .map(|s| {
-                    let vol = ["avg_realized_volatility", "realized_volatility", "volatility"]
-                        .iter()
-                        .find_map(|k| s.metrics.get(*k).copied().filter(|v| *v > 0.0))
-                        .unwrap_or(1.0);
+                    let vol = [
+                        "avg_realized_volatility",
+                        "realized_volatility",
+                        "volatility",
+                    ]
+                    .iter()
+                    .find_map(|k| s.metrics.get(*k).copied().filter(|v| *v > 0.0))
+                    .unwrap_or(1.0);
                     (s.name.to_owned(), 1.0 / vol.max(1e-6))
                 })
                 .collect(),
@@ -251,7 +269,12 @@ impl CapitalPolicy {
                     .iter()
                     .map(|s| {
                         let signals = s.metrics.get("signals").copied().unwrap_or(0.0).max(0.0);
-                        let conf = s.metrics.get("avg_confidence").copied().unwrap_or(0.0).max(0.0);
+                        let conf = s
+                            .metrics
+                            .get("avg_confidence")
+                            .copied()
+                            .unwrap_or(0.0)
+                            .max(0.0);
                         (s.name.to_owned(), signals * (1.0 + conf))
                     })
                     .collect();
@@ -285,7 +308,10 @@ impl CapitalPolicy {
             } => {
                 let mut groups: BTreeMap<String, Vec<AllocationInput<'_>>> = BTreeMap::new();
                 for s in schedules {
-                    groups.entry(s.profile.to_ascii_lowercase()).or_default().push(s.clone());
+                    groups
+                        .entry(s.profile.to_ascii_lowercase())
+                        .or_default()
+                        .push(s.clone());
                 }
                 let listed: f64 = groups.keys().filter_map(|p| profiles.get(p)).sum();
                 let unlisted = groups.keys().filter(|p| !profiles.contains_key(*p)).count();
@@ -293,17 +319,20 @@ impl CapitalPolicy {
                 let targets: BTreeMap<String, f64> = groups
                     .keys()
                     .map(|p| {
-                        let w = profiles
-                            .get(p)
-                            .copied()
-                            .unwrap_or(if unlisted > 0 { leftover / unlisted as f64 } else { 0.0 });
+                        let w = profiles.get(p).copied().unwrap_or(if unlisted > 0 {
+                            leftover / unlisted as f64
+                        } else {
+                            0.0
+                        });
                         (p.clone(), w.max(0.0))
                     })
                     .collect();
-                let profile_weights = apply_profile_floor(&normalize_or_uniform(&targets), *profile_floor);
+                let profile_weights =
+                    apply_profile_floor(&normalize_or_uniform(&targets), *profile_floor);
                 let mut out = BTreeMap::new();
                 for (profile, members) in &groups {
-                    let inner = normalize_or_uniform_for(&within_profile.allocate(members), members);
+                    let inner =
+                        normalize_or_uniform_for(&within_profile.allocate(members), members);
                     let pw = profile_weights.get(profile).copied().unwrap_or(0.0);
                     for (name, w) in inner {
                         out.insert(name, pw * w);
@@ -317,7 +346,10 @@ impl CapitalPolicy {
 
 fn uniform(schedules: &[AllocationInput<'_>]) -> BTreeMap<String, f64> {
     let n = schedules.len().max(1) as f64;
-    schedules.iter().map(|s| (s.name.to_owned(), 1.0 / n)).collect()
+    schedules
+        .iter()
+        .map(|s| (s.name.to_owned(), 1.0 / n))
+        .collect()
 }
 
 /// The reference `normalize_weights`: drops non-finite and ≤ 0 values; empty stays empty; a
@@ -369,13 +401,18 @@ pub fn apply_profile_floor(weights: &BTreeMap<String, f64>, floor: f64) -> BTree
     if f * k >= 1.0 {
         return weights.keys().map(|p| (p.clone(), 1.0 / k)).collect();
     }
-    let excess: BTreeMap<&String, f64> = weights.iter().map(|(p, w)| (p, (w - f).max(0.0))).collect();
+    let excess: BTreeMap<&String, f64> =
+        weights.iter().map(|(p, w)| (p, (w - f).max(0.0))).collect();
     let total: f64 = excess.values().sum();
     let rest = 1.0 - f * k;
     weights
         .keys()
         .map(|p| {
-            let share = if total > 0.0 { excess[p] / total } else { 1.0 / k };
+            let share = if total > 0.0 {
+                excess[p] / total
+            } else {
+                1.0 / k
+            };
             (p.clone(), f + rest * share)
         })
         .collect()
@@ -408,9 +445,24 @@ mod tests {
         let m2 = metrics(&[("realized_volatility", 0.04)]);
         let m3 = metrics(&[]);
         let inputs = [
-            AllocationInput { name: "a", strategy: "a", profile: "balanced", metrics: &m1 },
-            AllocationInput { name: "b", strategy: "b", profile: "balanced", metrics: &m2 },
-            AllocationInput { name: "c", strategy: "c", profile: "balanced", metrics: &m3 },
+            AllocationInput {
+                name: "a",
+                strategy: "a",
+                profile: "balanced",
+                metrics: &m1,
+            },
+            AllocationInput {
+                name: "b",
+                strategy: "b",
+                profile: "balanced",
+                metrics: &m2,
+            },
+            AllocationInput {
+                name: "c",
+                strategy: "c",
+                profile: "balanced",
+                metrics: &m3,
+            },
         ];
         let w = normalize_weights(&CapitalPolicy::RiskParity.allocate(&inputs));
         // scores 50, 25, 1 → sum 76
@@ -423,8 +475,18 @@ mod tests {
     fn signal_strength_falls_back_to_equal() {
         let m = metrics(&[]);
         let inputs = [
-            AllocationInput { name: "a", strategy: "a", profile: "p", metrics: &m },
-            AllocationInput { name: "b", strategy: "b", profile: "p", metrics: &m },
+            AllocationInput {
+                name: "a",
+                strategy: "a",
+                profile: "p",
+                metrics: &m,
+            },
+            AllocationInput {
+                name: "b",
+                strategy: "b",
+                profile: "p",
+                metrics: &m,
+            },
         ];
         let w = normalize_weights(&CapitalPolicy::SignalStrength.allocate(&inputs));
         assert!(close(w["a"], 0.5) && close(w["b"], 0.5));
@@ -440,10 +502,30 @@ mod tests {
         assert_eq!(cfg.rebalance_seconds, Some(90.0));
         let m = metrics(&[]);
         let inputs = [
-            AllocationInput { name: "mr_sched", strategy: "core_mr", profile: "balanced", metrics: &m },
-            AllocationInput { name: "vt_sched", strategy: "core_vt", profile: "conservative", metrics: &m },
-            AllocationInput { name: "arb", strategy: "xex", profile: "aggressive", metrics: &m },
-            AllocationInput { name: "unknown", strategy: "zzz", profile: "balanced", metrics: &m },
+            AllocationInput {
+                name: "mr_sched",
+                strategy: "core_mr",
+                profile: "balanced",
+                metrics: &m,
+            },
+            AllocationInput {
+                name: "vt_sched",
+                strategy: "core_vt",
+                profile: "conservative",
+                metrics: &m,
+            },
+            AllocationInput {
+                name: "arb",
+                strategy: "xex",
+                profile: "aggressive",
+                metrics: &m,
+            },
+            AllocationInput {
+                name: "unknown",
+                strategy: "zzz",
+                profile: "balanced",
+                metrics: &m,
+            },
         ];
         let w = cfg.policy.allocate(&inputs);
         assert!(close(w["mr_sched"], 0.6) && close(w["vt_sched"], 0.2) && close(w["arb"], 0.2));
@@ -461,25 +543,48 @@ mod tests {
         .unwrap();
         let m = metrics(&[]);
         let inputs = [
-            AllocationInput { name: "a", strategy: "a", profile: "balanced", metrics: &m },
-            AllocationInput { name: "b", strategy: "b", profile: "balanced", metrics: &m },
-            AllocationInput { name: "c", strategy: "c", profile: "aggressive", metrics: &m },
+            AllocationInput {
+                name: "a",
+                strategy: "a",
+                profile: "balanced",
+                metrics: &m,
+            },
+            AllocationInput {
+                name: "b",
+                strategy: "b",
+                profile: "balanced",
+                metrics: &m,
+            },
+            AllocationInput {
+                name: "c",
+                strategy: "c",
+                profile: "aggressive",
+                metrics: &m,
+            },
         ];
         let w = cfg.policy.allocate(&inputs);
         // profiles 0.7 / 0.3 (leftover), floor 0.2: excess 0.5 / 0.1 → 0.2 + 0.6·5/6 = 0.7, 0.2 + 0.6/6 = 0.3
         assert!(close(w["a"], 0.35) && close(w["b"], 0.35) && close(w["c"], 0.3));
         assert_eq!(
-            CapitalPolicy::from_config(&json!({"name": "risk_profile", "profiles": {}, "within_profile": {"name": "risk_budget", "profiles": {}}})),
+            CapitalPolicy::from_config(
+                &json!({"name": "risk_profile", "profiles": {}, "within_profile": {"name": "risk_budget", "profiles": {}}})
+            ),
             Err(PolicyError::NestedRiskProfile)
         );
     }
 
     #[test]
     fn unknown_names_and_bad_shapes_are_errors() {
-        assert!(matches!(CapitalPolicy::from_config(&json!("momentum")), Err(PolicyError::UnknownName(_))));
+        assert!(matches!(
+            CapitalPolicy::from_config(&json!("momentum")),
+            Err(PolicyError::UnknownName(_))
+        ));
         assert!(CapitalPolicy::from_config(&json!(3)).is_err());
         assert!(CapitalPolicy::from_config(&json!({"name": "fixed"})).is_err());
-        assert_eq!(CapitalPolicy::from_config(&json!("Equal")).unwrap().policy, CapitalPolicy::EqualWeight);
+        assert_eq!(
+            CapitalPolicy::from_config(&json!("Equal")).unwrap().policy,
+            CapitalPolicy::EqualWeight
+        );
     }
 
     #[test]
@@ -493,7 +598,13 @@ mod tests {
         assert_eq!(w.len(), 2);
         assert!(close(w["a"], 0.25) && close(w["d"], 0.75));
         assert!(normalize_weights(&BTreeMap::from([("a".to_owned(), 0.0)])).is_empty());
-        let f = apply_profile_floor(&BTreeMap::from([("x".to_owned(), 1.0), ("y".to_owned(), 0.0)]), 0.6);
-        assert!(close(f["x"], 0.5) && close(f["y"], 0.5), "f·k ≥ 1 is uniform");
+        let f = apply_profile_floor(
+            &BTreeMap::from([("x".to_owned(), 1.0), ("y".to_owned(), 0.0)]),
+            0.6,
+        );
+        assert!(
+            close(f["x"], 0.5) && close(f["y"], 0.5),
+            "f·k ≥ 1 is uniform"
+        );
     }
 }

@@ -166,7 +166,9 @@ impl ScheduleSpec {
 
     /// The primary tag: explicit, else the first tag.
     pub fn effective_primary_tag(&self) -> Option<&str> {
-        self.primary_tag.as_deref().or(self.tags.first().map(String::as_str))
+        self.primary_tag
+            .as_deref()
+            .or(self.tags.first().map(String::as_str))
     }
 
     /// Checks this schedule on its own.
@@ -198,7 +200,10 @@ mod tests {
         let day = TradingWindow::parse("09:00-17:00").unwrap();
         assert!(day.contains(9 * 60) && !day.contains(17 * 60));
         assert!(TradingWindow::parse("10:00-10:00").unwrap().contains(0));
-        assert_eq!(TradingWindow::parse("25:99-01:00").unwrap().to_string(), "23:59-01:00");
+        assert_eq!(
+            TradingWindow::parse("25:99-01:00").unwrap().to_string(),
+            "23:59-01:00"
+        );
         assert!(TradingWindow::parse("9-17").is_err());
         let noon = SimTime::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
         assert!(window_open(&[day], noon));

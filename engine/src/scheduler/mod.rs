@@ -3,7 +3,7 @@
 //! honours the rollback override, and exposes an RBAC-checked control API.
 //!
 //! - [`config`]: what a schedule is ([`ScheduleSpec`]), trading windows.
-//! - [`core`]: the [`Scheduler`] — `run_once`, continuous mode, the per-run pipeline.
+//! - [`runtime`]: the [`Scheduler`] — `run_once`, continuous mode, the per-run pipeline.
 //! - [`signal_limits`]: the limit formula and operator overrides.
 //! - [`suspensions`]: schedule and tag suspensions with expiry.
 //! - [`capital`]: capital policies.
@@ -13,20 +13,24 @@
 
 pub mod capital;
 pub mod config;
-pub mod core;
 pub mod rbac;
 pub mod rollback;
+pub mod runtime;
 pub mod signal_limits;
 pub mod suspensions;
 pub mod timing;
 
 pub use capital::{CapitalPolicy, PolicyConfig};
-pub use config::{ScheduleMarket, ScheduleSpec, TradingWindow};
-pub use core::{
+pub use config::{ScheduleError, ScheduleMarket, ScheduleSpec, TradingWindow};
+pub use rbac::{AccessDenied, AccessToken, Rbac, SCOPE_READ, SCOPE_WRITE};
+pub use rollback::{RollbackOverride, RollbackTransition};
+pub use runtime::{
     ControlError, FailureReason, FeedError, RunOutcome, RunRecord, Scheduler, SchedulerAlert,
     SchedulerEvent, SchedulerSettings, SignalBatch, SnapshotFeed,
 };
-pub use rbac::{AccessDenied, AccessToken, Rbac, SCOPE_READ, SCOPE_WRITE};
-pub use rollback::{RollbackOverride, RollbackTransition};
-pub use suspensions::SuspensionScope;
+pub use signal_limits::LimitRequest;
+pub use suspensions::{Expiry, SuspendRequest, SuspensionScope};
 pub use timing::{ComputeSpike, RunTimer, SimulatedCompute};
+
+#[cfg(test)]
+mod tests;

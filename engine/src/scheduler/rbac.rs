@@ -146,12 +146,24 @@ mod tests {
         assert_eq!(rbac.authorize("r-secret", SCOPE_READ), Ok("reader"));
         assert_eq!(
             rbac.authorize("r-secret", SCOPE_WRITE),
-            Err(AccessDenied::MissingScope { token_id: "reader".into(), required: SCOPE_WRITE })
+            Err(AccessDenied::MissingScope {
+                token_id: "reader".into(),
+                required: SCOPE_WRITE
+            })
         );
         assert_eq!(rbac.authorize("w-secret", SCOPE_WRITE), Ok("ops"));
-        assert!(rbac.authorize("s-secret", SCOPE_WRITE).is_err(), "scopes are case-sensitive");
-        assert!(rbac.authorize("e-secret", SCOPE_READ).is_err(), "no scopes grants nothing");
-        assert_eq!(rbac.authorize("guess", SCOPE_READ), Err(AccessDenied::UnknownToken));
+        assert!(
+            rbac.authorize("s-secret", SCOPE_WRITE).is_err(),
+            "scopes are case-sensitive"
+        );
+        assert!(
+            rbac.authorize("e-secret", SCOPE_READ).is_err(),
+            "no scopes grants nothing"
+        );
+        assert_eq!(
+            rbac.authorize("guess", SCOPE_READ),
+            Err(AccessDenied::UnknownToken)
+        );
     }
 
     #[test]

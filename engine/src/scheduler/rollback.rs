@@ -111,7 +111,11 @@ impl RollbackOverride {
         if reason.is_empty() {
             return Err(OverrideError::EmptyReason);
         }
-        let clean = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let clean = |s: Option<&str>| {
+            s.map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
         Ok(RollbackOverride {
             reason: reason.to_owned(),
             requested_by: clean(requested_by),
@@ -226,13 +230,22 @@ mod tests {
         let orchestrator = r#"{"action":"disable_decision_orchestrator","reason":"x","schema":"runtime.decision_orchestrator.override","schema_version":"1.0","timestamp":"2026-11-28T10:36:59Z"}"#;
         assert!(matches!(
             RollbackOverride::parse(orchestrator),
-            Err(OverrideError::WrongKind { field: "action", .. })
+            Err(OverrideError::WrongKind {
+                field: "action",
+                ..
+            })
         ));
-        assert!(matches!(RollbackOverride::parse("{"), Err(OverrideError::Malformed(_))));
+        assert!(matches!(
+            RollbackOverride::parse("{"),
+            Err(OverrideError::Malformed(_))
+        ));
         let bad_time = r#"{"action":"disable_multi_strategy","reason":"x","schema":"stage6.scheduler.override","schema_version":"1.0","timestamp":"soon"}"#;
         assert!(matches!(
             RollbackOverride::parse(bad_time),
-            Err(OverrideError::BadTime { field: "timestamp", .. })
+            Err(OverrideError::BadTime {
+                field: "timestamp",
+                ..
+            })
         ));
         assert_eq!(
             RollbackOverride::new(SimTime::EPOCH, "  ", None, None, None),

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::domain::{SimDuration, SimTime};
+use super::suspensions::Expiry;
+use crate::domain::SimTime;
 
 /// Inputs of the limit formula for one schedule run.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -44,7 +45,11 @@ pub fn active_max_signals(inputs: LimitInputs) -> u32 {
     } else {
         let mut c = (f64::from(inputs.base) * g).round_ties_even();
         if inputs.base > 0 {
-            let floor = if g > 0.0 { f64::from(inputs.floor) } else { 0.0 };
+            let floor = if g > 0.0 {
+                f64::from(inputs.floor)
+            } else {
+                0.0
+            };
             c = c.max(floor);
         }
         if a > 1.0 && c > 0.0 {
@@ -78,7 +83,8 @@ pub fn top_k<T>(items: &mut Vec<T>, k: usize, confidence: impl Fn(&T) -> f64) {
     // sort_by is stable; NaN confidences sort last.
     items.sort_by(|a, b| {
         let (ca, cb) = (confidence(a), confidence(b));
-        cb.partial_cmp(&ca).unwrap_or_else(|| ca.is_nan().cmp(&cb.is_nan()))
+        cb.partial_cmp(&ca)
+            .unwrap_or_else(|| ca.is_nan().cmp(&cb.is_nan()))
     });
     items.truncate(k);
 }
@@ -101,6 +107,21 @@ impl SignalLimitOverride {
     pub fn is_active(&self, now: SimTime) -> bool {
         self.expires_at.is_none_or(|t| now < t)
     }
+}
+
+/// A request to cap a strategy's signals under one risk profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitRequest {
+    /// Strategy name.
+    pub strategy: String,
+    /// Risk profile.
+    pub profile: String,
+    /// The cap (signals per snapshot).
+    pub limit: u32,
+    /// Why (blank means none).
+    pub reason: Option<String>,
+    /// When it stops applying.
+    pub expiry: Expiry,
 }
 
 /// Overrides keyed by (strategy name, risk profile), purged lazily when they expire.
@@ -126,28 +147,19 @@ pub struct OverrideView {
 }
 
 impl SignalLimitOverrides {
-    /// Sets (or replaces) an override. Expiry comes from `until`, else `now + duration` when a
-    /// non-zero duration is given.
-    pub fn set(
-        &mut self,
-        now: SimTime,
-        strategy: &str,
-        profile: &str,
-        limit: u32,
-        reason: Option<String>,
-        until: Option<SimTime>,
-        duration: Option<SimDuration>,
-    ) {
-        let expires_at = until.or_else(|| duration.filter(|d| !d.is_zero()).map(|d| now + d));
+    /// Sets (or replaces) an override and returns it.
+    pub fn set(&mut self, now: SimTime, request: &LimitRequest) -> SignalLimitOverride {
+        let entry = SignalLimitOverride {
+            limit: request.limit,
+            reason: request.reason.clone().filter(|r| !r.trim().is_empty()),
+            created_at: now,
+            expires_at: request.expiry.resolve(now),
+        };
         self.entries.insert(
-            (strategy.to_owned(), profile.to_owned()),
-            SignalLimitOverride {
-                limit,
-                reason: reason.filter(|r| !r.trim().is_empty()),
-                created_at: now,
-                expires_at,
-            },
+            (request.strategy.clone(), request.profile.clone()),
+            entry.clone(),
         );
+        entry
     }
 
     /// Removes an override; returns whether one existed.
@@ -173,7 +185,12 @@ impl SignalLimitOverrides {
 
     /// The active override for (strategy, profile), if any. Call [`Self::purge_expired`] first
     /// to log expiries; this lookup ignores expired entries either way.
-    pub fn active(&self, now: SimTime, strategy: &str, profile: &str) -> Option<&SignalLimitOverride> {
+    pub fn active(
+        &self,
+        now: SimTime,
+        strategy: &str,
+        profile: &str,
+    ) -> Option<&SignalLimitOverride> {
         self.entries
             .get(&(strategy.to_owned(), profile.to_owned()))
             .filter(|o| o.is_active(now))
@@ -199,6 +216,7 @@ impl SignalLimitOverrides {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::SimDuration;
 
     fn inputs(base: u32, g: f64, a: f64) -> LimitInputs {
         LimitInputs {
@@ -218,27 +236,70 @@ mod tests {
             expected: u32,
         }
         let cases = [
-            Case { name: "plain", inputs: inputs(4, 1.0, 0.33), expected: 4 },
-            Case { name: "allocator weight zero silences", inputs: inputs(4, 1.0, 0.0), expected: 0 },
-            Case { name: "banker's rounding 2.5 -> 2", inputs: inputs(5, 0.5, 0.5), expected: 2 },
-            Case { name: "banker's rounding 3.5 -> 4", inputs: inputs(7, 0.5, 0.5), expected: 4 },
-            Case { name: "floor lifts a tiny factor", inputs: inputs(4, 0.01, 0.5), expected: 1 },
-            Case { name: "governor zero means no floor", inputs: inputs(4, 0.0, 0.5), expected: 0 },
-            Case { name: "allocator above one scales", inputs: inputs(4, 1.0, 1.5), expected: 6 },
+            Case {
+                name: "plain",
+                inputs: inputs(4, 1.0, 0.33),
+                expected: 4,
+            },
+            Case {
+                name: "allocator weight zero silences",
+                inputs: inputs(4, 1.0, 0.0),
+                expected: 0,
+            },
+            Case {
+                name: "banker's rounding 2.5 -> 2",
+                inputs: inputs(5, 0.5, 0.5),
+                expected: 2,
+            },
+            Case {
+                name: "banker's rounding 3.5 -> 4",
+                inputs: inputs(7, 0.5, 0.5),
+                expected: 4,
+            },
+            Case {
+                name: "floor lifts a tiny factor",
+                inputs: inputs(4, 0.01, 0.5),
+                expected: 1,
+            },
+            Case {
+                name: "governor zero means no floor",
+                inputs: inputs(4, 0.0, 0.5),
+                expected: 0,
+            },
+            Case {
+                name: "allocator above one scales",
+                inputs: inputs(4, 1.0, 1.5),
+                expected: 6,
+            },
             Case {
                 name: "override caps",
-                inputs: LimitInputs { override_limit: Some(2), ..inputs(4, 1.0, 0.5) },
+                inputs: LimitInputs {
+                    override_limit: Some(2),
+                    ..inputs(4, 1.0, 0.5)
+                },
                 expected: 2,
             },
             Case {
                 name: "override never raises",
-                inputs: LimitInputs { override_limit: Some(9), ..inputs(4, 1.0, 0.5) },
+                inputs: LimitInputs {
+                    override_limit: Some(9),
+                    ..inputs(4, 1.0, 0.5)
+                },
                 expected: 4,
             },
-            Case { name: "NaN allocator silences", inputs: inputs(4, 1.0, f64::NAN), expected: 0 },
+            Case {
+                name: "NaN allocator silences",
+                inputs: inputs(4, 1.0, f64::NAN),
+                expected: 0,
+            },
         ];
         for case in cases {
-            assert_eq!(active_max_signals(case.inputs), case.expected, "{}", case.name);
+            assert_eq!(
+                active_max_signals(case.inputs),
+                case.expected,
+                "{}",
+                case.name
+            );
         }
     }
 
@@ -249,7 +310,11 @@ mod tests {
         assert_eq!(v, [("b", 0.9), ("d", 0.9), ("a", 0.5)]);
         let mut short = vec![("x", 0.1), ("y", 0.9)];
         top_k(&mut short, 5, |x| x.1);
-        assert_eq!(short, [("x", 0.1), ("y", 0.9)], "len <= k keeps original order");
+        assert_eq!(
+            short,
+            [("x", 0.1), ("y", 0.9)],
+            "len <= k keeps original order"
+        );
         top_k(&mut short, 0, |x| x.1);
         assert!(short.is_empty());
     }
@@ -258,12 +323,33 @@ mod tests {
     fn overrides_expire_lazily() {
         let t0 = SimTime::from_unix_secs(1_000);
         let mut o = SignalLimitOverrides::default();
-        o.set(t0, "mr", "balanced", 1, Some("incident".into()), None, Some(SimDuration::from_mins(5)));
-        o.set(t0, "vt", "balanced", 0, None, None, None);
+        let req = |strategy: &str, limit, reason: Option<&str>, expiry| LimitRequest {
+            strategy: strategy.to_owned(),
+            profile: "balanced".to_owned(),
+            limit,
+            reason: reason.map(str::to_owned),
+            expiry,
+        };
+        o.set(
+            t0,
+            &req(
+                "mr",
+                1,
+                Some("incident"),
+                Expiry::After(SimDuration::from_mins(5)),
+            ),
+        );
+        o.set(t0, &req("vt", 0, None, Expiry::Never));
         assert_eq!(o.active(t0, "mr", "balanced").map(|x| x.limit), Some(1));
         let later = t0 + SimDuration::from_mins(5);
-        assert!(o.active(later, "mr", "balanced").is_none(), "expired at now >= expires_at");
-        assert_eq!(o.purge_expired(later), vec![("mr".to_owned(), "balanced".to_owned())]);
+        assert!(
+            o.active(later, "mr", "balanced").is_none(),
+            "expired at now >= expires_at"
+        );
+        assert_eq!(
+            o.purge_expired(later),
+            vec![("mr".to_owned(), "balanced".to_owned())]
+        );
         assert_eq!(o.snapshot(later).len(), 1);
         assert!(o.clear("vt", "balanced"));
         assert!(!o.clear("vt", "balanced"));

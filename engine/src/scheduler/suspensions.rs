@@ -10,6 +10,43 @@ use serde::Serialize;
 
 use crate::domain::{SimDuration, SimTime};
 
+/// When something an operator sets stops applying.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Expiry {
+    /// Until removed.
+    #[default]
+    Never,
+    /// At this instant.
+    At(SimTime),
+    /// This long after it is set (zero means never, as in the reference).
+    After(SimDuration),
+}
+
+impl Expiry {
+    /// The absolute expiry for something set at `now`.
+    pub fn resolve(self, now: SimTime) -> Option<SimTime> {
+        match self {
+            Expiry::Never => None,
+            Expiry::At(t) => Some(t),
+            Expiry::After(d) if d.is_zero() => None,
+            Expiry::After(d) => Some(now + d),
+        }
+    }
+}
+
+/// A request to suspend a schedule or a tag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SuspendRequest {
+    /// Schedule or tag.
+    pub scope: SuspensionScope,
+    /// Its name.
+    pub name: String,
+    /// Why (blank becomes `manual`).
+    pub reason: String,
+    /// When it ends by itself.
+    pub expiry: Expiry,
+}
+
 /// Whether a suspension targets one schedule or a tag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,27 +111,19 @@ pub struct SuspensionSnapshot {
 }
 
 impl Suspensions {
-    /// Suspends a schedule or tag. Expiry comes from `until`, else `now + duration` for a
-    /// non-zero duration; a blank reason becomes `manual`.
-    pub fn suspend(
-        &mut self,
-        now: SimTime,
-        scope: SuspensionScope,
-        name: &str,
-        reason: &str,
-        until: Option<SimTime>,
-        duration: Option<SimDuration>,
-    ) {
-        let until = until.or_else(|| duration.filter(|d| !d.is_zero()).map(|d| now + d));
-        let reason = if reason.trim().is_empty() { "manual" } else { reason.trim() };
+    /// Suspends a schedule or tag and returns the record; a blank reason becomes `manual`.
+    pub fn suspend(&mut self, now: SimTime, request: &SuspendRequest) -> Suspension {
+        let reason = request.reason.trim();
         let record = Suspension {
-            reason: reason.to_owned(),
+            reason: if reason.is_empty() { "manual" } else { reason }.to_owned(),
             applied_at: now,
-            until,
-            origin: scope,
-            tag: (scope == SuspensionScope::Tag).then(|| name.to_owned()),
+            until: request.expiry.resolve(now),
+            origin: request.scope,
+            tag: (request.scope == SuspensionScope::Tag).then(|| request.name.clone()),
         };
-        self.map_mut(scope).insert(name.to_owned(), record);
+        self.map_mut(request.scope)
+            .insert(request.name.clone(), record.clone());
+        record
     }
 
     /// Lifts a suspension; returns it if there was one.
@@ -151,11 +180,14 @@ impl Suspensions {
             .map(String::as_str)
             .chain(primary)
             .find_map(|tag| {
-                self.tags.get(tag).filter(|s| s.is_active(now)).map(|s| Suspension {
-                    origin: SuspensionScope::Tag,
-                    tag: Some(tag.to_owned()),
-                    ..s.clone()
-                })
+                self.tags
+                    .get(tag)
+                    .filter(|s| s.is_active(now))
+                    .map(|s| Suspension {
+                        origin: SuspensionScope::Tag,
+                        tag: Some(tag.to_owned()),
+                        ..s.clone()
+                    })
             })
     }
 
@@ -193,32 +225,76 @@ mod tests {
         SimTime::from_unix_secs(secs)
     }
 
+    fn req(scope: SuspensionScope, name: &str, reason: &str, expiry: Expiry) -> SuspendRequest {
+        SuspendRequest {
+            scope,
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+            expiry,
+        }
+    }
+
     #[test]
     fn resolution_order_is_schedule_then_tags_then_primary_tag() {
         let mut s = Suspensions::default();
         let tags = vec!["arbitrage".to_owned(), "liquidity".to_owned()];
-        s.suspend(t(0), SuspensionScope::Tag, "core", "maintenance", None, None);
+        s.suspend(
+            t(0),
+            &req(SuspensionScope::Tag, "core", "maintenance", Expiry::Never),
+        );
         let hit = s.resolve(t(1), "xex", &tags, Some("core")).unwrap();
-        assert_eq!((hit.origin, hit.tag.as_deref()), (SuspensionScope::Tag, Some("core")));
+        assert_eq!(
+            (hit.origin, hit.tag.as_deref()),
+            (SuspensionScope::Tag, Some("core"))
+        );
 
-        s.suspend(t(0), SuspensionScope::Tag, "liquidity", "thin books", None, None);
+        s.suspend(
+            t(0),
+            &req(
+                SuspensionScope::Tag,
+                "liquidity",
+                "thin books",
+                Expiry::Never,
+            ),
+        );
         let hit = s.resolve(t(1), "xex", &tags, Some("core")).unwrap();
-        assert_eq!(hit.tag.as_deref(), Some("liquidity"), "listed tags before the primary tag");
+        assert_eq!(
+            hit.tag.as_deref(),
+            Some("liquidity"),
+            "listed tags before the primary tag"
+        );
 
-        s.suspend(t(0), SuspensionScope::Schedule, "xex", "", None, None);
+        s.suspend(
+            t(0),
+            &req(SuspensionScope::Schedule, "xex", "", Expiry::Never),
+        );
         let hit = s.resolve(t(1), "xex", &tags, Some("core")).unwrap();
-        assert_eq!((hit.origin, hit.reason.as_str()), (SuspensionScope::Schedule, "manual"));
+        assert_eq!(
+            (hit.origin, hit.reason.as_str()),
+            (SuspensionScope::Schedule, "manual")
+        );
         assert!(s.resolve(t(1), "other", &[], None).is_none());
     }
 
     #[test]
     fn expiry_auto_resumes() {
         let mut s = Suspensions::default();
-        s.suspend(t(0), SuspensionScope::Schedule, "mr", "failover:feed", None, Some(SimDuration::from_secs(900)));
+        s.suspend(
+            t(0),
+            &req(
+                SuspensionScope::Schedule,
+                "mr",
+                "failover:feed",
+                Expiry::After(SimDuration::from_secs(900)),
+            ),
+        );
         assert!(s.resolve(t(899), "mr", &[], None).is_some());
         assert!(s.resolve(t(900), "mr", &[], None).is_none());
         let snap = s.snapshot(t(100));
-        assert_eq!(snap.next_expiration, Some((SuspensionScope::Schedule, "mr".to_owned(), 800.0)));
+        assert_eq!(
+            snap.next_expiration,
+            Some((SuspensionScope::Schedule, "mr".to_owned(), 800.0))
+        );
         let ended = s.purge_expired(t(900));
         assert_eq!(ended.len(), 1);
         assert_eq!(ended[0].name, "mr");

@@ -27,8 +27,12 @@ use super::capital::{AllocationInput, CapitalPolicy, PolicyConfig, normalize_wei
 use super::config::{ScheduleError, ScheduleSpec, window_open};
 use super::rbac::{AccessDenied, Rbac, SCOPE_READ, SCOPE_WRITE};
 use super::rollback::{RollbackOverride, RollbackTransition};
-use super::signal_limits::{LimitInputs, OverrideView, SignalLimitOverrides, active_max_signals, top_k};
-use super::suspensions::{Suspension, SuspensionScope, SuspensionSnapshot, Suspensions};
+use super::signal_limits::{
+    LimitInputs, LimitRequest, OverrideView, SignalLimitOverrides, active_max_signals, top_k,
+};
+use super::suspensions::{
+    Expiry, SuspendRequest, Suspension, SuspensionScope, SuspensionSnapshot, Suspensions,
+};
 use super::timing::RunTimer;
 use crate::domain::{SimDuration, SimTime, Symbol};
 use crate::strategy::metrics::RunMetricsAccumulator;
@@ -536,12 +540,16 @@ impl Scheduler {
         let active = self.rollback.as_ref().is_some_and(|o| o.is_active(now));
         match (was_active, active, &self.rollback) {
             // A new override, or one replaced while active (e.g. extended): log the one in force.
-            (false, true, Some(o)) => self.push_rollback(now, RollbackTransition::Activated(o.clone())),
+            (false, true, Some(o)) => {
+                self.push_rollback(now, RollbackTransition::Activated(o.clone()))
+            }
             (true, true, Some(o)) if previous.as_ref() != Some(o) => {
                 self.push_rollback(now, RollbackTransition::Activated(o.clone()))
             }
             // Still on disk but past `expires_at`: trading resumes by itself.
-            (true, false, Some(o)) => self.push_rollback(now, RollbackTransition::Expired(o.clone())),
+            (true, false, Some(o)) => {
+                self.push_rollback(now, RollbackTransition::Expired(o.clone()))
+            }
             // The file was removed (restore).
             (true, false, None) => {
                 let old = previous.expect("an active override existed");
@@ -608,14 +616,11 @@ impl Scheduler {
             return records;
         }
         self.check_rollback_expiry(now);
-        loop {
-            // Earliest due first; ties by execution order (priority, registration).
-            let Some(idx) = (0..self.schedules.len())
-                .filter(|&i| self.schedules[i].next_due <= now)
-                .min_by_key(|&i| (self.schedules[i].next_due, i))
-            else {
-                break;
-            };
+        // Earliest due first; ties by execution order (priority, registration).
+        while let Some(idx) = (0..self.schedules.len())
+            .filter(|&i| self.schedules[i].next_due <= now)
+            .min_by_key(|&i| (self.schedules[i].next_due, i))
+        {
             let due = self.schedules[idx].next_due;
             let start = due.max(self.worker_free_at);
             if start > now {
@@ -716,12 +721,18 @@ impl Scheduler {
             m.insert("signals".to_owned(), 0.0);
             m.insert("suspended".to_owned(), 1.0);
             m.insert("allocator_weight".to_owned(), s.allocator_weight);
-            m.insert("allocator_signal_factor".to_owned(), s.allocator_weight.max(0.0));
+            m.insert(
+                "allocator_signal_factor".to_owned(),
+                s.allocator_weight.max(0.0),
+            );
             m.insert("governor_signal_factor".to_owned(), 1.0);
             m.insert("portfolio_weight".to_owned(), 0.0);
             m.insert("latency_ms".to_owned(), 0.0);
             m.insert("drift_seconds".to_owned(), drift.as_secs_f64());
-            m.insert("rollback_active".to_owned(), f64::from(u8::from(self.rollback_active)));
+            m.insert(
+                "rollback_active".to_owned(),
+                f64::from(u8::from(self.rollback_active)),
+            );
             let outcome = if self.rollback_active {
                 RunOutcome::Disabled
             } else {
@@ -811,7 +822,10 @@ impl Scheduler {
             if let Some(t) = expires_at {
                 m.insert("signal_limit_expires_at".into(), t.unix_secs_f64());
             }
-            m.insert("signal_limit_reason".into(), f64::from(u8::from(has_reason)));
+            m.insert(
+                "signal_limit_reason".into(),
+                f64::from(u8::from(has_reason)),
+            );
         }
         m.insert("priority".into(), f64::from(s.spec.priority));
         m.insert("failover_count".into(), f64::from(s.failover_count));
@@ -838,7 +852,10 @@ impl Scheduler {
         if let Some((code, severity)) = window_alert {
             self.raise(SchedulerAlert {
                 code,
-                message: format!("trading window {} for {name}", if open { "opened" } else { "closed" }),
+                message: format!(
+                    "trading window {} for {name}",
+                    if open { "opened" } else { "closed" }
+                ),
                 severity,
                 timestamp: now,
                 schedule: Some(name.clone()),
@@ -981,7 +998,11 @@ impl Scheduler {
                 schedule: Some(name.clone()),
                 metadata: BTreeMap::from([("fallback".to_owned(), fallback.clone())]),
             });
-            if self.suspensions.resume(SuspensionScope::Schedule, &fallback).is_some() {
+            if self
+                .suspensions
+                .resume(SuspensionScope::Schedule, &fallback)
+                .is_some()
+            {
                 self.events.push(SchedulerEvent::Suspension {
                     at: now,
                     scope: SuspensionScope::Schedule,
@@ -989,8 +1010,15 @@ impl Scheduler {
                     change: SuspensionChange::Resumed,
                 });
             }
-            let why = format!("failover:{}", reason.as_str());
-            self.suspend_internal(now, SuspensionScope::Schedule, &name, &why, None, Some(FAILOVER_SUSPENSION));
+            self.suspend_internal(
+                now,
+                &SuspendRequest {
+                    scope: SuspensionScope::Schedule,
+                    name: name.clone(),
+                    reason: format!("failover:{}", reason.as_str()),
+                    expiry: Expiry::After(FAILOVER_SUSPENSION),
+                },
+            );
             self.schedules[idx].active_fallback = Some(fallback);
         }
     }
@@ -998,7 +1026,10 @@ impl Scheduler {
     fn purge_expired(&mut self, now: SimTime) {
         for ended in self.suspensions.purge_expired(now) {
             if ended.scope == SuspensionScope::Schedule
-                && let Some(s) = self.schedules.iter_mut().find(|s| s.spec.name == ended.name)
+                && let Some(s) = self
+                    .schedules
+                    .iter_mut()
+                    .find(|s| s.spec.name == ended.name)
             {
                 s.active_fallback = None;
             }
@@ -1022,7 +1053,8 @@ impl Scheduler {
     }
 
     fn rebalance(&mut self, now: SimTime) {
-        if let (Some(cooldown), Some(last)) = (self.settings.capital.rebalance_seconds, self.last_rebalance)
+        if let (Some(cooldown), Some(last)) =
+            (self.settings.capital.rebalance_seconds, self.last_rebalance)
             && now.saturating_since(last).as_secs_f64() < cooldown
         {
             return;
@@ -1040,7 +1072,11 @@ impl Scheduler {
         let mut weights = normalize_weights(&self.settings.capital.policy.allocate(&inputs));
         if weights.is_empty() && !self.schedules.is_empty() {
             let n = self.schedules.len() as f64;
-            weights = self.schedules.iter().map(|s| (s.spec.name.clone(), 1.0 / n)).collect();
+            weights = self
+                .schedules
+                .iter()
+                .map(|s| (s.spec.name.clone(), 1.0 / n))
+                .collect();
         }
         let changed = self
             .schedules
@@ -1063,24 +1099,12 @@ impl Scheduler {
         }
     }
 
-    fn suspend_internal(
-        &mut self,
-        now: SimTime,
-        scope: SuspensionScope,
-        name: &str,
-        reason: &str,
-        until: Option<SimTime>,
-        duration: Option<SimDuration>,
-    ) {
-        self.suspensions.suspend(now, scope, name, reason, until, duration);
-        let suspension = match scope {
-            SuspensionScope::Schedule => self.suspensions.snapshot(now).schedules[name].clone(),
-            SuspensionScope::Tag => self.suspensions.snapshot(now).tags[name].clone(),
-        };
+    fn suspend_internal(&mut self, now: SimTime, request: &SuspendRequest) {
+        let suspension = self.suspensions.suspend(now, request);
         self.events.push(SchedulerEvent::Suspension {
             at: now,
-            scope,
-            name: name.to_owned(),
+            scope: request.scope,
+            name: request.name.clone(),
             change: SuspensionChange::Suspended { suspension },
         });
     }
@@ -1133,34 +1157,37 @@ impl Scheduler {
     }
 
     /// Lists suspensions (needs `runtime.schedule.read`).
-    pub fn suspension_snapshot(&self, token: &str, now: SimTime) -> Result<SuspensionSnapshot, ControlError> {
+    pub fn suspension_snapshot(
+        &self,
+        token: &str,
+        now: SimTime,
+    ) -> Result<SuspensionSnapshot, ControlError> {
         self.rbac.authorize(token, SCOPE_READ)?;
         Ok(self.suspensions.snapshot(now))
     }
 
     /// Lists signal-limit overrides (needs `runtime.schedule.read`).
-    pub fn signal_limits(&self, token: &str, now: SimTime) -> Result<Vec<OverrideView>, ControlError> {
+    pub fn signal_limits(
+        &self,
+        token: &str,
+        now: SimTime,
+    ) -> Result<Vec<OverrideView>, ControlError> {
         self.rbac.authorize(token, SCOPE_READ)?;
         Ok(self.limits.snapshot(now))
     }
 
     /// Suspends a schedule or a tag (needs `runtime.schedule.write`).
-    #[allow(clippy::too_many_arguments)]
     pub fn suspend(
         &mut self,
         token: &str,
         now: SimTime,
-        scope: SuspensionScope,
-        name: &str,
-        reason: &str,
-        until: Option<SimTime>,
-        duration: Option<SimDuration>,
+        request: &SuspendRequest,
     ) -> Result<(), ControlError> {
         self.rbac.authorize(token, SCOPE_WRITE)?;
-        if scope == SuspensionScope::Schedule {
-            self.known(name)?;
+        if request.scope == SuspensionScope::Schedule {
+            self.known(&request.name)?;
         }
-        self.suspend_internal(now, scope, name, reason, until, duration);
+        self.suspend_internal(now, request);
         Ok(())
     }
 
@@ -1191,26 +1218,22 @@ impl Scheduler {
     }
 
     /// Caps a strategy's signals under a profile (needs `runtime.schedule.write`).
-    #[allow(clippy::too_many_arguments)]
     pub fn set_signal_limit(
         &mut self,
         token: &str,
         now: SimTime,
-        strategy: &str,
-        profile: &str,
-        limit: u32,
-        reason: Option<String>,
-        until: Option<SimTime>,
-        duration: Option<SimDuration>,
+        request: &LimitRequest,
     ) -> Result<(), ControlError> {
         self.rbac.authorize(token, SCOPE_WRITE)?;
-        self.limits.set(now, strategy, profile, limit, reason, until, duration);
-        let expires_at = self.limits.active(now, strategy, profile).and_then(|o| o.expires_at);
+        let entry = self.limits.set(now, request);
         self.events.push(SchedulerEvent::SignalLimit {
             at: now,
-            strategy: strategy.to_owned(),
-            profile: profile.to_owned(),
-            change: LimitChange::Set { limit, expires_at },
+            strategy: request.strategy.clone(),
+            profile: request.profile.clone(),
+            change: LimitChange::Set {
+                limit: entry.limit,
+                expires_at: entry.expires_at,
+            },
         });
         Ok(())
     }
@@ -1238,7 +1261,12 @@ impl Scheduler {
 
     /// Disables all multi-strategy trading in-process, as the override file does (needs
     /// `runtime.schedule.write`).
-    pub fn disable(&mut self, token: &str, now: SimTime, o: RollbackOverride) -> Result<(), ControlError> {
+    pub fn disable(
+        &mut self,
+        token: &str,
+        now: SimTime,
+        o: RollbackOverride,
+    ) -> Result<(), ControlError> {
         self.rbac.authorize(token, SCOPE_WRITE)?;
         self.observe_rollback(now, Some(o));
         Ok(())
