@@ -9,6 +9,8 @@
 //! ## Map
 //! - [`domain`]: the vocabulary shared with the simulator: time, prices (ticks), quantities
 //!   (lots), balances (atoms), ids, bars, quotes, orders, execution reports.
+//! - [`market_data`]: the engine's view of the market (bars, quotes, venue status) and the
+//!   snapshot feed schedules read.
 //! - [`ports`]: the traits the outside world implements ([`ports::MarketFeed`],
 //!   [`ports::Venue`]).
 //! - [`decision_log`]: canonical JSON (Python-compatible bytes) and HMAC signatures.
@@ -21,6 +23,7 @@
 
 pub mod decision_log;
 pub mod domain;
+pub mod market_data;
 pub mod ports;
 pub mod scheduler;
 pub mod strategy;
