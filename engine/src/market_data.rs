@@ -34,7 +34,10 @@ pub struct MarketBook {
 impl MarketBook {
     /// A book for these instruments, keeping up to `capacity` base bars per venue and symbol
     /// (enough for the longest warm-up at the coarsest interval).
-    pub fn new(specs: impl IntoIterator<Item = (VenueId, InstrumentSpec)>, capacity: usize) -> MarketBook {
+    pub fn new(
+        specs: impl IntoIterator<Item = (VenueId, InstrumentSpec)>,
+        capacity: usize,
+    ) -> MarketBook {
         MarketBook {
             specs: specs
                 .into_iter()
@@ -159,7 +162,11 @@ impl MarketBook {
 }
 
 impl SnapshotFeed for MarketBook {
-    fn load_history(&mut self, spec: &ScheduleSpec, bars: usize) -> Result<Vec<MarketSnapshot>, FeedError> {
+    fn load_history(
+        &mut self,
+        spec: &ScheduleSpec,
+        bars: usize,
+    ) -> Result<Vec<MarketSnapshot>, FeedError> {
         let mut out = Vec::new();
         for &symbol in &spec.market.symbols {
             let all = self.aggregated(spec.market.venue, symbol, spec.market.interval);
@@ -173,7 +180,11 @@ impl SnapshotFeed for MarketBook {
         Ok(out)
     }
 
-    fn fetch_latest(&mut self, spec: &ScheduleSpec, now: SimTime) -> Result<Vec<MarketSnapshot>, FeedError> {
+    fn fetch_latest(
+        &mut self,
+        spec: &ScheduleSpec,
+        now: SimTime,
+    ) -> Result<Vec<MarketSnapshot>, FeedError> {
         let mut out = Vec::new();
         for &symbol in &spec.market.symbols {
             let key = (spec.name.clone(), symbol);
@@ -251,17 +262,34 @@ mod tests {
         let now = SimTime::from_unix_secs(12 * 60);
         let first = book.fetch_latest(&one, now).unwrap();
         assert_eq!(first.len(), 12);
-        assert!(book.fetch_latest(&one, now).unwrap().is_empty(), "never the same bar twice");
+        assert!(
+            book.fetch_latest(&one, now).unwrap().is_empty(),
+            "never the same bar twice"
+        );
 
-        let five = ScheduleSpec { name: "five".into(), ..schedule(5, None) };
+        let five = ScheduleSpec {
+            name: "five".into(),
+            ..schedule(5, None)
+        };
         let agg = book.fetch_latest(&five, now).unwrap();
         assert_eq!(agg.len(), 2, "minutes 0-4 and 5-9 complete; 10-11 not yet");
         assert_eq!(agg[0].close, 60_004.0);
         assert_eq!(agg[0].volume, 5.0);
         assert_eq!(agg[0].high, 60_004.5);
         assert_eq!(agg[0].at, SimTime::from_unix_secs(300));
-        let hist = book.load_history(&ScheduleSpec { name: "h".into(), ..schedule(1, None) }, 3).unwrap();
-        assert_eq!(hist.iter().map(|s| s.close).collect::<Vec<_>>(), [60_009.0, 60_010.0, 60_011.0]);
+        let hist = book
+            .load_history(
+                &ScheduleSpec {
+                    name: "h".into(),
+                    ..schedule(1, None)
+                },
+                3,
+            )
+            .unwrap();
+        assert_eq!(
+            hist.iter().map(|s| s.close).collect::<Vec<_>>(),
+            [60_009.0, 60_010.0, 60_011.0]
+        );
     }
 
     #[test]
@@ -281,12 +309,24 @@ mod tests {
         book.apply(&q("kraken", 30, 6_001_000));
         book.apply(&q("binance", 59, 6_000_000));
         book.apply(&bar("binance", 0, 6_000_100));
-        let snaps = book.fetch_latest(&schedule(1, Some("kraken")), SimTime::from_unix_secs(60)).unwrap();
+        let snaps = book
+            .fetch_latest(&schedule(1, Some("kraken")), SimTime::from_unix_secs(60))
+            .unwrap();
         let cross = snaps[0].cross.unwrap();
-        assert_eq!((cross.primary_bid, cross.secondary_bid), (60_000.0, 60_010.0));
+        assert_eq!(
+            (cross.primary_bid, cross.secondary_bid),
+            (60_000.0, 60_010.0)
+        );
         assert_eq!(cross.secondary_at, SimTime::from_unix_secs(30));
-        assert_eq!(book.mark(venue("binance"), Symbol::new("BTC_USDT").unwrap()), Some(Price(6_000_001)));
-        book.apply(&MarketEvent::Status { venue: venue("kraken"), at: SimTime::from_unix_secs(61), status: VenueStatus::Down });
+        assert_eq!(
+            book.mark(venue("binance"), Symbol::new("BTC_USDT").unwrap()),
+            Some(Price(6_000_001))
+        );
+        book.apply(&MarketEvent::Status {
+            venue: venue("kraken"),
+            at: SimTime::from_unix_secs(61),
+            status: VenueStatus::Down,
+        });
         assert!(!book.is_up(venue("kraken")) && book.is_up(venue("binance")));
     }
 }
