@@ -9,9 +9,13 @@
 //! ## Map
 //! - [`domain`]: the vocabulary shared with the simulator: time, prices (ticks), quantities
 //!   (lots), balances (atoms), ids, bars, quotes, orders, execution reports.
+//! - [`market_data`]: the engine's view of the market (bars, quotes, venue status) and the
+//!   snapshot feed schedules read.
 //! - [`ports`]: the traits the outside world implements ([`ports::MarketFeed`],
 //!   [`ports::Venue`]).
 //! - [`decision_log`]: canonical JSON (Python-compatible bytes) and HMAC signatures.
+//! - [`scheduler`]: the multi-strategy scheduler: schedules, signal limits, suspensions,
+//!   capital policies, RBAC control API, the rollback override.
 //! - [`strategy`]: the strategy contract ([`strategy::Strategy`], [`strategy::MarketSnapshot`],
 //!   [`strategy::Signal`]).
 //! - [`strategy::StrategyConfig`]: builds the three Stage4 strategies (mean reversion,
@@ -22,5 +26,7 @@
 
 pub mod decision_log;
 pub mod domain;
+pub mod market_data;
 pub mod ports;
+pub mod scheduler;
 pub mod strategy;

@@ -7,9 +7,11 @@
 //! - [`cli`]: argument structs and dispatch, one module per command group.
 //! - [`exit`]: the exit-code convention (0 ok, 1 check failed, 2 bad input).
 //! - [`fsio`]: atomic writes with the right permissions.
+//! - [`rollback`]: the multi-strategy override file (disable, restore, status).
 //! - [`secrets`]: env files, key files and the environment, read safely and never printed.
 
 pub mod cli;
 pub mod exit;
 pub mod fsio;
+pub mod rollback;
 pub mod secrets;

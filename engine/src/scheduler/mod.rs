@@ -1,0 +1,36 @@
+//! The multi-strategy scheduler (engine.md §2–§5): runs each schedule's strategy on its
+//! cadence, bounds its signals, allocates capital between schedules, suspends and fails over,
+//! honours the rollback override, and exposes an RBAC-checked control API.
+//!
+//! - [`config`]: what a schedule is ([`ScheduleSpec`]), trading windows.
+//! - [`runtime`]: the [`Scheduler`] — `run_once`, continuous mode, the per-run pipeline.
+//! - [`signal_limits`]: the limit formula and operator overrides.
+//! - [`suspensions`]: schedule and tag suspensions with expiry.
+//! - [`capital`]: capital policies.
+//! - [`rbac`]: tokens and scopes for the control API.
+//! - [`rollback`]: the `multi_strategy_disable.json` override.
+//! - [`timing`]: how long runs take ([`RunTimer`], [`SimulatedCompute`]).
+
+pub mod capital;
+pub mod config;
+pub mod rbac;
+pub mod rollback;
+pub mod runtime;
+pub mod signal_limits;
+pub mod suspensions;
+pub mod timing;
+
+pub use capital::{CapitalPolicy, PolicyConfig};
+pub use config::{ScheduleError, ScheduleMarket, ScheduleSpec, TradingWindow};
+pub use rbac::{AccessDenied, AccessToken, Rbac, SCOPE_READ, SCOPE_WRITE};
+pub use rollback::{RollbackOverride, RollbackTransition};
+pub use runtime::{
+    ControlError, FailureReason, FeedError, RunOutcome, RunRecord, Scheduler, SchedulerAlert,
+    SchedulerEvent, SchedulerSettings, SignalBatch, SnapshotFeed,
+};
+pub use signal_limits::LimitRequest;
+pub use suspensions::{Expiry, SuspendRequest, SuspensionScope};
+pub use timing::{ComputeSpike, RunTimer, SimulatedCompute};
+
+#[cfg(test)]
+mod tests;

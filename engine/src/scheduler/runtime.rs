@@ -1,0 +1,1281 @@
+//! The multi-strategy scheduler itself: registration, `run_once`, continuous mode, the per-run
+//! pipeline in the reference order (engine.md §3.3), failures and failover (§3.6), the rollback
+//! override and the RBAC-checked control API.
+//!
+//! ## Time model
+//! The scheduler is a single worker, as the reference's asyncio loop is for CPU-bound
+//! strategies: runs execute one after another, each taking the time its [`RunTimer`] reports.
+//! In continuous mode every schedule is due on a fixed grid (`start + k × cadence`); a run
+//! starts at `max(due, worker free)` and its **drift is that lateness** (engine.md §13.12: the
+//! reference only compared run duration with `max_drift` and logged it). A run that finds
+//! several grid points already passed runs once and skips to the next future point (no
+//! catch-up, as in the reference). The driver calls [`Scheduler::run_due`] at
+//! [`Scheduler::next_wakeup`].
+//!
+//! ## Where signals go
+//! The reference pushes signals into a sink during the run. Here a run returns them in its
+//! [`RunRecord`], stamped with the time the run finished, so the caller can log each signal
+//! with the run's real `latency_ms` (the reference journal never had it, §13.7) and turn it
+//! into orders. Consequently the reference's `sink`/`execution` failure reasons cannot occur;
+//! `feed` and `strategy` failures can.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::Serialize;
+
+use super::capital::{AllocationInput, CapitalPolicy, PolicyConfig, normalize_weights};
+use super::config::{ScheduleError, ScheduleSpec, window_open};
+use super::rbac::{AccessDenied, Rbac, SCOPE_READ, SCOPE_WRITE};
+use super::rollback::{RollbackOverride, RollbackTransition};
+use super::signal_limits::{
+    LimitInputs, LimitRequest, OverrideView, SignalLimitOverrides, active_max_signals, top_k,
+};
+use super::suspensions::{
+    Expiry, SuspendRequest, Suspension, SuspensionScope, SuspensionSnapshot, Suspensions,
+};
+use super::timing::RunTimer;
+use crate::domain::{SimDuration, SimTime, Symbol};
+use crate::strategy::metrics::RunMetricsAccumulator;
+use crate::strategy::{MarketSnapshot, Signal, Strategy};
+
+/// Consecutive failures after which continuous mode aborts (reference constant).
+pub const MAX_CONSECUTIVE_FAILURES: u32 = 3;
+/// How long a failing schedule is suspended when it fails over (reference constant).
+pub const FAILOVER_SUSPENSION: SimDuration = SimDuration::from_secs(900);
+/// Capacity of the alert ring buffer (reference constant).
+pub const ALERT_BUFFER: usize = 256;
+
+/// Market data for schedules (the reference `feed`).
+pub trait SnapshotFeed {
+    /// Up to `bars` bars of history per symbol for warm-up, oldest first, sorted by
+    /// (symbol, time). Called once per schedule.
+    fn load_history(
+        &mut self,
+        schedule: &ScheduleSpec,
+        bars: usize,
+    ) -> Result<Vec<MarketSnapshot>, FeedError>;
+
+    /// The bars completed since this schedule's previous fetch (never the same bar twice —
+    /// the reference re-feeds the last candle when the cadence is shorter than the bar, which
+    /// adds zero returns to the strategies' volatility), sorted by (symbol, time).
+    fn fetch_latest(
+        &mut self,
+        schedule: &ScheduleSpec,
+        now: SimTime,
+    ) -> Result<Vec<MarketSnapshot>, FeedError>;
+}
+
+/// The feed could not deliver data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FeedError(pub String);
+
+/// Why a run failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureReason {
+    /// `fetch_latest` or `load_history` failed.
+    Feed,
+    /// The strategy returned an error.
+    Strategy,
+}
+
+impl FailureReason {
+    /// `feed` / `strategy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::Feed => "feed",
+            FailureReason::Strategy => "strategy",
+        }
+    }
+}
+
+/// The signals one snapshot produced after the top-k limit.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SignalBatch {
+    /// The snapshot's symbol.
+    pub symbol: Symbol,
+    /// The snapshot's time.
+    pub snapshot_at: SimTime,
+    /// The bounded signals, best first.
+    pub signals: Vec<Signal>,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// The strategy ran; `batches` holds the signals it was allowed to emit.
+    Completed {
+        /// Signals per snapshot.
+        batches: Vec<SignalBatch>,
+    },
+    /// The schedule (or one of its tags) is suspended.
+    Suspended {
+        /// The suspension in force.
+        suspension: Suspension,
+    },
+    /// Multi-strategy trading is disabled by the rollback override.
+    Disabled,
+    /// Outside every trading window: nothing fetched, no telemetry (reference behaviour).
+    WindowClosed,
+    /// The run failed.
+    Failed {
+        /// Feed or strategy.
+        reason: FailureReason,
+        /// The error text.
+        error: String,
+    },
+}
+
+/// One schedule run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunRecord {
+    /// Sequential run id across the scheduler (1, 2, ...).
+    pub run_seq: u64,
+    /// The schedule.
+    pub schedule: String,
+    /// Its strategy instance.
+    pub strategy: String,
+    /// Its risk profile.
+    pub risk_profile: String,
+    /// When the run was due.
+    pub due_at: SimTime,
+    /// When it actually started.
+    pub started_at: SimTime,
+    /// When it finished (`started_at + latency`): signals are emitted at this time.
+    pub finished_at: SimTime,
+    /// Run duration.
+    pub latency: SimDuration,
+    /// Lateness: `started_at − due_at`.
+    pub drift: SimDuration,
+    /// True when the drift exceeded the schedule's `max_drift`.
+    pub drift_exceeded: bool,
+    /// The schedule's capital weight at the time of the run.
+    pub allocator_weight: f64,
+    /// What happened.
+    #[serde(flatten)]
+    pub outcome: RunOutcome,
+    /// The telemetry payload emitted for this run (`None` when the reference emits none:
+    /// failed runs and closed windows).
+    pub telemetry: Option<BTreeMap<String, f64>>,
+}
+
+impl RunRecord {
+    /// Every signal of the run, in emission order.
+    pub fn signals(&self) -> impl Iterator<Item = &Signal> {
+        let batches: &[SignalBatch] = match &self.outcome {
+            RunOutcome::Completed { batches } => batches,
+            _ => &[],
+        };
+        batches.iter().flat_map(|b| b.signals.iter())
+    }
+}
+
+/// Alert severity (scheduler alerts, not the Prometheus rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSeverity {
+    /// Informational.
+    Info,
+    /// Needs attention.
+    Warning,
+    /// Needs action now.
+    Critical,
+}
+
+/// An alert the scheduler raised (reference alert payload, §3.6).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SchedulerAlert {
+    /// `strategy-failure`, `strategy-failover`, `schedule-window-open`, `schedule-window-closed`,
+    /// `scheduler-aborted`, `schedule-drift`.
+    pub code: &'static str,
+    /// Human text.
+    pub message: String,
+    /// Severity.
+    pub severity: AlertSeverity,
+    /// When.
+    pub timestamp: SimTime,
+    /// The schedule concerned.
+    pub schedule: Option<String>,
+    /// Extra details.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A state change of a suspension, for the decision log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum SuspensionChange {
+    /// Suspended by an operator or by failover.
+    Suspended {
+        /// The new suspension.
+        suspension: Suspension,
+    },
+    /// Lifted by an operator or by failover to this schedule.
+    Resumed,
+    /// Ended by reaching its `until`.
+    AutoResumed {
+        /// The suspension that ended.
+        suspension: Suspension,
+    },
+}
+
+/// A state change of a signal-limit override, for the decision log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum LimitChange {
+    /// Set or replaced.
+    Set {
+        /// The cap.
+        limit: u32,
+        /// Its expiry.
+        expires_at: Option<SimTime>,
+    },
+    /// Removed by an operator.
+    Cleared,
+    /// Reached its expiry.
+    Expired,
+}
+
+/// Everything the scheduler reports besides run records, in the order it happened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SchedulerEvent {
+    /// An alert.
+    Alert(SchedulerAlert),
+    /// A suspension changed.
+    Suspension {
+        /// When.
+        at: SimTime,
+        /// Schedule or tag.
+        scope: SuspensionScope,
+        /// Its name.
+        name: String,
+        /// What changed.
+        #[serde(flatten)]
+        change: SuspensionChange,
+    },
+    /// A signal-limit override changed.
+    SignalLimit {
+        /// When.
+        at: SimTime,
+        /// Strategy name.
+        strategy: String,
+        /// Risk profile.
+        profile: String,
+        /// What changed.
+        #[serde(flatten)]
+        change: LimitChange,
+    },
+    /// The rollback override changed state.
+    Rollback {
+        /// When.
+        at: SimTime,
+        /// What changed.
+        #[serde(skip)]
+        transition: RollbackTransition,
+        /// `activated`, `expired` or `removed`.
+        state: &'static str,
+    },
+    /// Capital weights were recomputed.
+    CapitalRebalanced {
+        /// When.
+        at: SimTime,
+        /// Policy name.
+        policy: &'static str,
+        /// New weights by schedule.
+        weights: BTreeMap<String, f64>,
+    },
+    /// Continuous mode stopped after too many consecutive failures.
+    Aborted {
+        /// When.
+        at: SimTime,
+        /// The schedule that kept failing.
+        schedule: String,
+        /// Its consecutive failures.
+        failures: u32,
+    },
+}
+
+/// A control call the scheduler refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// RBAC refused the caller.
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
+    /// No schedule by that name.
+    #[error("no schedule named `{0}`")]
+    UnknownSchedule(String),
+}
+
+/// Scheduler-wide settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SchedulerSettings {
+    /// Environment name (journal and telemetry namespace).
+    pub environment: String,
+    /// Portfolio name.
+    pub portfolio: String,
+    /// Capital policy and cooldown; the reference runtime default is risk parity without a
+    /// cooldown.
+    pub capital: PolicyConfig,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        SchedulerSettings {
+            environment: "sim".to_owned(),
+            portfolio: "paper".to_owned(),
+            capital: PolicyConfig {
+                policy: CapitalPolicy::RiskParity,
+                rebalance_seconds: None,
+            },
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ScheduleState {
+    spec: ScheduleSpec,
+    strategy: Box<dyn Strategy>,
+    warmed_up: bool,
+    last_run: Option<SimTime>,
+    next_due: SimTime,
+    /// Metrics of the last run (what capital policies read).
+    metrics: BTreeMap<String, f64>,
+    allocator_weight: f64,
+    active_max_signals: u32,
+    failure_streak: u32,
+    failover_count: u32,
+    active_fallback: Option<String>,
+    window_state: Option<bool>,
+}
+
+/// A read-only view of one schedule (reference `describe_schedules`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScheduleView {
+    /// Name.
+    pub name: String,
+    /// Strategy instance name.
+    pub strategy_name: String,
+    /// Risk profile.
+    pub risk_profile: String,
+    /// Cadence, seconds.
+    pub cadence_seconds: f64,
+    /// Max drift, seconds.
+    pub max_drift_seconds: f64,
+    /// Warm-up bars.
+    pub warmup_bars: u32,
+    /// Base signal limit.
+    pub base_max_signals: u32,
+    /// Current signal limit.
+    pub active_max_signals: u32,
+    /// Capital weight.
+    pub allocator_weight: f64,
+    /// Whether warm-up ran.
+    pub warmed_up: bool,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Primary tag.
+    pub primary_tag: Option<String>,
+    /// Priority.
+    pub priority: i32,
+    /// Failovers so far.
+    pub failover_count: u32,
+    /// Last run start.
+    pub last_run: Option<SimTime>,
+    /// Next due time in continuous mode.
+    pub next_due: SimTime,
+    /// Trading windows.
+    pub windows: Vec<String>,
+    /// Fallback schedules.
+    pub fallbacks: Vec<String>,
+    /// The fallback currently standing in.
+    pub active_fallback: Option<String>,
+    /// The suspension in force.
+    pub active_suspension: Option<Suspension>,
+    /// Last run's metrics.
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// The multi-strategy scheduler.
+#[derive(Debug)]
+pub struct Scheduler {
+    settings: SchedulerSettings,
+    schedules: Vec<ScheduleState>,
+    last_rebalance: Option<SimTime>,
+    limits: SignalLimitOverrides,
+    suspensions: Suspensions,
+    rollback: Option<RollbackOverride>,
+    rollback_active: bool,
+    rbac: Rbac,
+    alerts: VecDeque<SchedulerAlert>,
+    events: Vec<SchedulerEvent>,
+    worker_free_at: SimTime,
+    started: bool,
+    aborted: bool,
+    run_seq: u64,
+}
+
+impl Scheduler {
+    /// A scheduler over `schedules` (spec + strategy), validated together: unique names,
+    /// fallbacks that exist. Execution order is priority (high first), then registration.
+    pub fn new(
+        settings: SchedulerSettings,
+        schedules: Vec<(ScheduleSpec, Box<dyn Strategy>)>,
+        rbac: Rbac,
+    ) -> Result<Scheduler, ScheduleError> {
+        let mut names = std::collections::BTreeSet::new();
+        for (spec, _) in &schedules {
+            spec.validate()?;
+            if !names.insert(spec.name.clone()) {
+                return Err(ScheduleError::Duplicate(spec.name.clone()));
+            }
+        }
+        for (spec, _) in &schedules {
+            if let Some(missing) = spec.fallbacks.iter().find(|f| !names.contains(*f)) {
+                return Err(ScheduleError::UnknownFallback {
+                    schedule: spec.name.clone(),
+                    fallback: missing.clone(),
+                });
+            }
+        }
+        let n = schedules.len().max(1) as f64;
+        let mut states: Vec<ScheduleState> = schedules
+            .into_iter()
+            .map(|(spec, strategy)| ScheduleState {
+                active_max_signals: spec.max_signals,
+                spec,
+                strategy,
+                warmed_up: false,
+                last_run: None,
+                next_due: SimTime::EPOCH,
+                metrics: BTreeMap::new(),
+                allocator_weight: 1.0 / n,
+                failure_streak: 0,
+                failover_count: 0,
+                active_fallback: None,
+                window_state: None,
+            })
+            .collect();
+        // Stable sort keeps registration order among equal priorities.
+        states.sort_by_key(|s| std::cmp::Reverse(s.spec.priority));
+        Ok(Scheduler {
+            settings,
+            schedules: states,
+            last_rebalance: None,
+            limits: SignalLimitOverrides::default(),
+            suspensions: Suspensions::default(),
+            rollback: None,
+            rollback_active: false,
+            rbac,
+            alerts: VecDeque::new(),
+            events: Vec::new(),
+            worker_free_at: SimTime::EPOCH,
+            started: false,
+            aborted: false,
+            run_seq: 0,
+        })
+    }
+
+    /// Scheduler-wide settings.
+    pub fn settings(&self) -> &SchedulerSettings {
+        &self.settings
+    }
+
+    /// Schedule specs in execution order.
+    pub fn specs(&self) -> impl Iterator<Item = &ScheduleSpec> {
+        self.schedules.iter().map(|s| &s.spec)
+    }
+
+    /// Current capital weight of a schedule.
+    pub fn allocator_weight(&self, schedule: &str) -> Option<f64> {
+        self.schedules
+            .iter()
+            .find(|s| s.spec.name == schedule)
+            .map(|s| s.allocator_weight)
+    }
+
+    /// Takes the events (alerts, suspension/limit/rollback changes, rebalances, abort) since
+    /// the last call, in order.
+    pub fn drain_events(&mut self) -> Vec<SchedulerEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// The alert ring buffer (last 256); `clear` empties it, as the reference's
+    /// `alerts_snapshot(clear=True)`.
+    pub fn alerts_snapshot(&mut self, clear: bool) -> Vec<SchedulerAlert> {
+        let out: Vec<SchedulerAlert> = self.alerts.iter().cloned().collect();
+        if clear {
+            self.alerts.clear();
+        }
+        out
+    }
+
+    /// True once continuous mode has aborted.
+    pub fn is_aborted(&self) -> bool {
+        self.aborted
+    }
+
+    /// True while the rollback override stops trading.
+    pub fn is_disabled(&self) -> bool {
+        self.rollback_active
+    }
+
+    fn raise(&mut self, alert: SchedulerAlert) {
+        if self.alerts.len() == ALERT_BUFFER {
+            self.alerts.pop_front();
+        }
+        self.alerts.push_back(alert.clone());
+        self.events.push(SchedulerEvent::Alert(alert));
+    }
+
+    // ---------------------------------------------------------------- rollback override
+
+    /// Tells the scheduler what the override file says now (`None`: no file). Called by the
+    /// driver whenever it reads the file; also checks expiry. Returns whether trading is
+    /// disabled after the call.
+    pub fn observe_rollback(&mut self, now: SimTime, current: Option<RollbackOverride>) -> bool {
+        let was_active = self.rollback_active;
+        let previous = std::mem::replace(&mut self.rollback, current);
+        let active = self.rollback.as_ref().is_some_and(|o| o.is_active(now));
+        match (was_active, active, &self.rollback) {
+            // A new override, or one replaced while active (e.g. extended): log the one in force.
+            (false, true, Some(o)) => {
+                self.push_rollback(now, RollbackTransition::Activated(o.clone()))
+            }
+            (true, true, Some(o)) if previous.as_ref() != Some(o) => {
+                self.push_rollback(now, RollbackTransition::Activated(o.clone()))
+            }
+            // Still on disk but past `expires_at`: trading resumes by itself.
+            (true, false, Some(o)) => {
+                self.push_rollback(now, RollbackTransition::Expired(o.clone()))
+            }
+            // The file was removed (restore).
+            (true, false, None) => {
+                let old = previous.expect("an active override existed");
+                self.push_rollback(now, RollbackTransition::Removed(old));
+            }
+            _ => {}
+        }
+        self.rollback_active = active;
+        active
+    }
+
+    fn check_rollback_expiry(&mut self, now: SimTime) {
+        if self.rollback_active {
+            let current = self.rollback.clone();
+            self.observe_rollback(now, current);
+        }
+    }
+
+    fn push_rollback(&mut self, at: SimTime, transition: RollbackTransition) {
+        let state = match transition {
+            RollbackTransition::Activated(_) => "activated",
+            RollbackTransition::Expired(_) => "expired",
+            RollbackTransition::Removed(_) => "removed",
+        };
+        self.events.push(SchedulerEvent::Rollback {
+            at,
+            transition,
+            state,
+        });
+    }
+
+    // ---------------------------------------------------------------- run modes
+
+    /// Starts continuous mode at `at`: every schedule is due immediately, then every cadence.
+    pub fn start(&mut self, at: SimTime) {
+        for s in &mut self.schedules {
+            s.next_due = at;
+        }
+        self.worker_free_at = at;
+        self.started = true;
+    }
+
+    /// When the driver should next call [`Scheduler::run_due`]; `None` before
+    /// [`Scheduler::start`] or after an abort.
+    pub fn next_wakeup(&self) -> Option<SimTime> {
+        if !self.started || self.aborted {
+            return None;
+        }
+        let due = self.schedules.iter().map(|s| s.next_due).min()?;
+        Some(due.max(self.worker_free_at))
+    }
+
+    /// Continuous mode: runs every schedule that is due at `now` and can start by `now`, in
+    /// (due time, priority, registration) order, one after another on the single worker.
+    /// Aborts (and stops running) once a schedule fails three times in a row.
+    pub fn run_due(
+        &mut self,
+        now: SimTime,
+        feed: &mut dyn SnapshotFeed,
+        timer: &mut dyn RunTimer,
+    ) -> Vec<RunRecord> {
+        let mut records = Vec::new();
+        if !self.started || self.aborted {
+            return records;
+        }
+        self.check_rollback_expiry(now);
+        // Earliest due first; ties by execution order (priority, registration).
+        while let Some(idx) = (0..self.schedules.len())
+            .filter(|&i| self.schedules[i].next_due <= now)
+            .min_by_key(|&i| (self.schedules[i].next_due, i))
+        {
+            let due = self.schedules[idx].next_due;
+            let start = due.max(self.worker_free_at);
+            if start > now {
+                break;
+            }
+            let record = self.execute(idx, due, start, feed, timer);
+            self.worker_free_at = record.finished_at;
+            let cadence = self.schedules[idx].spec.cadence;
+            let mut next = due + cadence;
+            while next <= start {
+                next += cadence;
+            }
+            self.schedules[idx].next_due = next;
+            let failed = matches!(record.outcome, RunOutcome::Failed { .. });
+            let streak = self.schedules[idx].failure_streak;
+            records.push(record);
+            if failed && streak >= MAX_CONSECUTIVE_FAILURES {
+                let name = self.schedules[idx].spec.name.clone();
+                self.aborted = true;
+                self.raise(SchedulerAlert {
+                    code: "scheduler-aborted",
+                    message: format!(
+                        "schedule {name} failed {streak} times in a row; continuous mode stopped"
+                    ),
+                    severity: AlertSeverity::Critical,
+                    timestamp: start,
+                    schedule: Some(name.clone()),
+                    metadata: BTreeMap::new(),
+                });
+                self.events.push(SchedulerEvent::Aborted {
+                    at: start,
+                    schedule: name,
+                    failures: streak,
+                });
+                break;
+            }
+        }
+        records
+    }
+
+    /// Runs every schedule once for timestamp `ts`, in execution order (the reference's
+    /// `run_once`). Each run starts when the previous one finished; its drift is measured
+    /// against `ts`. Never aborts on failures.
+    pub fn run_once(
+        &mut self,
+        ts: SimTime,
+        feed: &mut dyn SnapshotFeed,
+        timer: &mut dyn RunTimer,
+    ) -> Vec<RunRecord> {
+        self.check_rollback_expiry(ts);
+        let mut start = ts;
+        let mut records = Vec::with_capacity(self.schedules.len());
+        for idx in 0..self.schedules.len() {
+            let record = self.execute(idx, ts, start, feed, timer);
+            start = record.finished_at;
+            records.push(record);
+        }
+        self.worker_free_at = self.worker_free_at.max(start);
+        records
+    }
+
+    // ---------------------------------------------------------------- the pipeline
+
+    fn execute(
+        &mut self,
+        idx: usize,
+        due: SimTime,
+        start: SimTime,
+        feed: &mut dyn SnapshotFeed,
+        timer: &mut dyn RunTimer,
+    ) -> RunRecord {
+        self.run_seq += 1;
+        let run_seq = self.run_seq;
+        self.purge_expired(start);
+        let name = self.schedules[idx].spec.name.clone();
+        timer.begin(&name, start);
+        let drift = start.saturating_since(due);
+        {
+            let s = &mut self.schedules[idx];
+            s.last_run = Some(start);
+        }
+        let state = &self.schedules[idx];
+        let suspension = self.suspensions.resolve(
+            start,
+            &state.spec.name,
+            &state.spec.tags,
+            state.spec.effective_primary_tag(),
+        );
+
+        if self.rollback_active || suspension.is_some() {
+            // Suspended path (§3.5): allocation still rebalances, zeroed metrics are emitted.
+            self.rebalance(start);
+            let latency = timer.end(&name, 0);
+            let s = &mut self.schedules[idx];
+            let mut m = BTreeMap::new();
+            m.insert("base_max_signals".to_owned(), f64::from(s.spec.max_signals));
+            m.insert("active_max_signals".to_owned(), 0.0);
+            m.insert("signals".to_owned(), 0.0);
+            m.insert("suspended".to_owned(), 1.0);
+            m.insert("allocator_weight".to_owned(), s.allocator_weight);
+            m.insert(
+                "allocator_signal_factor".to_owned(),
+                s.allocator_weight.max(0.0),
+            );
+            m.insert("governor_signal_factor".to_owned(), 1.0);
+            m.insert("portfolio_weight".to_owned(), 0.0);
+            m.insert("latency_ms".to_owned(), 0.0);
+            m.insert("drift_seconds".to_owned(), drift.as_secs_f64());
+            m.insert(
+                "rollback_active".to_owned(),
+                f64::from(u8::from(self.rollback_active)),
+            );
+            let outcome = if self.rollback_active {
+                RunOutcome::Disabled
+            } else {
+                let susp = suspension.expect("checked above");
+                m.insert(
+                    "suspension_tag_indicator".to_owned(),
+                    f64::from(u8::from(susp.origin == SuspensionScope::Tag)),
+                );
+                if let Some(until) = susp.until {
+                    m.insert(
+                        "suspension_remaining_seconds".to_owned(),
+                        until.saturating_since(start).as_secs_f64(),
+                    );
+                }
+                RunOutcome::Suspended { suspension: susp }
+            };
+            s.active_max_signals = 0;
+            s.metrics = m.clone();
+            return RunRecord {
+                run_seq,
+                schedule: name,
+                strategy: s.spec.strategy_name.clone(),
+                risk_profile: s.spec.risk_profile.clone(),
+                due_at: due,
+                started_at: start,
+                finished_at: start + latency,
+                latency,
+                drift,
+                drift_exceeded: drift > s.spec.max_drift,
+                allocator_weight: s.allocator_weight,
+                outcome,
+                telemetry: Some(m),
+            };
+        }
+
+        // 1. capital rebalance (reads every schedule's previous-run metrics)
+        self.rebalance(start);
+
+        // 2. warm-up, once, before the window check
+        let mut failure: Option<(FailureReason, String)> = None;
+        {
+            let s = &mut self.schedules[idx];
+            if !s.warmed_up && s.spec.warmup_bars > 0 {
+                match feed.load_history(&s.spec, s.spec.warmup_bars as usize) {
+                    Ok(history) => {
+                        if !history.is_empty() {
+                            s.strategy.warm_up(&history);
+                        }
+                        s.warmed_up = true;
+                    }
+                    Err(e) => failure = Some((FailureReason::Feed, e.0)),
+                }
+            }
+        }
+
+        // 3–7. metric reset, (no governor), signal limit, bookkeeping metrics
+        let now = start;
+        let override_limit = {
+            let s = &self.schedules[idx];
+            self.limits
+                .active(now, &s.spec.strategy_name, &s.spec.risk_profile)
+                .map(|o| (o.limit, o.expires_at, o.reason.is_some()))
+        };
+        let s = &mut self.schedules[idx];
+        let mut m: BTreeMap<String, f64> = BTreeMap::new();
+        let base = s.spec.max_signals;
+        let weight = s.allocator_weight;
+        m.insert("base_max_signals".into(), f64::from(base));
+        m.insert("portfolio_weight_target".into(), 0.0);
+        m.insert("portfolio_signal_factor".into(), 1.0);
+        m.insert("allocator_signal_factor".into(), weight.max(0.0));
+        m.insert("allocator_weight_target".into(), weight);
+        m.insert("allocator_weight".into(), weight);
+        m.insert("governor_signal_factor".into(), 1.0);
+        m.insert("portfolio_weight".into(), 0.0);
+        m.insert("governor_max_signals".into(), f64::from(base));
+        let active = active_max_signals(LimitInputs {
+            base,
+            governor_factor: 1.0,
+            allocator_factor: weight,
+            floor: 1,
+            override_limit: override_limit.map(|o| o.0),
+        });
+        s.active_max_signals = active;
+        if let Some((limit, expires_at, has_reason)) = override_limit {
+            m.insert("signal_limit_override".into(), f64::from(limit));
+            if let Some(t) = expires_at {
+                m.insert("signal_limit_expires_at".into(), t.unix_secs_f64());
+            }
+            m.insert(
+                "signal_limit_reason".into(),
+                f64::from(u8::from(has_reason)),
+            );
+        }
+        m.insert("priority".into(), f64::from(s.spec.priority));
+        m.insert("failover_count".into(), f64::from(s.failover_count));
+        m.insert(
+            "active_fallback_indicator".into(),
+            f64::from(u8::from(s.active_fallback.is_some())),
+        );
+
+        // 8. trading window
+        let open = window_open(&s.spec.windows, now);
+        m.insert("window_active".into(), f64::from(u8::from(open)));
+        let previous = s.window_state.replace(open);
+        let window_alert = match (previous, open) {
+            (None, false) => Some(("schedule-window-closed", AlertSeverity::Info)),
+            (Some(true), false) => Some(("schedule-window-closed", AlertSeverity::Warning)),
+            (Some(false), true) => Some(("schedule-window-open", AlertSeverity::Info)),
+            _ => None,
+        };
+        let (strategy_name, profile, max_drift) = (
+            s.spec.strategy_name.clone(),
+            s.spec.risk_profile.clone(),
+            s.spec.max_drift,
+        );
+        if let Some((code, severity)) = window_alert {
+            self.raise(SchedulerAlert {
+                code,
+                message: format!(
+                    "trading window {} for {name}",
+                    if open { "opened" } else { "closed" }
+                ),
+                severity,
+                timestamp: now,
+                schedule: Some(name.clone()),
+                metadata: BTreeMap::new(),
+            });
+        }
+        let mut record = RunRecord {
+            run_seq,
+            schedule: name.clone(),
+            strategy: strategy_name,
+            risk_profile: profile,
+            due_at: due,
+            started_at: start,
+            finished_at: start,
+            latency: SimDuration::ZERO,
+            drift,
+            drift_exceeded: drift > max_drift,
+            allocator_weight: weight,
+            outcome: RunOutcome::WindowClosed,
+            telemetry: None,
+        };
+        if !open && failure.is_none() {
+            record.latency = timer.end(&name, 0);
+            record.finished_at = start + record.latency;
+            return record;
+        }
+
+        // 9–10. fetch, strategy per snapshot, top-k per snapshot, metric accumulation
+        let mut batches: Vec<SignalBatch> = Vec::new();
+        let mut acc = RunMetricsAccumulator::new();
+        if failure.is_none() {
+            let s = &mut self.schedules[idx];
+            match feed.fetch_latest(&s.spec, now) {
+                Err(e) => failure = Some((FailureReason::Feed, e.0)),
+                Ok(snapshots) => {
+                    let mut raw = Vec::new();
+                    for snapshot in &snapshots {
+                        raw.clear();
+                        if let Err(e) = s.strategy.on_data(snapshot, &mut raw) {
+                            failure = Some((FailureReason::Strategy, e.0));
+                            break;
+                        }
+                        if raw.is_empty() {
+                            continue;
+                        }
+                        let mut bounded = std::mem::take(&mut raw);
+                        top_k(&mut bounded, active as usize, |sig: &Signal| sig.confidence);
+                        if bounded.is_empty() {
+                            continue;
+                        }
+                        for sig in &bounded {
+                            acc.observe(sig);
+                        }
+                        batches.push(SignalBatch {
+                            symbol: snapshot.symbol,
+                            snapshot_at: snapshot.at,
+                            signals: bounded,
+                        });
+                    }
+                }
+            }
+        }
+
+        let signals: usize = batches.iter().map(|b| b.signals.len()).sum();
+        let latency = timer.end(&name, signals);
+        record.latency = latency;
+        record.finished_at = start + latency;
+
+        if let Some((reason, error)) = failure {
+            record.outcome = RunOutcome::Failed {
+                reason,
+                error: error.clone(),
+            };
+            self.fail(idx, now, reason, &error);
+            return record;
+        }
+
+        // 11–12. final metrics and telemetry
+        let s = &mut self.schedules[idx];
+        s.failure_streak = 0;
+        m.insert("signals".into(), signals as f64);
+        m.insert("active_max_signals".into(), f64::from(active));
+        m.insert("latency_ms".into(), latency.as_millis_f64());
+        m.insert("drift_seconds".into(), drift.as_secs_f64());
+        m.insert("rollback_active".into(), 0.0);
+        for (k, v) in acc.finish().entries() {
+            m.insert(k.to_owned(), v);
+        }
+        s.metrics = m.clone();
+        record.outcome = RunOutcome::Completed { batches };
+        record.telemetry = Some(m);
+        if record.drift_exceeded {
+            self.raise(SchedulerAlert {
+                code: "schedule-drift",
+                message: format!(
+                    "schedule {name} started {:.3}s late (max_drift {:.3}s)",
+                    drift.as_secs_f64(),
+                    max_drift.as_secs_f64()
+                ),
+                severity: AlertSeverity::Warning,
+                timestamp: now,
+                schedule: Some(name.clone()),
+                metadata: BTreeMap::new(),
+            });
+        }
+        record
+    }
+
+    fn fail(&mut self, idx: usize, now: SimTime, reason: FailureReason, error: &str) {
+        let name = self.schedules[idx].spec.name.clone();
+        {
+            let s = &mut self.schedules[idx];
+            s.failure_streak += 1;
+            s.failover_count += 1;
+            s.metrics.insert("failed".into(), 1.0);
+        }
+        self.raise(SchedulerAlert {
+            code: "strategy-failure",
+            message: format!("schedule {name} failed ({}): {error}", reason.as_str()),
+            severity: AlertSeverity::Warning,
+            timestamp: now,
+            schedule: Some(name.clone()),
+            metadata: BTreeMap::from([
+                ("reason".to_owned(), reason.as_str().to_owned()),
+                ("error".to_owned(), error.to_owned()),
+            ]),
+        });
+        let fallback = self.schedules[idx]
+            .spec
+            .fallbacks
+            .iter()
+            .find(|f| **f != name)
+            .cloned();
+        if let Some(fallback) = fallback {
+            self.raise(SchedulerAlert {
+                code: "strategy-failover",
+                message: format!("schedule {name} fails over to {fallback}"),
+                severity: AlertSeverity::Warning,
+                timestamp: now,
+                schedule: Some(name.clone()),
+                metadata: BTreeMap::from([("fallback".to_owned(), fallback.clone())]),
+            });
+            if self
+                .suspensions
+                .resume(SuspensionScope::Schedule, &fallback)
+                .is_some()
+            {
+                self.events.push(SchedulerEvent::Suspension {
+                    at: now,
+                    scope: SuspensionScope::Schedule,
+                    name: fallback.clone(),
+                    change: SuspensionChange::Resumed,
+                });
+            }
+            self.suspend_internal(
+                now,
+                &SuspendRequest {
+                    scope: SuspensionScope::Schedule,
+                    name: name.clone(),
+                    reason: format!("failover:{}", reason.as_str()),
+                    expiry: Expiry::After(FAILOVER_SUSPENSION),
+                },
+            );
+            self.schedules[idx].active_fallback = Some(fallback);
+        }
+    }
+
+    fn purge_expired(&mut self, now: SimTime) {
+        for ended in self.suspensions.purge_expired(now) {
+            if ended.scope == SuspensionScope::Schedule
+                && let Some(s) = self
+                    .schedules
+                    .iter_mut()
+                    .find(|s| s.spec.name == ended.name)
+            {
+                s.active_fallback = None;
+            }
+            self.events.push(SchedulerEvent::Suspension {
+                at: now,
+                scope: ended.scope,
+                name: ended.name,
+                change: SuspensionChange::AutoResumed {
+                    suspension: ended.suspension,
+                },
+            });
+        }
+        for (strategy, profile) in self.limits.purge_expired(now) {
+            self.events.push(SchedulerEvent::SignalLimit {
+                at: now,
+                strategy,
+                profile,
+                change: LimitChange::Expired,
+            });
+        }
+    }
+
+    fn rebalance(&mut self, now: SimTime) {
+        if let (Some(cooldown), Some(last)) =
+            (self.settings.capital.rebalance_seconds, self.last_rebalance)
+            && now.saturating_since(last).as_secs_f64() < cooldown
+        {
+            return;
+        }
+        let inputs: Vec<AllocationInput<'_>> = self
+            .schedules
+            .iter()
+            .map(|s| AllocationInput {
+                name: &s.spec.name,
+                strategy: &s.spec.strategy_name,
+                profile: &s.spec.risk_profile,
+                metrics: &s.metrics,
+            })
+            .collect();
+        let mut weights = normalize_weights(&self.settings.capital.policy.allocate(&inputs));
+        if weights.is_empty() && !self.schedules.is_empty() {
+            let n = self.schedules.len() as f64;
+            weights = self
+                .schedules
+                .iter()
+                .map(|s| (s.spec.name.clone(), 1.0 / n))
+                .collect();
+        }
+        let changed = self
+            .schedules
+            .iter()
+            .any(|s| weights.get(&s.spec.name).copied().unwrap_or(0.0) != s.allocator_weight);
+        for s in &mut self.schedules {
+            s.allocator_weight = weights
+                .get(&s.spec.name)
+                .or_else(|| weights.get(&s.spec.strategy_name))
+                .copied()
+                .unwrap_or(0.0);
+        }
+        self.last_rebalance = Some(now);
+        if changed {
+            self.events.push(SchedulerEvent::CapitalRebalanced {
+                at: now,
+                policy: self.settings.capital.policy.name(),
+                weights,
+            });
+        }
+    }
+
+    fn suspend_internal(&mut self, now: SimTime, request: &SuspendRequest) {
+        let suspension = self.suspensions.suspend(now, request);
+        self.events.push(SchedulerEvent::Suspension {
+            at: now,
+            scope: request.scope,
+            name: request.name.clone(),
+            change: SuspensionChange::Suspended { suspension },
+        });
+    }
+
+    // ---------------------------------------------------------------- control API (RBAC)
+
+    fn known(&self, schedule: &str) -> Result<(), ControlError> {
+        if self.schedules.iter().any(|s| s.spec.name == schedule) {
+            Ok(())
+        } else {
+            Err(ControlError::UnknownSchedule(schedule.to_owned()))
+        }
+    }
+
+    /// Describes every schedule (needs `runtime.schedule.read`).
+    pub fn describe(&self, token: &str, now: SimTime) -> Result<Vec<ScheduleView>, ControlError> {
+        self.rbac.authorize(token, SCOPE_READ)?;
+        Ok(self
+            .schedules
+            .iter()
+            .map(|s| ScheduleView {
+                name: s.spec.name.clone(),
+                strategy_name: s.spec.strategy_name.clone(),
+                risk_profile: s.spec.risk_profile.clone(),
+                cadence_seconds: s.spec.cadence.as_secs_f64(),
+                max_drift_seconds: s.spec.max_drift.as_secs_f64(),
+                warmup_bars: s.spec.warmup_bars,
+                base_max_signals: s.spec.max_signals,
+                active_max_signals: s.active_max_signals,
+                allocator_weight: s.allocator_weight,
+                warmed_up: s.warmed_up,
+                tags: s.spec.tags.clone(),
+                primary_tag: s.spec.effective_primary_tag().map(str::to_owned),
+                priority: s.spec.priority,
+                failover_count: s.failover_count,
+                last_run: s.last_run,
+                next_due: s.next_due,
+                windows: s.spec.windows.iter().map(ToString::to_string).collect(),
+                fallbacks: s.spec.fallbacks.clone(),
+                active_fallback: s.active_fallback.clone(),
+                active_suspension: self.suspensions.resolve(
+                    now,
+                    &s.spec.name,
+                    &s.spec.tags,
+                    s.spec.effective_primary_tag(),
+                ),
+                metrics: s.metrics.clone(),
+            })
+            .collect())
+    }
+
+    /// Lists suspensions (needs `runtime.schedule.read`).
+    pub fn suspension_snapshot(
+        &self,
+        token: &str,
+        now: SimTime,
+    ) -> Result<SuspensionSnapshot, ControlError> {
+        self.rbac.authorize(token, SCOPE_READ)?;
+        Ok(self.suspensions.snapshot(now))
+    }
+
+    /// Lists signal-limit overrides (needs `runtime.schedule.read`).
+    pub fn signal_limits(
+        &self,
+        token: &str,
+        now: SimTime,
+    ) -> Result<Vec<OverrideView>, ControlError> {
+        self.rbac.authorize(token, SCOPE_READ)?;
+        Ok(self.limits.snapshot(now))
+    }
+
+    /// Suspends a schedule or a tag (needs `runtime.schedule.write`).
+    pub fn suspend(
+        &mut self,
+        token: &str,
+        now: SimTime,
+        request: &SuspendRequest,
+    ) -> Result<(), ControlError> {
+        self.rbac.authorize(token, SCOPE_WRITE)?;
+        if request.scope == SuspensionScope::Schedule {
+            self.known(&request.name)?;
+        }
+        self.suspend_internal(now, request);
+        Ok(())
+    }
+
+    /// Lifts a suspension (needs `runtime.schedule.write`). Returns whether one existed.
+    pub fn resume(
+        &mut self,
+        token: &str,
+        now: SimTime,
+        scope: SuspensionScope,
+        name: &str,
+    ) -> Result<bool, ControlError> {
+        self.rbac.authorize(token, SCOPE_WRITE)?;
+        let existed = self.suspensions.resume(scope, name).is_some();
+        if existed {
+            if scope == SuspensionScope::Schedule
+                && let Some(s) = self.schedules.iter_mut().find(|s| s.spec.name == name)
+            {
+                s.active_fallback = None;
+            }
+            self.events.push(SchedulerEvent::Suspension {
+                at: now,
+                scope,
+                name: name.to_owned(),
+                change: SuspensionChange::Resumed,
+            });
+        }
+        Ok(existed)
+    }
+
+    /// Caps a strategy's signals under a profile (needs `runtime.schedule.write`).
+    pub fn set_signal_limit(
+        &mut self,
+        token: &str,
+        now: SimTime,
+        request: &LimitRequest,
+    ) -> Result<(), ControlError> {
+        self.rbac.authorize(token, SCOPE_WRITE)?;
+        let entry = self.limits.set(now, request);
+        self.events.push(SchedulerEvent::SignalLimit {
+            at: now,
+            strategy: request.strategy.clone(),
+            profile: request.profile.clone(),
+            change: LimitChange::Set {
+                limit: entry.limit,
+                expires_at: entry.expires_at,
+            },
+        });
+        Ok(())
+    }
+
+    /// Removes a signal-limit override (needs `runtime.schedule.write`).
+    pub fn clear_signal_limit(
+        &mut self,
+        token: &str,
+        now: SimTime,
+        strategy: &str,
+        profile: &str,
+    ) -> Result<bool, ControlError> {
+        self.rbac.authorize(token, SCOPE_WRITE)?;
+        let existed = self.limits.clear(strategy, profile);
+        if existed {
+            self.events.push(SchedulerEvent::SignalLimit {
+                at: now,
+                strategy: strategy.to_owned(),
+                profile: profile.to_owned(),
+                change: LimitChange::Cleared,
+            });
+        }
+        Ok(existed)
+    }
+
+    /// Disables all multi-strategy trading in-process, as the override file does (needs
+    /// `runtime.schedule.write`).
+    pub fn disable(
+        &mut self,
+        token: &str,
+        now: SimTime,
+        o: RollbackOverride,
+    ) -> Result<(), ControlError> {
+        self.rbac.authorize(token, SCOPE_WRITE)?;
+        self.observe_rollback(now, Some(o));
+        Ok(())
+    }
+
+    /// Lifts an in-process disable (needs `runtime.schedule.write`).
+    pub fn restore(&mut self, token: &str, now: SimTime) -> Result<(), ControlError> {
+        self.rbac.authorize(token, SCOPE_WRITE)?;
+        self.observe_rollback(now, None);
+        Ok(())
+    }
+}

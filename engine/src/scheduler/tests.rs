@@ -1,0 +1,629 @@
+//! Scheduler behaviour, table by table: run order, limits, drift, suspensions, failover,
+//! abort, rollback override, RBAC, windows, warm-up.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::domain::{SimDuration, SimTime, Symbol, VenueId};
+use crate::strategy::{
+    Intent, MarketSnapshot, Signal, SignalMetadata, SignalSide, Strategy, StrategyError,
+};
+
+const OPS: &str = "ops-secret";
+const READER: &str = "reader-secret";
+
+fn t(secs: u64) -> SimTime {
+    SimTime::from_unix_secs(1_764_320_400 + secs) // 2025-11-28T09:00:00Z
+}
+
+/// Emits `confidences.len()` buy signals per snapshot; fails when told to.
+#[derive(Debug)]
+struct Scripted {
+    confidences: Vec<f64>,
+    fail: bool,
+    warmed: usize,
+}
+
+impl Strategy for Scripted {
+    fn kind(&self) -> &'static str {
+        "scripted"
+    }
+    fn warm_up(&mut self, history: &[MarketSnapshot]) {
+        self.warmed += history.len();
+    }
+    fn on_data(&mut self, s: &MarketSnapshot, out: &mut Vec<Signal>) -> Result<(), StrategyError> {
+        if self.fail {
+            return Err(StrategyError("boom".into()));
+        }
+        for &c in &self.confidences {
+            out.push(Signal {
+                symbol: s.symbol,
+                side: SignalSide::Buy,
+                confidence: c,
+                quantity: None,
+                intent: Intent::Single,
+                legs: Vec::new(),
+                metadata: SignalMetadata {
+                    zscore: Some(-2.0),
+                    ..SignalMetadata::default()
+                },
+            });
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Feed {
+    fail_for: Vec<String>,
+    fetches: BTreeMap<String, usize>,
+}
+
+impl SnapshotFeed for Feed {
+    fn load_history(
+        &mut self,
+        spec: &ScheduleSpec,
+        bars: usize,
+    ) -> Result<Vec<MarketSnapshot>, FeedError> {
+        Ok((0..bars)
+            .map(|i| snap(spec.market.symbols[0], t(i as u64)))
+            .collect())
+    }
+    fn fetch_latest(
+        &mut self,
+        spec: &ScheduleSpec,
+        now: SimTime,
+    ) -> Result<Vec<MarketSnapshot>, FeedError> {
+        *self.fetches.entry(spec.name.clone()).or_default() += 1;
+        if self.fail_for.contains(&spec.name) {
+            return Err(FeedError("venue unreachable".into()));
+        }
+        Ok(spec.market.symbols.iter().map(|s| snap(*s, now)).collect())
+    }
+}
+
+fn snap(symbol: Symbol, at: SimTime) -> MarketSnapshot {
+    MarketSnapshot {
+        symbol,
+        at,
+        open: 100.0,
+        high: 101.0,
+        low: 99.0,
+        close: 100.5,
+        volume: 1_000.0,
+        cross: None,
+    }
+}
+
+fn spec(name: &str, symbols: &[&str]) -> ScheduleSpec {
+    let mut s = ScheduleSpec::new(
+        name,
+        ScheduleMarket {
+            venue: VenueId::new("binance").unwrap(),
+            secondary_venue: None,
+            symbols: symbols.iter().map(|s| Symbol::new(s).unwrap()).collect(),
+            interval: SimDuration::from_mins(1),
+        },
+    );
+    s.cadence = SimDuration::from_secs(60);
+    s.max_drift = SimDuration::from_secs(5);
+    s
+}
+
+fn scripted(confidences: &[f64]) -> Box<dyn Strategy> {
+    Box::new(Scripted {
+        confidences: confidences.to_vec(),
+        fail: false,
+        warmed: 0,
+    })
+}
+
+fn rbac() -> Rbac {
+    Rbac::new(vec![
+        AccessToken::from_secret("scheduler-local", OPS, &[SCOPE_READ, SCOPE_WRITE]),
+        AccessToken::from_secret("viewer", READER, &[SCOPE_READ]),
+    ])
+}
+
+fn equal_weight() -> SchedulerSettings {
+    SchedulerSettings {
+        capital: PolicyConfig {
+            policy: CapitalPolicy::EqualWeight,
+            rebalance_seconds: None,
+        },
+        ..SchedulerSettings::default()
+    }
+}
+
+fn req(scope: SuspensionScope, name: &str, reason: &str, expiry: Expiry) -> SuspendRequest {
+    SuspendRequest {
+        scope,
+        name: name.to_owned(),
+        reason: reason.to_owned(),
+        expiry,
+    }
+}
+
+fn limit(strategy: &str, limit: u32, reason: Option<&str>, expiry: Expiry) -> LimitRequest {
+    LimitRequest {
+        strategy: strategy.to_owned(),
+        profile: "balanced".to_owned(),
+        limit,
+        reason: reason.map(str::to_owned),
+        expiry,
+    }
+}
+
+fn signals(records: &[RunRecord]) -> usize {
+    records.iter().map(|r| r.signals().count()).sum()
+}
+
+#[test]
+fn run_once_runs_in_priority_order_with_per_snapshot_limits() {
+    let mut low = spec("low", &["BTC_USDT"]);
+    low.max_signals = 2;
+    let mut high = spec("high", &["BTC_USDT", "ETH_USDT"]);
+    high.priority = 5;
+    high.max_signals = 2;
+    let mut s = Scheduler::new(
+        equal_weight(),
+        vec![
+            (low, scripted(&[0.2, 0.9, 0.5])),
+            (high, scripted(&[0.2, 0.9, 0.5])),
+        ],
+        rbac(),
+    )
+    .unwrap();
+    let mut timer = SimulatedCompute::default();
+    let records = s.run_once(t(0), &mut Feed::default(), &mut timer);
+    let order: Vec<&str> = records.iter().map(|r| r.schedule.as_str()).collect();
+    assert_eq!(order, ["high", "low"]);
+    // The limit is per snapshot: 2 symbols × 2 = 4 signals for `high`.
+    assert_eq!(records[0].signals().count(), 4);
+    let best: Vec<f64> = records[1].signals().map(|s| s.confidence).collect();
+    assert_eq!(best, [0.9, 0.5], "top-k by confidence");
+    // Runs are sequential on one worker: the second starts when the first finished.
+    assert_eq!(records[1].started_at, records[0].finished_at);
+    assert_eq!(records[1].drift, records[0].latency);
+    let tel = records[0].telemetry.as_ref().unwrap();
+    assert_eq!(tel["signals"], 4.0);
+    assert_eq!(tel["avg_abs_zscore"], 2.0, "no name-prefix gate");
+    assert!(tel["latency_ms"] > 0.0);
+    assert_eq!(tel["allocator_weight"], 0.5);
+}
+
+#[test]
+fn drift_is_lateness_behind_a_slow_run() {
+    let slow = spec("slow", &["BTC_USDT"]);
+    let mut fast = spec("fast", &["BTC_USDT"]);
+    fast.max_drift = SimDuration::from_secs(1);
+    let mut s = Scheduler::new(
+        equal_weight(),
+        vec![(slow, scripted(&[0.5])), (fast, scripted(&[0.5]))],
+        rbac(),
+    )
+    .unwrap();
+    let mut timer = SimulatedCompute::default();
+    timer.add_spike(ComputeSpike {
+        schedule: "slow".into(),
+        from: t(0),
+        until: t(120),
+        extra: SimDuration::from_secs(3),
+    });
+    let mut feed = Feed::default();
+    s.start(t(0));
+    let mut all = Vec::new();
+    while let Some(wake) = s.next_wakeup() {
+        if wake > t(200) {
+            break;
+        }
+        all.extend(s.run_due(wake, &mut feed, &mut timer));
+    }
+    let fast_runs: Vec<&RunRecord> = all.iter().filter(|r| r.schedule == "fast").collect();
+    // Blocked for 3.002 s behind `slow` while the spike lasts; on time afterwards.
+    assert!(fast_runs[0].drift > SimDuration::from_secs(3));
+    assert!(fast_runs[0].drift_exceeded);
+    assert_eq!(
+        fast_runs.last().unwrap().drift,
+        SimDuration::from_millis(2) + SimDuration::from_micros(50)
+    );
+    let tel = fast_runs[0].telemetry.as_ref().unwrap();
+    assert!(tel["drift_seconds"] > 3.0);
+    let drift_alerts = s
+        .alerts_snapshot(false)
+        .into_iter()
+        .filter(|a| a.code == "schedule-drift")
+        .count();
+    assert_eq!(drift_alerts, 2, "runs at t=0 and t=60 started late");
+    // Fixed-rate grid: due times stay on the minute.
+    assert!(
+        all.iter()
+            .all(|r| r.due_at.unix_secs() % 60 == t(0).unix_secs() % 60)
+    );
+}
+
+#[test]
+fn suspensions_zero_the_run_and_expire_by_themselves() {
+    let mut a = spec("arb", &["BTC_USDT"]);
+    a.tags = vec!["arbitrage".into()];
+    let mut s = Scheduler::new(equal_weight(), vec![(a, scripted(&[0.7]))], rbac()).unwrap();
+    s.suspend(
+        OPS,
+        t(0),
+        &req(
+            SuspensionScope::Tag,
+            "arbitrage",
+            "venue outage",
+            Expiry::After(SimDuration::from_secs(90)),
+        ),
+    )
+    .unwrap();
+    let mut feed = Feed::default();
+    let mut timer = SimulatedCompute::default();
+    let r = s.run_once(t(10), &mut feed, &mut timer);
+    assert!(
+        matches!(&r[0].outcome, RunOutcome::Suspended { suspension } if suspension.tag.as_deref() == Some("arbitrage"))
+    );
+    let tel = r[0].telemetry.as_ref().unwrap();
+    assert_eq!(
+        (
+            tel["signals"],
+            tel["suspended"],
+            tel["suspension_tag_indicator"]
+        ),
+        (0.0, 1.0, 1.0)
+    );
+    assert_eq!(tel["suspension_remaining_seconds"], 80.0);
+    assert_eq!(feed.fetches.get("arb"), None, "no fetch while suspended");
+    let r = s.run_once(t(90), &mut feed, &mut timer);
+    assert_eq!(signals(&r), 1);
+    let events = s.drain_events();
+    assert!(events.iter().any(|e| matches!(e, SchedulerEvent::Suspension { change: runtime::SuspensionChange::AutoResumed { .. }, name, .. } if name == "arbitrage")));
+}
+
+#[test]
+fn failures_fail_over_and_three_in_a_row_abort_continuous_mode() {
+    let mut primary = spec("primary", &["BTC_USDT"]);
+    primary.fallbacks = vec!["backup".into()];
+    let backup = spec("backup", &["BTC_USDT"]);
+    let mut s = Scheduler::new(
+        equal_weight(),
+        vec![(primary, scripted(&[0.5])), (backup, scripted(&[0.5]))],
+        rbac(),
+    )
+    .unwrap();
+    s.suspend(
+        OPS,
+        t(0),
+        &req(
+            SuspensionScope::Schedule,
+            "backup",
+            "standby",
+            Expiry::Never,
+        ),
+    )
+    .unwrap();
+    let mut feed = Feed {
+        fail_for: vec!["primary".into()],
+        ..Feed::default()
+    };
+    let mut timer = SimulatedCompute::default();
+    let r = s.run_once(t(1), &mut feed, &mut timer);
+    assert!(matches!(
+        r[0].outcome,
+        RunOutcome::Failed {
+            reason: FailureReason::Feed,
+            ..
+        }
+    ));
+    assert!(r[0].telemetry.is_none(), "no telemetry for a failed run");
+    let codes: Vec<&str> = s.alerts_snapshot(true).iter().map(|a| a.code).collect();
+    assert_eq!(codes, ["strategy-failure", "strategy-failover"]);
+    // Backup was resumed and ran in the same pass; primary is suspended for 900 s.
+    assert_eq!(r[1].signals().count(), 1);
+    let r = s.run_once(t(899), &mut feed, &mut timer);
+    assert!(
+        matches!(&r[0].outcome, RunOutcome::Suspended { suspension } if suspension.reason == "failover:feed")
+    );
+
+    // Without a fallback, continuous mode stops after three consecutive failures.
+    let mut s = Scheduler::new(
+        equal_weight(),
+        vec![(spec("primary", &["BTC_USDT"]), scripted(&[0.5]))],
+        rbac(),
+    )
+    .unwrap();
+    s.start(t(0));
+    let mut runs = 0;
+    while let Some(wake) = s.next_wakeup() {
+        runs += s.run_due(wake, &mut feed, &mut timer).len();
+        assert!(runs <= 3, "must abort after the third failure");
+    }
+    assert!(s.is_aborted());
+    assert!(
+        s.drain_events()
+            .iter()
+            .any(|e| matches!(e, SchedulerEvent::Aborted { failures: 3, .. }))
+    );
+}
+
+#[test]
+fn strategy_errors_are_failures_too() {
+    let bad: Box<dyn Strategy> = Box::new(Scripted {
+        confidences: vec![],
+        fail: true,
+        warmed: 0,
+    });
+    let mut s = Scheduler::new(
+        equal_weight(),
+        vec![(spec("mr", &["BTC_USDT"]), bad)],
+        rbac(),
+    )
+    .unwrap();
+    let r = s.run_once(t(0), &mut Feed::default(), &mut SimulatedCompute::default());
+    assert!(
+        matches!(&r[0].outcome, RunOutcome::Failed { reason: FailureReason::Strategy, error } if error == "boom")
+    );
+}
+
+#[test]
+fn rollback_override_stops_signals_and_expiry_resumes_trading() {
+    let mut s = Scheduler::new(
+        equal_weight(),
+        vec![(spec("mr", &["BTC_USDT"]), scripted(&[0.5]))],
+        rbac(),
+    )
+    .unwrap();
+    let mut feed = Feed::default();
+    let mut timer = SimulatedCompute::default();
+    let o = RollbackOverride::new(
+        t(0),
+        "latency above 250 ms",
+        Some("l2-ops"),
+        Some("INC-713"),
+        Some(SimDuration::from_mins(30)),
+    )
+    .unwrap();
+    assert!(s.observe_rollback(t(0), Some(o.clone())));
+    assert!(
+        !s.observe_rollback(t(0), Some(o.clone())) || s.is_disabled(),
+        "idempotent"
+    );
+    let r = s.run_once(t(60), &mut feed, &mut timer);
+    assert_eq!(r[0].outcome, RunOutcome::Disabled);
+    assert_eq!(r[0].telemetry.as_ref().unwrap()["rollback_active"], 1.0);
+    // The file is still there, but expires_at passed: trading resumes by itself.
+    let r = s.run_once(t(30 * 60), &mut feed, &mut timer);
+    assert_eq!(signals(&r), 1);
+    let states: Vec<&str> = s
+        .drain_events()
+        .iter()
+        .filter_map(|e| match e {
+            SchedulerEvent::Rollback { state, .. } => Some(*state),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states, ["activated", "expired"]);
+    // Re-reading the same expired file changes nothing; removing an active one is logged.
+    assert!(!s.observe_rollback(t(31 * 60), Some(o)));
+    let open = RollbackOverride::new(t(40 * 60), "manual", None, None, None).unwrap();
+    s.observe_rollback(t(40 * 60), Some(open));
+    s.observe_rollback(t(41 * 60), None);
+    let states: Vec<&str> = s
+        .drain_events()
+        .iter()
+        .filter_map(|e| match e {
+            SchedulerEvent::Rollback { state, .. } => Some(*state),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states, ["activated", "removed"]);
+}
+
+#[test]
+fn rbac_guards_the_control_api() {
+    let mut s = Scheduler::new(
+        equal_weight(),
+        vec![(spec("mr", &["BTC_USDT"]), scripted(&[0.5]))],
+        rbac(),
+    )
+    .unwrap();
+    let denied = |r: Result<(), ControlError>| {
+        matches!(
+            r,
+            Err(ControlError::Denied(AccessDenied::MissingScope {
+                required: SCOPE_WRITE,
+                ..
+            }))
+        )
+    };
+    assert!(denied(s.suspend(
+        READER,
+        t(0),
+        &req(SuspensionScope::Schedule, "mr", "x", Expiry::Never)
+    )));
+    assert!(denied(s.set_signal_limit(
+        READER,
+        t(0),
+        &limit("mr", 1, None, Expiry::Never)
+    )));
+    let o = RollbackOverride::new(t(0), "x", None, None, None).unwrap();
+    assert!(denied(s.disable(READER, t(0), o.clone())));
+    assert!(!s.is_disabled());
+    assert!(s.describe(READER, t(0)).is_ok());
+    assert!(matches!(
+        s.describe("nope", t(0)),
+        Err(ControlError::Denied(AccessDenied::UnknownToken))
+    ));
+    assert!(matches!(
+        s.suspend(
+            OPS,
+            t(0),
+            &req(SuspensionScope::Schedule, "ghost", "x", Expiry::Never)
+        ),
+        Err(ControlError::UnknownSchedule(_))
+    ));
+    s.disable(OPS, t(0), o).unwrap();
+    assert!(s.is_disabled());
+    s.restore(OPS, t(1)).unwrap();
+    assert!(!s.is_disabled());
+}
+
+#[test]
+fn signal_limit_overrides_apply_and_expire() {
+    let mut s = Scheduler::new(
+        equal_weight(),
+        vec![(spec("mr", &["BTC_USDT"]), scripted(&[0.1, 0.2, 0.3]))],
+        rbac(),
+    )
+    .unwrap();
+    s.set_signal_limit(
+        OPS,
+        t(0),
+        &limit(
+            "mr",
+            1,
+            Some("incident"),
+            Expiry::After(SimDuration::from_mins(10)),
+        ),
+    )
+    .unwrap();
+    let mut feed = Feed::default();
+    let mut timer = SimulatedCompute::default();
+    let r = s.run_once(t(1), &mut feed, &mut timer);
+    assert_eq!(signals(&r), 1);
+    let tel = r[0].telemetry.as_ref().unwrap();
+    assert_eq!(
+        (tel["signal_limit_override"], tel["signal_limit_reason"]),
+        (1.0, 1.0)
+    );
+    let r = s.run_once(t(600), &mut feed, &mut timer);
+    assert_eq!(signals(&r), 3);
+    assert!(s.drain_events().iter().any(|e| matches!(
+        e,
+        SchedulerEvent::SignalLimit {
+            change: runtime::LimitChange::Expired,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn closed_windows_skip_fetch_and_telemetry() {
+    let mut w = spec("night", &["BTC_USDT"]);
+    w.windows = vec![TradingWindow::parse("22:00-06:00").unwrap()];
+    let mut s = Scheduler::new(equal_weight(), vec![(w, scripted(&[0.5]))], rbac()).unwrap();
+    let mut feed = Feed::default();
+    let r = s.run_once(t(0), &mut feed, &mut SimulatedCompute::default()); // 09:00Z
+    assert_eq!(r[0].outcome, RunOutcome::WindowClosed);
+    assert!(r[0].telemetry.is_none());
+    assert!(feed.fetches.is_empty());
+    let alert = &s.alerts_snapshot(false)[0];
+    assert_eq!(
+        (alert.code, alert.severity),
+        ("schedule-window-closed", runtime::AlertSeverity::Info)
+    );
+}
+
+#[test]
+fn warm_up_runs_once_and_zero_weight_silences() {
+    let mut w = spec("vt", &["BTC_USDT"]);
+    w.warmup_bars = 30;
+    let fixed = SchedulerSettings {
+        capital: CapitalPolicy::from_config(
+            &serde_json::json!({"name": "fixed", "weights": {"vt": 0.0, "mr": 1.0}}),
+        )
+        .unwrap(),
+        ..SchedulerSettings::default()
+    };
+    let mut s = Scheduler::new(
+        fixed,
+        vec![
+            (w, scripted(&[0.5])),
+            (spec("mr", &["BTC_USDT"]), scripted(&[0.5])),
+        ],
+        rbac(),
+    )
+    .unwrap();
+    let mut feed = Feed::default();
+    let mut timer = SimulatedCompute::default();
+    for i in 0..3 {
+        let r = s.run_once(t(60 * i), &mut feed, &mut timer);
+        assert_eq!(r[0].signals().count(), 0, "weight 0 → active_max_signals 0");
+        assert_eq!(r[1].signals().count(), 1);
+    }
+    let views = s.describe(OPS, t(200)).unwrap();
+    assert!(views[0].warmed_up);
+    assert_eq!(views[0].active_max_signals, 0);
+}
+
+#[test]
+fn configuration_is_validated_together() {
+    let mut a = spec("a", &["BTC_USDT"]);
+    a.fallbacks = vec!["missing".into()];
+    let err = Scheduler::new(equal_weight(), vec![(a, scripted(&[]))], rbac()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "schedule `a`: fallback `missing` is not a schedule"
+    );
+    let dup = Scheduler::new(
+        equal_weight(),
+        vec![
+            (spec("a", &["BTC_USDT"]), scripted(&[])),
+            (spec("a", &["BTC_USDT"]), scripted(&[])),
+        ],
+        rbac(),
+    );
+    assert!(matches!(dup, Err(ScheduleError::Duplicate(_))));
+    let mut fast = spec("f", &["BTC_USDT"]);
+    fast.cadence = SimDuration::from_millis(500);
+    assert!(matches!(
+        Scheduler::new(equal_weight(), vec![(fast, scripted(&[]))], rbac()),
+        Err(ScheduleError::CadenceTooShort(_))
+    ));
+}
+
+proptest! {
+    /// No schedule emits a signal at any run that starts while an override is active,
+    /// whatever the override windows and cadences.
+    #[test]
+    fn no_signal_while_the_override_is_active(
+        windows in proptest::collection::vec((0u64..7_200, 1u64..3_600, any::<bool>()), 1..6),
+        cadence in 1u64..600,
+    ) {
+        let mut sp = spec("mr", &["BTC_USDT", "ETH_USDT"]);
+        sp.cadence = SimDuration::from_secs(cadence);
+        let mut s = Scheduler::new(equal_weight(), vec![(sp, scripted(&[0.5, 0.6]))], rbac()).unwrap();
+        let mut feed = Feed::default();
+        let mut timer = SimulatedCompute::default();
+        let mut overrides: Vec<(SimTime, RollbackOverride)> = windows
+            .iter()
+            .map(|(at, len, expires)| {
+                let o = RollbackOverride::new(t(*at), "drill", None, None,
+                    expires.then(|| SimDuration::from_secs(*len))).unwrap();
+                (t(*at), o)
+            })
+            .collect();
+        overrides.sort_by_key(|(at, _)| *at);
+        s.start(t(0));
+        let mut current: Option<RollbackOverride> = None;
+        let mut next = 0;
+        while let Some(wake) = s.next_wakeup() {
+            if wake > t(10_800) { break; }
+            while next < overrides.len() && overrides[next].0 <= wake {
+                current = Some(overrides[next].1.clone());
+                next += 1;
+            }
+            let active = current.as_ref().is_some_and(|o| o.is_active(wake));
+            s.observe_rollback(wake, current.clone());
+            for r in s.run_due(wake, &mut feed, &mut timer) {
+                let active_at_start = current.as_ref().is_some_and(|o| o.is_active(r.started_at));
+                if active_at_start || active {
+                    prop_assert_eq!(r.signals().count(), 0);
+                }
+            }
+        }
+    }
+}
