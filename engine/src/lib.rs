@@ -13,9 +13,12 @@
 //!   [`ports::Venue`]).
 //! - [`strategy`]: the strategy contract ([`strategy::Strategy`], [`strategy::MarketSnapshot`],
 //!   [`strategy::Signal`]).
+//! - [`telemetry`]: the metrics store, Prometheus exposition, per-profile thresholds, the
+//!   alert rules and their evaluator on simulated time, Grafana/promtool exports.
 //!
 //! Start with [`domain`], then [`ports`].
 
 pub mod domain;
 pub mod ports;
 pub mod strategy;
+pub mod telemetry;
