@@ -181,7 +181,10 @@ mod tests {
 
     /// A minimal reader of the exposition format: enough to prove what we write parses back
     /// to the same families, label sets and values.
-    fn parse(text: &str) -> Vec<(String, Vec<(String, String)>, f64, Option<i64>)> {
+    /// Family name, labels, value, optional timestamp.
+    type Parsed = (String, Vec<(String, String)>, f64, Option<i64>);
+
+    fn parse(text: &str) -> Vec<Parsed> {
         let mut samples = Vec::new();
         let mut typed = std::collections::BTreeSet::new();
         for line in text.lines() {

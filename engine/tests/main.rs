@@ -1,0 +1,3 @@
+//! Integration tests of stage4-engine (one binary; one module per area).
+
+mod telemetry;
