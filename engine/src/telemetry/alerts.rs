@@ -20,6 +20,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use serde::Serialize;
+
 use crate::domain::SimTime;
 
 use super::metrics::{LabelSet, MetricsStore, RangeBoundary};
@@ -50,7 +52,8 @@ pub enum AlertError {
 }
 
 /// The state of one alert instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AlertState {
     /// The expression holds, `for` has not elapsed yet.
     Pending,
@@ -59,7 +62,8 @@ pub enum AlertState {
 }
 
 /// What happened to an alert instance at one evaluation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TransitionKind {
     /// The expression started to hold: a new pending alert.
     Pending,
@@ -90,7 +94,10 @@ impl fmt::Display for TransitionKind {
 }
 
 /// One state change of one alert instance, for the decision log and reports.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Serialises as `{at, kind, rule, labels, annotations, value, active_at}` (times in
+/// RFC 3339; a non-finite value as `null`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AlertTransition {
     /// The evaluation time.
     pub at: SimTime,
@@ -109,7 +116,7 @@ pub struct AlertTransition {
 }
 
 /// An alert instance that is pending or firing.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ActiveAlert {
     /// The rule (`alertname`).
     pub rule: String,
@@ -629,19 +636,23 @@ mod tests {
             s.record_run("core", at(15 * i), &p).unwrap();
         }
         ev.advance_to(&s, at(285)).unwrap();
-        let firing: Vec<&str> = ev
-            .firing()
-            .iter()
-            .map(|a| a.rule.as_str())
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|r| match r {
-                "MultiStrategySchedulerLatencyHigh" => "high",
-                "MultiStrategySchedulerLatencyCritical" => "critical",
-                _ => "other",
-            })
-            .collect();
-        assert_eq!(firing, ["high", "critical"]);
+        let firing: Vec<String> = ev.firing().into_iter().map(|a| a.rule).collect();
+        assert_eq!(
+            firing,
+            [
+                "MultiStrategySchedulerLatencyHigh",
+                "MultiStrategySchedulerLatencyCritical"
+            ]
+        );
+        let json = serde_json::to_value(&ev.history()[0]).unwrap();
+        assert_eq!(json["kind"], "pending");
+        assert_eq!(json["at"], "2026-11-28T09:00:00Z");
+        assert_eq!(json["labels"]["schedule"], "core");
+        assert_eq!(
+            json["labels"]["alertname"],
+            "MultiStrategySchedulerLatencyHigh"
+        );
+        assert_eq!(json["value"], 400.0);
     }
 
     /// The condition of the one-rule group at `t`, computed naively from the raw points.

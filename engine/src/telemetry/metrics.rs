@@ -201,7 +201,9 @@ pub fn is_valid_label_name(name: &str) -> bool {
 }
 
 /// A set of labels, ordered by name (so it prints and compares deterministically).
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Serialises as a JSON object in name order.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct LabelSet(BTreeMap<String, String>);
 
 impl LabelSet {

@@ -301,9 +301,9 @@ impl RuleGroup {
                     Severity::Warning,
                     "trading-ops",
                     "Scheduler latency above 250 ms on {{ $labels.schedule }}",
-                    "A run of schedule {{ $labels.schedule }} took longer than 250 ms within \
-                     every 2m window for 2m. Check strategy compute time and feed latency \
-                     before the critical level (320 ms) is reached.",
+                    "The slowest run of schedule {{ $labels.schedule }} in the last 2m took \
+                     longer than 250 ms, continuously for 2m. Check strategy compute time and \
+                     feed latency before the critical level (320 ms) is reached.",
                 ),
                 rule(
                     "MultiStrategySchedulerLatencyCritical",
@@ -317,8 +317,8 @@ impl RuleGroup {
                     "trading-ops",
                     "Scheduler latency above 320 ms on {{ $labels.schedule }}",
                     "The slowest run of schedule {{ $labels.schedule }} in the last 5m took \
-                     longer than 320 ms, for 1m. Escalate to L2; consider disabling the \
-                     multi-strategy scheduler (rollback) if it persists.",
+                     longer than 320 ms, continuously for 1m. Escalate to L2; if it persists, \
+                     disable the multi-strategy scheduler (rollback).",
                 ),
                 rule(
                     "MultiStrategyRiskExposureDeviation",

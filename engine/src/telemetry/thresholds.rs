@@ -11,7 +11,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::domain::SimDuration;
+use crate::domain::{SimDuration, SimTime};
 
 use super::metrics::{LabelSet, MetricName};
 use super::metrics::{MetricsStore, RangeBoundary, Sample, TelemetryPayload, names};
@@ -81,7 +81,8 @@ pub enum Direction {
 }
 
 /// The verdict for one value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Inside the warning level.
     Ok,
@@ -336,7 +337,7 @@ pub fn assess_window(
     metric: ThresholdMetric,
     store: &MetricsStore,
     schedule: &str,
-    at: crate::domain::SimTime,
+    at: SimTime,
     boundary: RangeBoundary,
 ) -> Option<Finding> {
     let threshold = threshold(profile, metric)?;
@@ -355,7 +356,6 @@ pub fn assess_window(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::SimTime;
     use Level::*;
     use TelemetryProfile::*;
     use ThresholdMetric::*;

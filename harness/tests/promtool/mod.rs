@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use stage4_engine::domain::{SimDuration, SimTime};
-use stage4_engine::telemetry::dashboard::panels;
+use stage4_engine::telemetry::dashboard::{dashboard_json, panels};
 use stage4_engine::telemetry::metrics::names;
 use stage4_engine::telemetry::{
     AlertEvaluator, MetricsStore, RangeBoundary, RecordedRun, RuleGroup, RuleTestBuilder,
@@ -419,4 +419,38 @@ fn promtool_parses_the_dashboard_queries() {
     );
     assert!(out.status.success(), "{}", show(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{count} rules found")));
+}
+
+/// The exported rules file and dashboard are kept in `fixtures/prometheus/` for operators
+/// who deploy them without building; they must match what the engine generates. Set
+/// `STAGE4_UPDATE_FIXTURES=1` to rewrite them after an intended change.
+#[test]
+fn exported_files_in_fixtures_are_current() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/prometheus");
+    let files = [
+        (
+            "multi_strategy_rules.yml",
+            rules_file_yaml(&RuleGroup::stage4()).unwrap(),
+        ),
+        ("stage4_multi_strategy_dashboard.json", dashboard_json()),
+    ];
+    let update = std::env::var_os("STAGE4_UPDATE_FIXTURES").is_some_and(|v| v == "1");
+    for (name, generated) in files {
+        let path = dir.join(name);
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let stored = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run with STAGE4_UPDATE_FIXTURES=1 to create it",
+                path.display()
+            )
+        });
+        assert!(
+            stored == generated,
+            "{} is out of date with the engine; run with STAGE4_UPDATE_FIXTURES=1 and review the diff",
+            path.display()
+        );
+    }
 }
