@@ -74,13 +74,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut builder = RuleTestBuilder::new("rules.yml", &RuleGroup::stage4());
             builder
-                .add_run(RecordedRun {
-                    name: "bench",
-                    store: &store,
-                    evaluator: &ev,
-                    scrape_interval: None,
-                    extra_checks: &[],
-                })
+                .add_run(RecordedRun::from_evaluator("bench", &store, &ev).unwrap())
                 .unwrap();
             black_box(builder.to_yaml())
         })

@@ -8,7 +8,7 @@
 //! firing at that time — labels and expanded annotations, or `exp_alerts: []`. promtool
 //! replays the series through the real rules file and fails on any difference.
 //!
-//! Time 0 in the test file is the evaluator's origin, so promtool's evaluation grid
+//! Time 0 in the test file is the run's first evaluation (the evaluator's origin), so promtool's evaluation grid
 //! (`0, 30s, 60s, ...`) is ours. Samples must sit on a grid of whole milliseconds from the
 //! origin: use [`MetricsStore::scraped`] first for runs whose samples do not.
 
@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 use crate::domain::{SimDuration, SimTime};
 
-use super::alerts::{ALERTNAME_LABEL, AlertEvaluator, TransitionKind};
+use super::alerts::{ALERTNAME_LABEL, AlertEvaluator, AlertTransition, TransitionKind};
 use super::metrics::{LabelSet, MetricsStore, SeriesKey};
 use super::prometheus::{format_duration, format_value};
 use super::rules::{RuleGroup, yaml_str};
@@ -28,26 +28,41 @@ pub const MAX_POINTS_PER_SERIES: u64 = 200_000;
 /// Why a unit-test file could not be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RuleTestError {
-    /// The evaluator was built for another rule group than the file's.
-    #[error(
-        "run `{run}`: the evaluator's rule group `{found}` is not the test file's group `{expected}`"
-    )]
-    OtherGroup {
-        /// The run.
-        run: String,
-        /// The file's group.
-        expected: String,
-        /// The evaluator's group.
-        found: String,
-    },
     /// The evaluator has not evaluated anything yet.
     #[error("run `{run}`: the evaluator has not evaluated anything yet; call advance_to first")]
     NotEvaluated {
         /// The run.
         run: String,
     },
-    /// A sample earlier than the evaluator's origin (promtool series start at time 0).
-    #[error("run `{run}`: {series} has a sample at {at}, before the evaluator's origin {origin}")]
+    /// A transition of a rule the test file's group does not have.
+    #[error("run `{run}`: transition for rule `{rule}`, which is not in the rule group `{group}`")]
+    UnknownRule {
+        /// The run.
+        run: String,
+        /// The rule named by the transition.
+        rule: String,
+        /// The test file's group.
+        group: String,
+    },
+    /// A transition off the evaluation grid or outside the evaluated span: the transitions
+    /// were computed with another origin or interval than the run declares.
+    #[error(
+        "run `{run}`: transition at {at} is not an evaluation of this run (grid {interval} from {origin}, up to {last})"
+    )]
+    TransitionOffGrid {
+        /// The run.
+        run: String,
+        /// The transition time.
+        at: SimTime,
+        /// The evaluation interval.
+        interval: SimDuration,
+        /// The origin.
+        origin: SimTime,
+        /// The last evaluation.
+        last: SimTime,
+    },
+    /// A sample earlier than the run's origin (promtool series start at time 0).
+    #[error("run `{run}`: {series} has a sample at {at}, before the run's origin {origin}")]
     SampleBeforeOrigin {
         /// The run.
         run: String,
@@ -116,19 +131,51 @@ pub enum RuleTestError {
     },
 }
 
-/// One run to turn into a test group.
+/// One run to turn into a test group: its samples and the alert transitions our evaluator
+/// computed from them.
 #[derive(Clone, Copy, Debug)]
 pub struct RecordedRun<'a> {
     /// A name for the test group (promtool prints it on failure).
     pub name: &'a str,
-    /// The samples the run recorded.
+    /// The samples the run recorded (what the rules read).
     pub store: &'a MetricsStore,
-    /// The evaluator that ran over `store`; its transitions are the expectations.
-    pub evaluator: &'a AlertEvaluator,
+    /// The first evaluation (time 0 in the test file).
+    pub origin: SimTime,
+    /// The last evaluation; the evaluations in between are every group interval.
+    pub last_evaluation: SimTime,
+    /// Every transition of every evaluation from `origin` to `last_evaluation`, in order:
+    /// the expectations.
+    pub transitions: &'a [AlertTransition],
     /// The input-series interval; `None` picks the largest interval every sample sits on.
     pub scrape_interval: Option<SimDuration>,
     /// Evaluation times to check in addition to the automatic ones.
     pub extra_checks: &'a [SimTime],
+}
+
+impl<'a> RecordedRun<'a> {
+    /// The run as `evaluator` saw it over `store` (origin, last evaluation, history), with an
+    /// automatic scrape interval and no extra checks.
+    pub fn from_evaluator(
+        name: &'a str,
+        store: &'a MetricsStore,
+        evaluator: &'a AlertEvaluator,
+    ) -> Result<RecordedRun<'a>, RuleTestError> {
+        let last_evaluation =
+            evaluator
+                .last_evaluation()
+                .ok_or_else(|| RuleTestError::NotEvaluated {
+                    run: name.to_owned(),
+                })?;
+        Ok(RecordedRun {
+            name,
+            store,
+            origin: evaluator.origin(),
+            last_evaluation,
+            transitions: evaluator.history(),
+            scrape_interval: None,
+            extra_checks: &[],
+        })
+    }
 }
 
 /// Accumulates test groups for one rules file.
@@ -157,19 +204,33 @@ impl RuleTestBuilder {
     /// rule, the alerts our evaluator had firing (possibly none).
     pub fn add_run(&mut self, run: RecordedRun<'_>) -> Result<&mut RuleTestBuilder, RuleTestError> {
         let name = run.name.to_owned();
-        let ev = run.evaluator;
-        if ev.group() != &self.group {
-            return Err(RuleTestError::OtherGroup {
-                run: name,
-                expected: self.group.name.clone(),
-                found: ev.group().name.clone(),
-            });
-        }
-        let last = ev
-            .last_evaluation()
-            .ok_or_else(|| RuleTestError::NotEvaluated { run: name.clone() })?;
-        let origin = ev.origin();
+        let (origin, last) = (run.origin, run.last_evaluation);
         let eval_interval = self.group.interval;
+        let on_grid = |t: SimTime| {
+            t >= origin
+                && t <= last
+                && t.saturating_since(origin)
+                    .as_nanos()
+                    .is_multiple_of(eval_interval.as_nanos())
+        };
+        for tr in run.transitions {
+            if self.group.rule(&tr.rule).is_none() {
+                return Err(RuleTestError::UnknownRule {
+                    run: name,
+                    rule: tr.rule.clone(),
+                    group: self.group.name.clone(),
+                });
+            }
+            if !on_grid(tr.at) {
+                return Err(RuleTestError::TransitionOffGrid {
+                    run: name,
+                    at: tr.at,
+                    interval: eval_interval,
+                    origin,
+                    last,
+                });
+            }
+        }
 
         // The series the rules read, trimmed to the evaluated span.
         let metrics: BTreeSet<_> = self.group.rules.iter().map(|r| r.metric.clone()).collect();
@@ -267,17 +328,10 @@ impl RuleTestBuilder {
         }
 
         // Check times: on the grid, within [origin, last].
-        let on_grid = |t: SimTime| {
-            t >= origin
-                && t <= last
-                && t.saturating_since(origin)
-                    .as_nanos()
-                    .is_multiple_of(eval_interval.as_nanos())
-        };
         let mut checks: BTreeSet<SimTime> = BTreeSet::new();
         checks.insert(origin);
         checks.insert(last);
-        for tr in ev.history() {
+        for tr in run.transitions {
             checks.insert(tr.at);
             if let Some(before) = tr.at.checked_sub(eval_interval)
                 && before >= origin
@@ -301,7 +355,7 @@ impl RuleTestBuilder {
         // Replay the transitions to know what was firing at each check.
         type Firing = BTreeMap<(String, LabelSet), LabelSet>;
         let mut firing: Firing = BTreeMap::new();
-        let mut history = ev.history().iter().peekable();
+        let mut history = run.transitions.iter().peekable();
         let _ = writeln!(out, "    alert_rule_test:");
         for &check in &checks {
             while let Some(tr) = history.next_if(|tr| tr.at <= check) {
@@ -505,14 +559,8 @@ mod tests {
     fn unit_test_file_snapshot() {
         let (store, ev) = latency_run();
         let mut b = RuleTestBuilder::new("rules.yml", &RuleGroup::stage4());
-        b.add_run(RecordedRun {
-            name: "latency spike",
-            store: &store,
-            evaluator: &ev,
-            scrape_interval: None,
-            extra_checks: &[],
-        })
-        .unwrap();
+        b.add_run(RecordedRun::from_evaluator("latency spike", &store, &ev).unwrap())
+            .unwrap();
         insta::assert_snapshot!(b.to_yaml());
     }
 
@@ -520,12 +568,11 @@ mod tests {
     fn unit_test_file_is_yaml_with_expected_alerts() {
         let (store, ev) = latency_run();
         let mut b = RuleTestBuilder::new("rules.yml", &RuleGroup::stage4());
+        let extra = [t0() + SimDuration::from_mins(5)];
         b.add_run(RecordedRun {
-            name: "latency spike",
-            store: &store,
-            evaluator: &ev,
             scrape_interval: Some(SimDuration::from_secs(15)),
-            extra_checks: &[t0() + SimDuration::from_mins(5)],
+            extra_checks: &extra,
+            ..RecordedRun::from_evaluator("latency spike", &store, &ev).unwrap()
         })
         .unwrap();
         let doc: serde_json::Value = serde_norway::from_str(&b.to_yaml()).unwrap();
@@ -576,62 +623,70 @@ mod tests {
     #[test]
     fn builder_errors_name_the_run_and_the_problem() {
         let (store, ev) = latency_run();
-        let run = |scrape, extra: &'static [SimTime]| RecordedRun {
-            name: "r",
-            store: &store,
-            evaluator: &ev,
-            scrape_interval: scrape,
-            extra_checks: extra,
-        };
+        let base = RecordedRun::from_evaluator("r", &store, &ev).unwrap();
         let mut b = RuleTestBuilder::new("rules.yml", &RuleGroup::stage4());
         let err = b
-            .add_run(run(Some(SimDuration::from_secs(20)), &[]))
+            .add_run(RecordedRun {
+                scrape_interval: Some(SimDuration::from_secs(20)),
+                ..base
+            })
             .unwrap_err();
         assert!(matches!(err, RuleTestError::OffGrid { .. }), "{err}");
         assert!(err.to_string().contains("MetricsStore::scraped"));
         let err = b
-            .add_run(run(Some(SimDuration::from_micros(10)), &[]))
+            .add_run(RecordedRun {
+                scrape_interval: Some(SimDuration::from_micros(10)),
+                ..base
+            })
             .unwrap_err();
         assert!(matches!(err, RuleTestError::BadInterval { .. }), "{err}");
 
+        // Transitions of rules the file's group does not have.
         let mut other = RuleGroup::stage4();
-        other.name = "other".into();
-        let mut b2 = RuleTestBuilder::new("rules.yml", &other);
-        let err = b2.add_run(run(None, &[])).unwrap_err();
-        assert!(matches!(err, RuleTestError::OtherGroup { .. }), "{err}");
+        other.rules.remove(0);
+        let err = RuleTestBuilder::new("rules.yml", &other)
+            .add_run(base)
+            .unwrap_err();
+        assert!(matches!(err, RuleTestError::UnknownRule { .. }), "{err}");
+
+        // Transitions computed on another grid.
+        let shifted = RecordedRun {
+            origin: t0() + SimDuration::from_secs(15),
+            ..base
+        };
+        let err = b.add_run(shifted).unwrap_err();
+        assert!(
+            matches!(err, RuleTestError::TransitionOffGrid { .. }),
+            "{err}"
+        );
 
         let fresh = AlertEvaluator::new(RuleGroup::stage4(), RangeBoundary::Closed, t0()).unwrap();
-        let err = b
-            .add_run(RecordedRun {
-                evaluator: &fresh,
-                ..run(None, &[])
-            })
-            .unwrap_err();
+        let err = RecordedRun::from_evaluator("r", &store, &fresh).unwrap_err();
         assert_eq!(err, RuleTestError::NotEvaluated { run: "r".into() });
 
-        let late = AlertEvaluator::new(
+        let mut late = AlertEvaluator::new(
             RuleGroup::stage4(),
             RangeBoundary::Closed,
             t0() + SimDuration::from_secs(30),
         )
         .unwrap();
-        let mut late = late;
         late.advance_to(&store, t0() + SimDuration::from_mins(5))
             .unwrap();
         let err = b
-            .add_run(RecordedRun {
-                evaluator: &late,
-                ..run(None, &[])
-            })
+            .add_run(RecordedRun::from_evaluator("r", &store, &late).unwrap())
             .unwrap_err();
         assert!(
             matches!(err, RuleTestError::SampleBeforeOrigin { .. }),
             "{err}"
         );
 
-        let mut b3 = RuleTestBuilder::new("rules.yml", &RuleGroup::stage4());
-        let off = Box::leak(Box::new([t0() + SimDuration::from_secs(45)]));
-        let err = b3.add_run(run(None, off)).unwrap_err();
+        let off = [t0() + SimDuration::from_secs(45)];
+        let err = b
+            .add_run(RecordedRun {
+                extra_checks: &off,
+                ..base
+            })
+            .unwrap_err();
         assert!(matches!(err, RuleTestError::BadCheckTime { .. }), "{err}");
     }
 }

@@ -172,14 +172,8 @@ fn exports_are_byte_identical_across_runs() {
             )
             .unwrap();
         let mut b = RuleTestBuilder::new("rules.yml", &RuleGroup::stage4());
-        b.add_run(RecordedRun {
-            name: "two hours",
-            store: &scraped,
-            evaluator: &ev,
-            scrape_interval: None,
-            extra_checks: &[],
-        })
-        .unwrap();
+        b.add_run(RecordedRun::from_evaluator("two hours", &scraped, &ev).unwrap())
+            .unwrap();
         (
             render_exposition(&store),
             rules_file_yaml(&RuleGroup::stage4()).unwrap(),

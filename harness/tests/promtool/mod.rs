@@ -253,13 +253,7 @@ fn unit_tests(runs: &[Run], evaluators: &[AlertEvaluator]) -> String {
     let mut builder = RuleTestBuilder::new("rules.yml", &RuleGroup::stage4());
     for (run, ev) in runs.iter().zip(evaluators) {
         builder
-            .add_run(RecordedRun {
-                name: run.name,
-                store: &run.store,
-                evaluator: ev,
-                scrape_interval: None,
-                extra_checks: &[],
-            })
+            .add_run(RecordedRun::from_evaluator(run.name, &run.store, ev).unwrap())
             .unwrap();
     }
     builder.to_yaml()
