@@ -2,15 +2,18 @@
 //! itself checks our evaluator.
 //!
 //! For each recorded run the builder writes one test group: the run's samples of every
-//! metric the rules read as `input_series` (one point per scrape interval from the
-//! evaluator's origin, `_` where there is no sample, `v+0xN` for runs of equal values), and
+//! metric the rules read as `input_series` (one point per scrape interval from the run's
+//! first evaluation, `_` where there is no sample, `v+0xN` for runs of equal values), and
 //! `alert_rule_test` entries at chosen evaluation times with the alerts our evaluator had
 //! firing at that time — labels and expanded annotations, or `exp_alerts: []`. promtool
 //! replays the series through the real rules file and fails on any difference.
 //!
-//! Time 0 in the test file is the run's first evaluation (the evaluator's origin), so promtool's evaluation grid
-//! (`0, 30s, 60s, ...`) is ours. Samples must sit on a grid of whole milliseconds from the
-//! origin: use [`MetricsStore::scraped`] first for runs whose samples do not.
+//! Time 0 in the test file is the run's first evaluation (the evaluator's origin), so
+//! promtool's evaluation grid (`0, 30s, 60s, ...`) is ours. Samples must sit on a grid of
+//! whole milliseconds from the origin: use [`MetricsStore::scraped`] first for runs whose
+//! samples do not. The range-boundary semantics are the evaluator's choice
+//! ([`super::metrics::RangeBoundary`]): build the evaluator with the one of the promtool
+//! that will run the file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
