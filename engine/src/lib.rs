@@ -21,6 +21,8 @@
 //! - [`strategy::StrategyConfig`]: builds the three Stage4 strategies (mean reversion,
 //!   volatility targeting, cross-exchange arbitrage) from `kind`-tagged parameters;
 //!   [`strategy::metrics`] turns a run's signals into its strategy metrics.
+//! - [`telemetry`]: the metrics store, Prometheus exposition, per-profile thresholds, the
+//!   alert rules and their evaluator on simulated time, Grafana/promtool exports.
 //!
 //! Start with [`domain`], then [`ports`].
 
@@ -30,3 +32,4 @@ pub mod market_data;
 pub mod ports;
 pub mod scheduler;
 pub mod strategy;
+pub mod telemetry;

@@ -1,0 +1,3 @@
+//! Integration tests of the stage4 harness (one binary; one module per area).
+
+mod promtool;
