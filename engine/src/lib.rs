@@ -13,9 +13,14 @@
 //!   [`ports::Venue`]).
 //! - [`strategy`]: the strategy contract ([`strategy::Strategy`], [`strategy::MarketSnapshot`],
 //!   [`strategy::Signal`]).
+//! - [`risk`]: profiles, per-profile state and the pre-trade checks ([`risk::RiskEngine`]).
+//! - [`execution`]: the paper venue ([`execution::PaperVenue`]) and positions and PnL
+//!   ([`execution::PositionLedger`]).
 //!
 //! Start with [`domain`], then [`ports`].
 
 pub mod domain;
+pub mod execution;
 pub mod ports;
+pub mod risk;
 pub mod strategy;
