@@ -717,3 +717,610 @@ impl Venue for PaperVenue {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::TimeInForce;
+
+    fn btc() -> InstrumentSpec {
+        // Tick 0.01 USDT, lot 0.001 BTC, min 1 lot, min notional 10 USDT.
+        InstrumentSpec::new(
+            Symbol::new("BTC_USDT").unwrap(),
+            Asset::new("BTC").unwrap(),
+            Asset::new("USDT").unwrap(),
+            "0.01",
+            "0.001",
+            Qty(1),
+            Amount::from_units(10),
+        )
+        .unwrap()
+    }
+
+    fn usdt() -> Asset {
+        Asset::new("USDT").unwrap()
+    }
+
+    fn base() -> Asset {
+        Asset::new("BTC").unwrap()
+    }
+
+    fn sym() -> Symbol {
+        Symbol::new("BTC_USDT").unwrap()
+    }
+
+    fn t0() -> SimTime {
+        SimTime::parse_rfc3339("2026-12-01T10:00:00Z").unwrap()
+    }
+
+    fn venue_with(profile: &str, balances: &[(Asset, Amount)]) -> PaperVenue {
+        PaperVenue::new(
+            PaperConfig::new(VenueId::new("paper").unwrap(), profile),
+            [btc()],
+            balances.iter().copied(),
+        )
+        .unwrap()
+    }
+
+    fn venue() -> PaperVenue {
+        venue_with("balanced", &[(usdt(), Amount::from_units(100_000))])
+    }
+
+    fn order(id: u64, side: Side, kind: OrderKind, lots: i64) -> OrderRequest {
+        OrderRequest {
+            client_order_id: ClientOrderId(id),
+            account: AccountId(1),
+            venue: VenueId::new("paper").unwrap(),
+            symbol: sym(),
+            side,
+            kind,
+            tif: TimeInForce::Gtc,
+            qty: Qty(lots),
+            strategy: crate::domain::StrategyId::new("s").unwrap(),
+        }
+    }
+
+    fn submit(v: &mut PaperVenue, o: &OrderRequest) -> Vec<ExecReport> {
+        let mut out = Vec::new();
+        v.submit(t0(), o, &mut out);
+        out
+    }
+
+    /// (price, qty, fee) of the fill in `reports`, or the reject reason.
+    fn outcome(reports: &[ExecReport]) -> Result<(Price, Qty, Amount, Liquidity), RejectReason> {
+        match reports {
+            [
+                ExecReport {
+                    kind: ExecKind::Ack { .. },
+                    ..
+                },
+                ExecReport {
+                    kind:
+                        ExecKind::Fill {
+                            price,
+                            qty,
+                            fee,
+                            liquidity,
+                            leaves,
+                            ..
+                        },
+                    ..
+                },
+            ] => {
+                assert_eq!(*leaves, Qty::ZERO, "paper fills are full");
+                Ok((*price, *qty, *fee, *liquidity))
+            }
+            [
+                ExecReport {
+                    kind: ExecKind::Reject { reason },
+                    ..
+                },
+            ] => Err(*reason),
+            other => panic!("unexpected reports {other:?}"),
+        }
+    }
+
+    #[test]
+    fn fill_price_and_fee_rounded_against_the_trader() {
+        // Reference 33 333.33: ×1.0005 = 33 349.9999… (buy pays 33 350.00), ×0.9995 =
+        // 33 316.6633… (sell gets 33 316.66). 1 BTC.
+        let reference = Price(3_333_333);
+        let cases = [
+            (
+                "market buy pays taker",
+                Side::Buy,
+                OrderKind::Market,
+                Price(3_335_000),
+                6,
+                Liquidity::Taker,
+            ),
+            (
+                "market sell pays taker",
+                Side::Sell,
+                OrderKind::Market,
+                Price(3_331_666),
+                6,
+                Liquidity::Taker,
+            ),
+            (
+                "limit buy pays maker",
+                Side::Buy,
+                OrderKind::Limit { price: reference },
+                Price(3_335_000),
+                4,
+                Liquidity::Maker,
+            ),
+            (
+                "limit sell pays maker",
+                Side::Sell,
+                OrderKind::Limit { price: reference },
+                Price(3_331_666),
+                4,
+                Liquidity::Maker,
+            ),
+        ];
+        for (name, side, kind, want_price, fee_bps, want_liquidity) in cases {
+            let mut v = venue_with(
+                "balanced",
+                &[
+                    (usdt(), Amount::from_units(100_000)),
+                    (base(), Amount::from_units(1)),
+                ],
+            );
+            v.set_reference_price(sym(), reference).unwrap();
+            let (price, qty, fee, liquidity) =
+                outcome(&submit(&mut v, &order(1, side, kind, 1_000))).unwrap();
+            assert_eq!(price, want_price, "{name}");
+            assert_eq!(qty, Qty(1_000), "{name}");
+            assert_eq!(liquidity, want_liquidity, "{name}");
+            let notional = btc().notional(price, qty);
+            assert_eq!(fee, notional.bps_ceil(fee_bps), "{name}");
+            // 33 350 × 6 bp = 20.01 exactly; the sell side is rounded up to the atom.
+            if name == "market buy pays taker" {
+                assert_eq!(fee, Amount::parse_units("20.01").unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn every_reject_reason_leaves_the_books_untouched() {
+        let mut v = venue();
+        v.set_reference_price(sym(), Price(5_000_000)).unwrap();
+        assert!(outcome(&submit(&mut v, &order(7, Side::Buy, OrderKind::Market, 1))).is_ok());
+        let before = (v.balance(usdt()), v.balance(base()), v.ledger().len());
+        let other = OrderRequest {
+            symbol: Symbol::new("ETH_USDT").unwrap(),
+            ..order(2, Side::Buy, OrderKind::Market, 1)
+        };
+        let cases = [
+            (
+                "reused client id",
+                order(7, Side::Buy, OrderKind::Market, 1),
+                RejectReason::DuplicateClientOrderId,
+            ),
+            ("unlisted symbol", other, RejectReason::UnknownSymbol),
+            (
+                "zero quantity",
+                order(3, Side::Buy, OrderKind::Market, 0),
+                RejectReason::BelowMinQty,
+            ),
+            (
+                "limit at zero",
+                order(4, Side::Buy, OrderKind::Limit { price: Price(0) }, 1),
+                RejectReason::BadTick,
+            ),
+            // 0.001 BTC at 5 000.00 = 5 USDT < 10.
+            (
+                "below min notional",
+                order(
+                    5,
+                    Side::Buy,
+                    OrderKind::Limit {
+                        price: Price(500_000),
+                    },
+                    1,
+                ),
+                RejectReason::BelowMinNotional,
+            ),
+            // 3 BTC at 50 025 > 100 000 USDT.
+            (
+                "cannot pay",
+                order(6, Side::Buy, OrderKind::Market, 3_000),
+                RejectReason::InsufficientBalance,
+            ),
+        ];
+        for (name, o, reason) in cases {
+            assert_eq!(outcome(&submit(&mut v, &o)), Err(reason), "{name}");
+            assert_eq!(
+                (v.balance(usdt()), v.balance(base()), v.ledger().len()),
+                before,
+                "{name}"
+            );
+        }
+        // Below a min quantity larger than one lot.
+        let mut spec = btc();
+        spec.min_qty = Qty(10);
+        let mut v = PaperVenue::new(
+            PaperConfig::new(VenueId::new("paper").unwrap(), "balanced"),
+            [spec],
+            [(usdt(), Amount::from_units(100_000))],
+        )
+        .unwrap();
+        v.set_reference_price(sym(), Price(5_000_000)).unwrap();
+        assert_eq!(
+            outcome(&submit(&mut v, &order(1, Side::Buy, OrderKind::Market, 9))),
+            Err(RejectReason::BelowMinQty)
+        );
+        // A market order with no reference price has nothing to fill against.
+        let mut v = venue();
+        assert_eq!(
+            outcome(&submit(&mut v, &order(1, Side::Buy, OrderKind::Market, 1))),
+            Err(RejectReason::NoLiquidity)
+        );
+    }
+
+    #[test]
+    fn accepted_orders_get_sequential_paper_ids() {
+        let mut v = venue();
+        v.set_reference_price(sym(), Price(5_000_000)).unwrap();
+        let mut ids = Vec::new();
+        for (client, lots) in [(10, 1), (11, 0), (12, 1), (13, 2)] {
+            let reports = submit(&mut v, &order(client, Side::Buy, OrderKind::Market, lots));
+            if let ExecKind::Ack { order_id } = reports[0].kind {
+                ids.push(order_id);
+            }
+        }
+        // The rejected order (0 lots) takes no id.
+        assert_eq!(ids, [OrderId(1), OrderId(2), OrderId(3)]);
+        let ledger_ids: Vec<&str> = v.ledger().iter().map(|e| e.order_id.as_str()).collect();
+        assert_eq!(ledger_ids, ["paper-1", "paper-2", "paper-3"]);
+    }
+
+    #[test]
+    fn spot_is_sold_before_a_short_opens_and_buys_cover_first() {
+        let mut v = venue_with(
+            "balanced",
+            &[
+                (usdt(), Amount::from_units(100_000)),
+                (base(), Amount::from_units(1) / 2),
+            ],
+        );
+        // Sell 1 BTC at limit 50 000 → fill 49 975: 0.5 from spot, 0.5 short.
+        let (price, _, fee, _) = outcome(&submit(
+            &mut v,
+            &order(
+                1,
+                Side::Sell,
+                OrderKind::Limit {
+                    price: Price(5_000_000),
+                },
+                1_000,
+            ),
+        ))
+        .unwrap();
+        assert_eq!(price, Price(4_997_500));
+        let spec = btc();
+        let proceeds = spec.notional(price, Qty(1_000));
+        let margin = spec.notional(price, Qty(500)); // unlevered short: the full notional is locked
+        assert_eq!(v.balance(base()), Amount::ZERO);
+        assert_eq!(
+            *v.short_position(sym()).unwrap(),
+            ShortPosition {
+                qty: Qty(500),
+                entry_cost: margin,
+                margin
+            }
+        );
+        assert_eq!(
+            v.balance(usdt()),
+            Amount::from_units(100_000) + proceeds - fee - margin
+        );
+        assert_eq!(v.ledger()[0].leverage, 1.0);
+        assert_eq!(
+            v.ledger()[0].position_value,
+            spec.notional(price, Qty(500)).to_units_f64()
+        );
+
+        // Buy 0.7 BTC at limit 40 000 → fill 40 020: covers the 0.5 short (releasing all its
+        // margin), 0.2 goes to spot.
+        let cash = v.balance(usdt());
+        let (price, _, fee, _) = outcome(&submit(
+            &mut v,
+            &order(
+                2,
+                Side::Buy,
+                OrderKind::Limit {
+                    price: Price(4_000_000),
+                },
+                700,
+            ),
+        ))
+        .unwrap();
+        assert_eq!(price, Price(4_002_000));
+        assert!(v.short_position(sym()).is_none());
+        assert_eq!(v.balance(base()), Amount::from_units(1) / 5);
+        assert_eq!(
+            v.balance(usdt()),
+            cash - spec.notional(price, Qty(700)) - fee + margin
+        );
+    }
+
+    #[test]
+    fn partial_cover_releases_margin_pro_rata() {
+        let mut v = venue();
+        outcome(&submit(
+            &mut v,
+            &order(
+                1,
+                Side::Sell,
+                OrderKind::Limit {
+                    price: Price(5_000_000),
+                },
+                3,
+            ),
+        ))
+        .unwrap();
+        let short = *v.short_position(sym()).unwrap();
+        outcome(&submit(
+            &mut v,
+            &order(
+                2,
+                Side::Buy,
+                OrderKind::Limit {
+                    price: Price(5_000_000),
+                },
+                1,
+            ),
+        ))
+        .unwrap();
+        let after = *v.short_position(sym()).unwrap();
+        assert_eq!(after.qty, Qty(2));
+        assert_eq!(after.margin, Amount(short.margin.0 - short.margin.0 / 3));
+        assert_eq!(
+            after.entry_cost,
+            Amount(short.entry_cost.0 - short.entry_cost.0 / 3)
+        );
+    }
+
+    #[test]
+    fn maintenance_margin_liquidates_a_squeezed_short() {
+        // Balanced ratio 20 %: an unlevered short at E is liquidated once 2E − V < 0.2 V, i.e.
+        // when the price is above 5/3 of the entry.
+        assert_eq!(maintenance_margin_bps("balanced"), 2_000);
+        let mut v = venue();
+        let spec = btc();
+        outcome(&submit(
+            &mut v,
+            &order(
+                1,
+                Side::Sell,
+                OrderKind::Limit {
+                    price: Price(5_000_000),
+                },
+                1_000,
+            ),
+        ))
+        .unwrap();
+
+        // A small buy at 80 000 (fill 80 040 < 5/3 × 49 975 = 83 291.67): covers one lot, no
+        // liquidation.
+        outcome(&submit(
+            &mut v,
+            &order(
+                2,
+                Side::Buy,
+                OrderKind::Limit {
+                    price: Price(8_000_000),
+                },
+                1,
+            ),
+        ))
+        .unwrap();
+        assert_eq!(v.short_position(sym()).unwrap().qty, Qty(999));
+        assert!(v.take_liquidations().is_empty());
+
+        // Another at 90 000 (fill 90 045): the remaining 0.998 BTC are bought back.
+        let cash = v.balance(usdt());
+        let short = *v.short_position(sym()).unwrap();
+        let (squeeze, _, fee3, _) = outcome(&submit(
+            &mut v,
+            &order(
+                3,
+                Side::Buy,
+                OrderKind::Limit {
+                    price: Price(9_000_000),
+                },
+                1,
+            ),
+        ))
+        .unwrap();
+        let left = short.qty - Qty(1);
+        let margin_left = Amount(short.margin.0 - short.margin.0 / 999);
+        let liquidations = v.take_liquidations();
+        assert_eq!(
+            liquidations,
+            [Liquidation {
+                at: t0(),
+                symbol: sym(),
+                qty: left,
+                price: squeeze,
+                margin_released: margin_left,
+                triggered_by: OrderId(3),
+            }]
+        );
+        assert!(v.short_position(sym()).is_none());
+        let cover_one = spec.notional(squeeze, Qty(1));
+        let released_one = Amount(short.margin.0 / 999);
+        assert_eq!(
+            v.balance(usdt()),
+            cash - cover_one - fee3 + released_one + margin_left - spec.notional(squeeze, left)
+        );
+        let last = v.ledger().last().unwrap();
+        assert_eq!(
+            (last.status, last.side, last.fee),
+            (LedgerStatus::Liquidated, LedgerSide::Buy, 0.0)
+        );
+        assert_eq!(last.order_id, "paper-3");
+    }
+
+    #[test]
+    fn levered_shorts_below_the_ratio_are_liquidated_at_once() {
+        // 5× leverage locks 20 % of the notional; conservative wants 30 %.
+        let mut config = PaperConfig::new(VenueId::new("paper").unwrap(), "conservative");
+        config.short_leverage = 5;
+        let mut v = PaperVenue::new(
+            config.clone(),
+            [btc()],
+            [(usdt(), Amount::from_units(100_000))],
+        )
+        .unwrap();
+        outcome(&submit(
+            &mut v,
+            &order(
+                1,
+                Side::Sell,
+                OrderKind::Limit {
+                    price: Price(5_000_000),
+                },
+                100,
+            ),
+        ))
+        .unwrap();
+        assert_eq!(v.take_liquidations().len(), 1);
+        // Balanced wants exactly 20 %: kept.
+        config.maintenance_margin_bps = maintenance_margin_bps("balanced");
+        let mut v =
+            PaperVenue::new(config, [btc()], [(usdt(), Amount::from_units(100_000))]).unwrap();
+        outcome(&submit(
+            &mut v,
+            &order(
+                1,
+                Side::Sell,
+                OrderKind::Limit {
+                    price: Price(5_000_000),
+                },
+                100,
+            ),
+        ))
+        .unwrap();
+        assert!(v.take_liquidations().is_empty());
+        assert_eq!(v.ledger()[0].leverage, 5.0);
+    }
+
+    #[test]
+    fn cancels_find_nothing_resting() {
+        let mut v = venue();
+        v.set_reference_price(sym(), Price(5_000_000)).unwrap();
+        outcome(&submit(&mut v, &order(1, Side::Buy, OrderKind::Market, 1))).unwrap();
+        let mut out = Vec::new();
+        let cancel = CancelRequest {
+            client_order_id: ClientOrderId(1),
+            account: AccountId(1),
+            venue: VenueId::new("paper").unwrap(),
+            symbol: sym(),
+        };
+        v.cancel(t0(), &cancel, &mut out);
+        assert_eq!(
+            out[0].kind,
+            ExecKind::Reject {
+                reason: RejectReason::UnknownOrder
+            }
+        );
+        let line = v.ledger().last().unwrap();
+        assert_eq!(
+            (line.side, line.status, line.order_id.as_str()),
+            (LedgerSide::Cancel, LedgerStatus::Cancelled, "paper-1")
+        );
+    }
+
+    #[test]
+    fn account_snapshot_values_holdings_and_shorts() {
+        let mut v = venue_with(
+            "balanced",
+            &[
+                (usdt(), Amount::from_units(10_000)),
+                (base(), Amount::from_units(1)),
+            ],
+        );
+        assert_eq!(v.account_snapshot(usdt()), None, "BTC held but not priced");
+        v.set_reference_price(sym(), Price(5_000_000)).unwrap();
+        let snap = v.account_snapshot(usdt()).unwrap();
+        assert_eq!(
+            (
+                snap.total_equity,
+                snap.available_margin,
+                snap.maintenance_margin
+            ),
+            (60_000.0, 10_000.0, 0.0)
+        );
+        // Sell 2 BTC at limit 50 000 (fill 49 975): 1 spot, 1 short.
+        outcome(&submit(
+            &mut v,
+            &order(
+                1,
+                Side::Sell,
+                OrderKind::Limit {
+                    price: Price(5_000_000),
+                },
+                2_000,
+            ),
+        ))
+        .unwrap();
+        let snap = v.account_snapshot(usdt()).unwrap();
+        let fee = 2.0 * 49_975.0 * 0.0004;
+        // Cash 10 000 + 99 950 − fee − 49 975 margin; short worth margin − 50 000.
+        assert!(
+            (snap.total_equity - (10_000.0 + 99_950.0 - fee - 50_000.0)).abs() < 1e-6,
+            "{snap:?}"
+        );
+        assert!((snap.maintenance_margin - 49_975.0).abs() < 1e-9);
+        assert!(
+            (snap.available_margin - snap.maintenance_margin - v.balance(usdt()).to_units_f64())
+                .abs()
+                < 1e-9
+        );
+    }
+
+    #[test]
+    fn market_data_sets_reference_prices_for_this_venue_only() {
+        let mut v = venue();
+        let quote = |venue: &str| {
+            MarketEvent::Quote(crate::domain::Quote {
+                venue: VenueId::new(venue).unwrap(),
+                symbol: sym(),
+                at: t0(),
+                bid: Price(100),
+                bid_qty: Qty(1),
+                ask: Price(103),
+                ask_qty: Qty(1),
+            })
+        };
+        v.on_market_event(&quote("other"));
+        assert_eq!(v.reference_price(sym()), None);
+        v.on_market_event(&quote("paper"));
+        assert_eq!(v.reference_price(sym()), Some(Price(101)));
+    }
+
+    #[test]
+    fn setup_errors_and_file_names() {
+        let mut bad = PaperConfig::new(VenueId::new("paper").unwrap(), "x");
+        assert_eq!(
+            bad.maintenance_margin_bps, 2_500,
+            "unknown profiles use 25 %"
+        );
+        bad.slippage_bps = 10_000;
+        let err = PaperVenue::new(bad, [btc()], []).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "paper venue: slippage_bps = 10000; expected < 10000"
+        );
+        let err = PaperVenue::new(
+            PaperConfig::new(VenueId::new("paper").unwrap(), "x"),
+            [btc(), btc()],
+            [],
+        )
+        .unwrap_err();
+        assert_eq!(err, PaperError::DuplicateSymbol(sym()));
+        assert_eq!(ledger_file_name(t0()), "ledger-20261201.jsonl");
+    }
+}

@@ -850,3 +850,704 @@ fn decide(
     // 16. The decision-orchestrator veto is not part of the engine. 17. Allow.
     approved
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::risk::{MarkToMarket, RiskEngine, RiskFill, RiskPosition, RiskProfileOverrides};
+
+    const EQUITY: f64 = 100_000.0;
+    const PRICE: f64 = 50_000.0;
+    /// 1 % of the price; with balanced's 1.5 ATR stop the distance is 750.
+    const ATR: f64 = 500.0;
+
+    fn now() -> SimTime {
+        SimTime::parse_rfc3339("2026-12-01T10:00:00Z").unwrap() // a Tuesday
+    }
+
+    fn venue() -> VenueId {
+        VenueId::new("binance").unwrap()
+    }
+
+    fn sym(s: &str) -> Symbol {
+        Symbol::new(s).unwrap()
+    }
+
+    fn account() -> AccountSnapshot {
+        AccountSnapshot {
+            total_equity: EQUITY,
+            available_margin: EQUITY,
+            maintenance_margin: 0.0,
+        }
+    }
+
+    /// A BTC order at 50 000 with the engine's default stop for `limits`.
+    fn order(side: Side, qty: f64, limits: &RiskLimits) -> RiskOrder {
+        RiskOrder {
+            venue: venue(),
+            symbol: sym("BTC_USDT"),
+            side,
+            quantity: qty,
+            price: Some(PRICE),
+            stop: Some(StopPlan::from_atr(side, PRICE, ATR, limits)),
+        }
+    }
+
+    fn engine_with(profile: RiskProfile) -> RiskEngine {
+        let mut e = RiskEngine::new();
+        e.register_profile(profile);
+        e
+    }
+
+    /// Positions placed straight into risk's book (as a mark-to-market does).
+    fn hold(e: &mut RiskEngine, profile: &str, positions: &[(&str, f64, f64)]) {
+        let mark = MarkToMarket {
+            at: now(),
+            equity: EQUITY,
+            positions: Some(
+                positions
+                    .iter()
+                    .map(|&(s, quantity, price)| RiskPosition {
+                        venue: venue(),
+                        symbol: sym(s),
+                        quantity,
+                        price,
+                    })
+                    .collect(),
+            ),
+            daily_realized_pnl: None,
+            weekly_realized_pnl: None,
+            rolling_profit_30d: None,
+            rolling_costs_30d: None,
+        };
+        e.on_mark_to_market(profile, &mark).unwrap();
+    }
+
+    /// A realised loss booked today (drives the loss triggers and the kill switch).
+    fn lose(e: &mut RiskEngine, profile: &str, pnl: f64) {
+        // First a check so today's equity marks exist, then the losing fill.
+        e.apply_pre_trade_checks(
+            now(),
+            profile,
+            &order(
+                Side::Buy,
+                0.001,
+                &e.profile(profile).unwrap().limits.clone(),
+            ),
+            &account(),
+        )
+        .unwrap();
+        e.on_fill(
+            profile,
+            &RiskFill {
+                at: now(),
+                venue: venue(),
+                symbol: sym("ETH_USDT"),
+                side: Side::Sell,
+                quantity: 1.0,
+                price: 3_000.0,
+                realized_pnl: pnl,
+                fee: 0.0,
+            },
+        )
+        .unwrap();
+        e.on_fill(
+            profile,
+            &RiskFill {
+                at: now(),
+                venue: venue(),
+                symbol: sym("ETH_USDT"),
+                side: Side::Buy,
+                quantity: 1.0,
+                price: 3_000.0,
+                realized_pnl: 0.0,
+                fee: 0.0,
+            },
+        )
+        .unwrap();
+    }
+
+    fn limits_with(edit: impl Fn(&mut RiskLimits)) -> RiskProfile {
+        let mut p = RiskProfile::balanced();
+        p.name = "custom".to_owned();
+        edit(&mut p.limits);
+        p
+    }
+
+    struct Case {
+        name: &'static str,
+        profile: RiskProfile,
+        setup: fn(&mut RiskEngine, &str),
+        order: fn(&RiskLimits) -> RiskOrder,
+        account: AccountSnapshot,
+        /// `None` = approved.
+        refusal: Option<&'static str>,
+        max_quantity: Option<f64>,
+    }
+
+    fn no_setup(_: &mut RiskEngine, _: &str) {}
+
+    fn cases() -> Vec<Case> {
+        let base = |name, setup, order: fn(&RiskLimits) -> RiskOrder, refusal, max_quantity| Case {
+            name,
+            profile: RiskProfile::balanced(),
+            setup,
+            order,
+            account: account(),
+            refusal,
+            max_quantity,
+        };
+        vec![
+            // TC0
+            base(
+                "plain buy is approved",
+                no_setup,
+                |l| order(Side::Buy, 0.1, l),
+                None,
+                None,
+            ),
+            // TC1
+            base(
+                "no price",
+                no_setup,
+                |l| RiskOrder {
+                    price: None,
+                    ..order(Side::Buy, 0.1, l)
+                },
+                Some("missing_price"),
+                None,
+            ),
+            // TC2
+            Case {
+                account: AccountSnapshot {
+                    total_equity: 0.0,
+                    ..account()
+                },
+                ..base(
+                    "no equity",
+                    no_setup,
+                    |l| order(Side::Buy, 0.1, l),
+                    Some("non_positive_equity"),
+                    None,
+                )
+            },
+            // TC3
+            base(
+                "sell through a long is a flip",
+                |e, p| hold(e, p, &[("BTC_USDT", 0.2, PRICE)]),
+                |l| order(Side::Sell, 0.3, l),
+                Some("direction_flip"),
+                Some(0.2),
+            ),
+            // TC4
+            base(
+                "exact close is no flip",
+                |e, p| hold(e, p, &[("BTC_USDT", 0.2, PRICE)]),
+                |l| RiskOrder {
+                    stop: None,
+                    ..order(Side::Sell, 0.2, l)
+                },
+                None,
+                None,
+            ),
+            // TC5
+            base(
+                "kill switch leaves only reducing orders",
+                |e, p| lose(e, p, -5_000.0),
+                |l| order(Side::Buy, 0.1, l),
+                Some("reduce_only"),
+                None,
+            ),
+            // TC6
+            base(
+                "reduce-only still lets a reducing order through",
+                |e, p| {
+                    lose(e, p, -5_000.0);
+                    hold(e, p, &[("BTC_USDT", 0.2, PRICE)]);
+                },
+                |l| RiskOrder {
+                    stop: None,
+                    ..order(Side::Sell, 0.1, l)
+                },
+                None,
+                None,
+            ),
+            // TC7
+            base(
+                "increasing order without an ATR",
+                no_setup,
+                |l| RiskOrder {
+                    stop: None,
+                    ..order(Side::Buy, 0.1, l)
+                },
+                Some("missing_atr"),
+                None,
+            ),
+            // TC8
+            base(
+                "NaN stop price counts as missing",
+                no_setup,
+                |l| RiskOrder {
+                    stop: Some(StopPlan {
+                        atr: ATR,
+                        stop_price: f64::NAN,
+                    }),
+                    ..order(Side::Buy, 0.1, l)
+                },
+                Some("missing_stop_price"),
+                None,
+            ),
+            // TC9
+            base(
+                "stop above a buy",
+                no_setup,
+                |l| RiskOrder {
+                    stop: Some(StopPlan {
+                        atr: ATR,
+                        stop_price: PRICE + 750.0,
+                    }),
+                    ..order(Side::Buy, 0.1, l)
+                },
+                Some("stop_on_wrong_side"),
+                None,
+            ),
+            // TC10
+            base(
+                "stop at 1 ATR under a 1.5 ATR profile",
+                no_setup,
+                |l| RiskOrder {
+                    stop: Some(StopPlan {
+                        atr: ATR,
+                        stop_price: PRICE - ATR,
+                    }),
+                    ..order(Side::Buy, 0.1, l)
+                },
+                Some("stop_too_tight"),
+                None,
+            ),
+            // TC11: risk 2 500 × 0.5 = 1 250 > 1 % of 100 000.
+            base(
+                "trade risk above 1 % of equity",
+                no_setup,
+                |l| RiskOrder {
+                    stop: Some(StopPlan {
+                        atr: ATR,
+                        stop_price: PRICE - 2_500.0,
+                    }),
+                    ..order(Side::Buy, 0.5, l)
+                },
+                Some("trade_risk_too_high"),
+                Some(0.4),
+            ),
+            // TC12: 0.11 × 100 000 / 750 = 14.67 BTC.
+            base(
+                "position beyond the volatility budget",
+                |e, p| hold(e, p, &[("BTC_USDT", 15.0, PRICE)]),
+                |l| order(Side::Buy, 0.1, l),
+                Some("volatility_budget"),
+                Some(0.0),
+            ),
+            // TC13
+            base(
+                "sixth position under balanced",
+                |e, p| {
+                    hold(
+                        e,
+                        p,
+                        &[
+                            ("A_USDT", 1.0, 10.0),
+                            ("B_USDT", 1.0, 10.0),
+                            ("C_USDT", 1.0, 10.0),
+                            ("D_USDT", 1.0, 10.0),
+                            ("E_USDT", 1.0, 10.0),
+                        ],
+                    )
+                },
+                |l| order(Side::Buy, 0.1, l),
+                Some("max_positions"),
+                None,
+            ),
+            // TC14: 5 000 / 3 > 1 000 free; 1 000 × 3 / 50 000 = 0.06.
+            Case {
+                account: AccountSnapshot {
+                    available_margin: 1_500.0,
+                    maintenance_margin: 500.0,
+                    ..account()
+                },
+                ..base(
+                    "not enough margin",
+                    no_setup,
+                    |l| order(Side::Buy, 0.1, l),
+                    Some("insufficient_margin"),
+                    Some(0.06),
+                )
+            },
+            // TC15: 35 % > max(30 %, 30 %); 30 000 / 50 000 = 0.6.
+            base(
+                "instrument exposure above 30 %",
+                no_setup,
+                |l| order(Side::Buy, 0.7, l),
+                Some("instrument_exposure"),
+                Some(0.6),
+            ),
+            // TC16: 50 000 held elsewhere + 20 000 = 70 % > 65 %; (65 000 − 50 000) / 50 000.
+            base(
+                "portfolio exposure above 65 %",
+                |e, p| hold(e, p, &[("ETH_USDT", 16.0, 3_125.0)]),
+                |l| order(Side::Buy, 0.4, l),
+                Some("portfolio_exposure"),
+                Some(0.3),
+            ),
+            // TC17: gross 120 000 > 1 × equity, with the exposure caps switched off.
+            Case {
+                profile: limits_with(|l| {
+                    l.max_leverage = 1.0;
+                    l.instrument_limit_pct = 0.0;
+                    l.max_position_pct = 0.0;
+                    l.portfolio_limit_pct = 0.0;
+                }),
+                ..base(
+                    "gross notional above max leverage",
+                    |e, p| hold(e, p, &[("ETH_USDT", 32.0, 3_125.0)]),
+                    |l| order(Side::Buy, 0.4, l),
+                    Some("leverage"),
+                    Some(0.0),
+                )
+            },
+            // TC18: target_volatility 0 skips step 9; step 14 still wants 2 ATR.
+            Case {
+                profile: limits_with(|l| {
+                    l.target_volatility = 0.0;
+                    l.stop_loss_atr_multiple = 2.0;
+                }),
+                ..base(
+                    "second stop check binds without a volatility target",
+                    no_setup,
+                    |l| RiskOrder {
+                        stop: Some(StopPlan {
+                            atr: ATR,
+                            stop_price: PRICE - 1.5 * ATR,
+                        }),
+                        ..order(Side::Buy, 0.1, l)
+                    },
+                    Some("stop_too_tight"),
+                    None,
+                )
+            },
+            // TC19: 10 % of equity passes step 12's 30 % but not the 5 % max_position_pct.
+            Case {
+                profile: yaml_balanced(),
+                ..base(
+                    "deferred max_position_pct cap",
+                    no_setup,
+                    |l| order(Side::Buy, 0.2, l),
+                    Some("exposure_cap"),
+                    Some(0.1),
+                )
+            },
+            // TC20: conservative: 15 % breaks instrument_limit_pct 10 % (the tighter cap);
+            // 10 000 / 50 000 = 0.2.
+            Case {
+                profile: RiskProfile::conservative(),
+                ..base(
+                    "tighter instrument cap wins",
+                    no_setup,
+                    |l| order(Side::Buy, 0.3, l),
+                    Some("exposure_cap"),
+                    Some(0.2),
+                )
+            },
+            // Which check wins when two fail.
+            // TC21
+            base(
+                "missing price beats reduce-only",
+                |e, p| lose(e, p, -5_000.0),
+                |l| RiskOrder {
+                    price: None,
+                    ..order(Side::Buy, 0.1, l)
+                },
+                Some("missing_price"),
+                None,
+            ),
+            // TC22
+            base(
+                "flip beats reduce-only",
+                |e, p| {
+                    lose(e, p, -5_000.0);
+                    hold(e, p, &[("BTC_USDT", 0.2, PRICE)]);
+                },
+                |l| order(Side::Sell, 0.5, l),
+                Some("direction_flip"),
+                Some(0.2),
+            ),
+            // TC23
+            base(
+                "reduce-only beats a missing ATR",
+                |e, p| lose(e, p, -5_000.0),
+                |l| RiskOrder {
+                    stop: None,
+                    ..order(Side::Buy, 0.1, l)
+                },
+                Some("reduce_only"),
+                None,
+            ),
+            // TC24
+            Case {
+                profile: yaml_balanced(),
+                ..base(
+                    "max positions beats the deferred cap",
+                    |e, p| {
+                        hold(
+                            e,
+                            p,
+                            &[
+                                ("A_USDT", 1.0, 10.0),
+                                ("B_USDT", 1.0, 10.0),
+                                ("C_USDT", 1.0, 10.0),
+                                ("D_USDT", 1.0, 10.0),
+                                ("E_USDT", 1.0, 10.0),
+                            ],
+                        )
+                    },
+                    |l| order(Side::Buy, 0.2, l),
+                    Some("max_positions"),
+                    None,
+                )
+            },
+            // TC25
+            Case {
+                profile: yaml_balanced(),
+                account: AccountSnapshot {
+                    available_margin: 1_000.0,
+                    ..account()
+                },
+                ..base(
+                    "margin beats the deferred cap",
+                    no_setup,
+                    |l| order(Side::Buy, 0.2, l),
+                    Some("insufficient_margin"),
+                    Some(0.06),
+                )
+            },
+            // TC26
+            Case {
+                profile: yaml_balanced(),
+                ..base(
+                    "instrument exposure beats the deferred cap",
+                    no_setup,
+                    |l| order(Side::Buy, 0.7, l),
+                    Some("instrument_exposure"),
+                    Some(0.6),
+                )
+            },
+        ]
+    }
+
+    fn yaml_balanced() -> RiskProfile {
+        let entry = RiskProfileOverrides {
+            max_position_pct: Some(0.05),
+            ..RiskProfileOverrides::default()
+        };
+        RiskProfile::from_config("balanced", Some(&entry)).unwrap()
+    }
+
+    #[test]
+    fn each_refusal_in_the_reference_order() {
+        for (i, case) in cases().into_iter().enumerate() {
+            let name = case.profile.name.clone();
+            let limits = case.profile.limits.clone();
+            let mut e = engine_with(case.profile);
+            (case.setup)(&mut e, &name);
+            let outcome = e
+                .apply_pre_trade_checks(now(), &name, &(case.order)(&limits), &case.account)
+                .unwrap();
+            match (case.refusal, outcome.decision) {
+                (None, RiskDecision::Approved { .. }) => {}
+                (
+                    Some(code),
+                    RiskDecision::Refused {
+                        reason,
+                        max_quantity,
+                    },
+                ) => {
+                    assert_eq!(reason.code(), code, "TC{i} {}: {reason}", case.name);
+                    match (case.max_quantity, max_quantity) {
+                        (None, None) => {}
+                        (Some(want), Some(got)) => {
+                            assert!(
+                                (want - got).abs() < 1e-9,
+                                "TC{i} {}: max_quantity {got}, want {want}",
+                                case.name
+                            )
+                        }
+                        (want, got) => {
+                            panic!("TC{i} {}: max_quantity {got:?}, want {want:?}", case.name)
+                        }
+                    }
+                }
+                (want, got) => panic!("TC{i} {}: got {got:?}, want {want:?}", case.name),
+            }
+        }
+    }
+
+    #[test]
+    fn refusal_messages_name_the_numbers() {
+        let r = RiskRefusal::ExposureCap {
+            cap: ExposureCapKind::MaxPositionPct,
+            exposure_pct: 0.1,
+            limit_pct: 0.05,
+        };
+        assert_eq!(
+            r.to_string(),
+            "position would be 10.00 % of equity, above max_position_pct 5.00 %"
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            json,
+            r#"{"code":"exposure_cap","cap":"max_position_pct","exposure_pct":0.1,"limit_pct":0.05}"#
+        );
+    }
+
+    #[test]
+    fn alerts_are_values() {
+        // 0.55 BTC = 27.5 % of equity: instrument alert at 25 %, below the 30 % cap; with
+        // 30 000 of ETH the portfolio reaches 57.5 % (alert at 55 %). A 1 000 stop risks 550,
+        // inside the 0.5–1 % trade-risk range, so no notice.
+        let mut e = engine_with(RiskProfile::balanced());
+        hold(&mut e, "balanced", &[("ETH_USDT", 10.0, 3_000.0)]);
+        let l = RiskProfile::balanced().limits;
+        let o = RiskOrder {
+            stop: Some(StopPlan {
+                atr: ATR,
+                stop_price: PRICE - 1_000.0,
+            }),
+            ..order(Side::Buy, 0.55, &l)
+        };
+        let outcome = e
+            .apply_pre_trade_checks(now(), "balanced", &o, &account())
+            .unwrap();
+        assert!(outcome.decision.is_approved(), "{:?}", outcome.decision);
+        let kinds: Vec<_> = outcome
+            .alerts
+            .iter()
+            .map(|a| (a.kind, a.severity))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (RiskAlertKind::InstrumentExposure, AlertSeverity::Warning),
+                (RiskAlertKind::PortfolioExposure, AlertSeverity::Warning),
+            ]
+        );
+
+        // A tiny trade risks less than 0.5 % of equity: a notice.
+        let outcome = e
+            .apply_pre_trade_checks(now(), "balanced", &order(Side::Buy, 0.001, &l), &account())
+            .unwrap();
+        assert_eq!(outcome.alerts[0].kind, RiskAlertKind::TradeRiskBelowMinimum);
+        assert_eq!(outcome.alerts[0].severity, AlertSeverity::Notice);
+
+        // The kill switch alerts once when it engages, not on every later order.
+        let mut e = engine_with(RiskProfile::balanced());
+        lose(&mut e, "balanced", -5_000.0);
+        let first = e
+            .apply_pre_trade_checks(now(), "balanced", &order(Side::Buy, 0.1, &l), &account())
+            .unwrap();
+        let critical: Vec<_> = first
+            .alerts
+            .iter()
+            .filter(|a| a.kind == RiskAlertKind::KillSwitch)
+            .collect();
+        assert_eq!(critical.len(), 1);
+        assert_eq!(critical[0].severity, AlertSeverity::Critical);
+        let again = e
+            .apply_pre_trade_checks(now(), "balanced", &order(Side::Buy, 0.1, &l), &account())
+            .unwrap();
+        assert!(
+            again
+                .alerts
+                .iter()
+                .all(|a| a.kind != RiskAlertKind::KillSwitch)
+        );
+    }
+
+    #[test]
+    fn default_stop_passes_its_own_check() {
+        // Any ATR: the stop from_atr builds is never "too tight" for float reasons.
+        for profile in [
+            RiskProfile::conservative(),
+            RiskProfile::balanced(),
+            RiskProfile::aggressive(),
+        ] {
+            for atr in [0.1, 1.0 / 3.0, 123.456_789, 777.7] {
+                let name = profile.name.clone();
+                let mut e = engine_with(profile.clone());
+                let o = RiskOrder {
+                    stop: Some(StopPlan::from_atr(Side::Sell, PRICE, atr, &profile.limits)),
+                    ..order(Side::Sell, 0.001, &profile.limits)
+                };
+                let d = e
+                    .apply_pre_trade_checks(now(), &name, &o, &account())
+                    .unwrap()
+                    .decision;
+                assert!(d.is_approved(), "{name} atr {atr}: {d:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn average_true_range_uses_previous_close() {
+        let bar = |high: f64, low: f64, close: f64| MarketSnapshot {
+            symbol: sym("BTC_USDT"),
+            at: now(),
+            open: close,
+            high,
+            low,
+            close,
+            volume: 1.0,
+            cross: None,
+        };
+        // TRs: max(2, |12−8|, |10−8|) = 4 (gap up from 8), then max(1, 0, 1) = 1.
+        let history = [
+            bar(9.0, 7.0, 8.0),
+            bar(12.0, 10.0, 11.0),
+            bar(12.0, 11.0, 11.5),
+        ];
+        assert_eq!(average_true_range(&history, 2), Some(2.5));
+        assert_eq!(average_true_range(&history, 1), Some(1.0));
+        assert_eq!(
+            average_true_range(&history, 3),
+            None,
+            "needs period + 1 bars"
+        );
+        assert_eq!(average_true_range(&history, 0), None);
+    }
+
+    #[test]
+    fn bad_inputs_are_errors_not_refusals() {
+        let mut e = engine_with(RiskProfile::balanced());
+        let l = RiskProfile::balanced().limits;
+        let err = e
+            .apply_pre_trade_checks(now(), "balanced", &order(Side::Buy, 0.0, &l), &account())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "order.quantity = 0: expected a finite quantity > 0 in base units"
+        );
+        let err = e
+            .apply_pre_trade_checks(now(), "desk", &order(Side::Buy, 0.1, &l), &account())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "risk profile `desk` is not registered (registered: balanced)"
+        );
+        let bad = AccountSnapshot {
+            total_equity: f64::NAN,
+            ..account()
+        };
+        assert!(
+            e.apply_pre_trade_checks(now(), "balanced", &order(Side::Buy, 0.1, &l), &bad)
+                .is_err()
+        );
+    }
+}
