@@ -1,0 +1,4 @@
+//! Integration tests of stage4-engine: one binary, one module per area.
+
+mod execution; // paper venue → position ledger → risk engine, through the public API
+mod risk; // risk over days and weeks, the cumulative-exposure and reduce-only properties
