@@ -10,5 +10,5 @@ pub use paper::{
     ShortPosition,
 };
 pub use positions::{
-    FillOutcome, PnlSummary, Position, PositionError, PositionKey, PositionLedger,
+    FillOutcome, PnlSummary, Position, PositionError, PositionKey, PositionLedger, mark_price_of,
 };

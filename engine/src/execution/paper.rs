@@ -346,28 +346,19 @@ impl PaperVenue {
         Ok(())
     }
 
-    /// Takes reference prices from this venue's market data: a quote's mid (rounded down to
-    /// the tick; one side when the other is empty) or a bar's close. Other venues' events and
-    /// unlisted symbols are ignored.
+    /// Takes reference prices from this venue's market data, at
+    /// [`mark_price_of`](super::positions::mark_price_of) (quote mid, bar close). Other
+    /// venues' events and unlisted symbols are ignored.
     pub fn on_market_event(&mut self, event: &MarketEvent) {
         if event.venue() != self.config.venue {
             return;
         }
-        let (symbol, price) = match event {
-            MarketEvent::Quote(q) => {
-                let price = match (q.bid.is_positive(), q.ask.is_positive()) {
-                    (true, true) => Price((q.bid.0 + q.ask.0) / 2),
-                    (true, false) => q.bid,
-                    (false, true) => q.ask,
-                    (false, false) => return,
-                };
-                (q.symbol, price)
-            }
-            MarketEvent::Bar(b) => (b.symbol, b.close),
-            MarketEvent::Status { .. } => return,
-        };
-        // Unlisted symbols and non-positive prices are not ours to price.
-        let _ = self.set_reference_price(symbol, price);
+        if let (Some(symbol), Some(price)) =
+            (event.symbol(), super::positions::mark_price_of(event))
+            && self.instruments.contains_key(&symbol)
+        {
+            self.reference_prices.insert(symbol, price);
+        }
     }
 
     /// The current reference price of a symbol.

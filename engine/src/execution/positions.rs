@@ -190,6 +190,23 @@ pub struct PositionLedger {
     total_worst_drawdown_pct: f64,
 }
 
+/// What market data says an instrument is worth now: a quote's mid (rounded down to the tick;
+/// the one side when the other is empty), a bar's close. `None` for venue status events and
+/// empty books.
+pub fn mark_price_of(event: &MarketEvent) -> Option<Price> {
+    let price = match event {
+        MarketEvent::Quote(q) => match (q.bid.is_positive(), q.ask.is_positive()) {
+            (true, true) => Price((q.bid.0 + q.ask.0) / 2),
+            (true, false) => q.bid,
+            (false, true) => q.ask,
+            (false, false) => return None,
+        },
+        MarketEvent::Bar(b) => b.close,
+        MarketEvent::Status { .. } => return None,
+    };
+    price.is_positive().then_some(price)
+}
+
 fn drawdown_pct(equity: Amount, peak: Amount) -> f64 {
     if peak.0 <= 0 || equity >= peak {
         0.0
@@ -393,25 +410,15 @@ impl PositionLedger {
         Ok(())
     }
 
-    /// Marks from market data: a quote at its mid (rounded down to the tick; one side when the
-    /// other is empty), a bar at its close. Events for unregistered instruments and venue
-    /// status changes are ignored.
+    /// Marks from market data at [`mark_price_of`]. Events for unregistered instruments and
+    /// venue status changes are ignored.
     pub fn on_market_event(&mut self, event: &MarketEvent) {
-        let (venue, symbol, price) = match event {
-            MarketEvent::Quote(q) => {
-                let price = match (q.bid.is_positive(), q.ask.is_positive()) {
-                    (true, true) => Price((q.bid.0 + q.ask.0) / 2),
-                    (true, false) => q.bid,
-                    (false, true) => q.ask,
-                    (false, false) => return,
-                };
-                (q.venue, q.symbol, price)
-            }
-            MarketEvent::Bar(b) => (b.venue, b.symbol, b.close),
-            MarketEvent::Status { .. } => return,
+        let (Some(symbol), Some(price)) = (event.symbol(), mark_price_of(event)) else {
+            return;
         };
-        if price.is_positive() && self.instruments.contains_key(&(venue, symbol)) {
-            self.marks.insert((venue, symbol), price);
+        let key = (event.venue(), symbol);
+        if self.instruments.contains_key(&key) {
+            self.marks.insert(key, price);
             self.observe_peaks();
         }
     }
@@ -766,6 +773,49 @@ mod tests {
         assert_eq!(s.unrealized_pnl(&spec, px(90)), Amount::from_units(20));
         assert_eq!(s.unrealized_pnl(&spec, px(110)), Amount::from_units(-20));
         assert_eq!(Position::default().avg_entry_price(&spec), None);
+    }
+
+    #[test]
+    fn marks_come_from_mids_and_closes() {
+        use crate::domain::{Bar, Quote, SimDuration, VenueStatus};
+        let venue = VenueId::new("binance").unwrap();
+        let quote = |bid, ask| {
+            MarketEvent::Quote(Quote {
+                venue,
+                symbol: spec().symbol,
+                at: SimTime::EPOCH,
+                bid: Price(bid),
+                bid_qty: Qty(1),
+                ask: Price(ask),
+                ask_qty: Qty(1),
+            })
+        };
+        let bar = MarketEvent::Bar(Bar {
+            venue,
+            symbol: spec().symbol,
+            open_at: SimTime::EPOCH,
+            interval: SimDuration::from_mins(1),
+            open: Price(1),
+            high: Price(9),
+            low: Price(1),
+            close: Price(7),
+            volume: Qty(1),
+        });
+        let status = MarketEvent::Status {
+            venue,
+            at: SimTime::EPOCH,
+            status: VenueStatus::Down,
+        };
+        for (name, event, want) in [
+            ("odd mid rounds down", quote(100, 103), Some(Price(101))),
+            ("no ask: the bid", quote(100, 0), Some(Price(100))),
+            ("no bid: the ask", quote(0, 103), Some(Price(103))),
+            ("empty book", quote(0, 0), None),
+            ("bar close", bar, Some(Price(7))),
+            ("status", status, None),
+        ] {
+            assert_eq!(mark_price_of(&event), want, "{name}");
+        }
     }
 
     #[test]
