@@ -446,13 +446,7 @@ impl PositionLedger {
     }
 
     fn unrealized(&self, key: &PositionKey, p: &Position) -> Amount {
-        match (
-            self.instruments.get(&(key.venue, key.symbol)),
-            self.marks.get(&(key.venue, key.symbol)),
-        ) {
-            (Some(spec), Some(mark)) if p.qty.0 != 0 => p.unrealized_pnl(spec, *mark),
-            _ => Amount::ZERO,
-        }
+        unrealized_at(&self.instruments, &self.marks, key, p)
     }
 
     fn gross(&self, key: &PositionKey, p: &Position) -> Amount {
@@ -500,24 +494,26 @@ impl PositionLedger {
 
     /// Raises peaks and records the worst drawdowns after anything that moved equity.
     fn observe_peaks(&mut self) {
-        let equities: Vec<(StrategyId, Amount)> = self
-            .schedules
-            .iter()
-            .map(|(s, b)| (*s, self.schedule_equity_of(*s, b)))
-            .collect();
-        for (schedule, equity) in equities {
-            let book = self
-                .schedules
-                .get_mut(&schedule)
-                .expect("collected from the map");
+        // One pass: positions are keyed schedule-first, so each schedule's positions form one
+        // run in the same order as the schedules.
+        let mut positions = self.positions.iter().peekable();
+        let mut total = Amount::ZERO;
+        for (schedule, book) in self.schedules.iter_mut() {
+            let mut equity = book.starting_capital;
+            while let Some((key, p)) = positions.next_if(|(k, _)| k.strategy <= *schedule) {
+                if key.strategy == *schedule {
+                    equity += p.realized_pnl - p.fees
+                        + unrealized_at(&self.instruments, &self.marks, key, p);
+                }
+            }
             if equity > book.peak_equity {
                 book.peak_equity = equity;
             }
             book.worst_drawdown_pct = book
                 .worst_drawdown_pct
                 .min(drawdown_pct(equity, book.peak_equity));
+            total += equity;
         }
-        let total = self.total_equity();
         if total > self.total_peak {
             self.total_peak = total;
         }
@@ -584,6 +580,22 @@ impl PositionLedger {
     /// The schedules with an account, in name order.
     pub fn schedules(&self) -> impl Iterator<Item = StrategyId> + '_ {
         self.schedules.keys().copied()
+    }
+}
+
+/// Unrealised PnL of `p` at its instrument's mark; zero when flat or unmarked.
+fn unrealized_at(
+    instruments: &BTreeMap<(VenueId, Symbol), InstrumentSpec>,
+    marks: &BTreeMap<(VenueId, Symbol), Price>,
+    key: &PositionKey,
+    p: &Position,
+) -> Amount {
+    match (
+        instruments.get(&(key.venue, key.symbol)),
+        marks.get(&(key.venue, key.symbol)),
+    ) {
+        (Some(spec), Some(mark)) if p.qty.0 != 0 => p.unrealized_pnl(spec, *mark),
+        _ => Amount::ZERO,
     }
 }
 
@@ -816,6 +828,50 @@ mod tests {
         ] {
             assert_eq!(mark_price_of(&event), want, "{name}");
         }
+    }
+
+    #[test]
+    fn peaks_track_every_schedule_in_one_pass() {
+        use crate::domain::{AccountId, ClientOrderId, Liquidity};
+        let venue = VenueId::new("binance").unwrap();
+        let mut ledger = PositionLedger::new(Asset::new("USDT").unwrap());
+        ledger.add_instrument(venue, spec()).unwrap();
+        // "a" stays flat; "b" is long, "c" short: a rise is a high for b and a drawdown for c.
+        let names = ["a", "b", "c"].map(|n| StrategyId::new(n).unwrap());
+        for s in names {
+            ledger.open_schedule(s, Amount::from_units(1_000)).unwrap();
+        }
+        for (s, side) in [(names[1], Side::Buy), (names[2], Side::Sell)] {
+            let report = ExecReport {
+                at: SimTime::EPOCH,
+                venue,
+                account: AccountId(1),
+                symbol: spec().symbol,
+                client_order_id: ClientOrderId(1),
+                kind: ExecKind::Fill {
+                    price: px(100),
+                    qty: lots(1_000),
+                    fee: Amount::ZERO,
+                    fee_asset: Asset::new("USDT").unwrap(),
+                    liquidity: Liquidity::Taker,
+                    leaves: Qty::ZERO,
+                },
+            };
+            ledger.apply_fill(s, side, &report).unwrap();
+        }
+        ledger.mark(venue, spec().symbol, px(150)).unwrap();
+        ledger.mark(venue, spec().symbol, px(120)).unwrap();
+        let peak = |i: usize| ledger.schedule_summary(names[i]).unwrap().peak_equity;
+        assert_eq!([peak(0), peak(1), peak(2)], [1_000.0, 1_050.0, 1_000.0]);
+        let dd = |i: usize| ledger.pnl_drawdown_pct(names[i]).unwrap();
+        assert_eq!(dd(0), 0.0);
+        assert!((dd(1) - (1_020.0 - 1_050.0) / 1_050.0 * 100.0).abs() < 1e-12);
+        assert!((dd(2) - -2.0).abs() < 1e-12);
+        let worst_c = ledger.schedule_summary(names[2]).unwrap().max_drawdown_pct;
+        assert!((worst_c - -5.0).abs() < 1e-12, "{worst_c}");
+        // The total nets b against c: flat at 3 000 all along.
+        assert_eq!(ledger.total_summary().peak_equity, 3_000.0);
+        assert_eq!(ledger.total_pnl_drawdown_pct(), 0.0);
     }
 
     #[test]
