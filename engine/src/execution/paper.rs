@@ -777,7 +777,21 @@ mod tests {
         out
     }
 
-    /// (price, qty, fee) of the fill in `reports`, or the reject reason.
+    /// Submits a limit order and returns its outcome.
+    fn limit(
+        v: &mut PaperVenue,
+        id: u64,
+        side: Side,
+        price: Price,
+        lots: i64,
+    ) -> Result<(Price, Qty, Amount, Liquidity), RejectReason> {
+        outcome(&submit(
+            v,
+            &order(id, side, OrderKind::Limit { price }, lots),
+        ))
+    }
+
+    /// (price, qty, fee, liquidity) of the fill in `reports`, or the reject reason.
     fn outcome(reports: &[ExecReport]) -> Result<(Price, Qty, Amount, Liquidity), RejectReason> {
         match reports {
             [
@@ -977,18 +991,7 @@ mod tests {
             ],
         );
         // Sell 1 BTC at limit 50 000 → fill 49 975: 0.5 from spot, 0.5 short.
-        let (price, _, fee, _) = outcome(&submit(
-            &mut v,
-            &order(
-                1,
-                Side::Sell,
-                OrderKind::Limit {
-                    price: Price(5_000_000),
-                },
-                1_000,
-            ),
-        ))
-        .unwrap();
+        let (price, _, fee, _) = limit(&mut v, 1, Side::Sell, Price(5_000_000), 1_000).unwrap();
         assert_eq!(price, Price(4_997_500));
         let spec = btc();
         let proceeds = spec.notional(price, Qty(1_000));
@@ -1015,18 +1018,7 @@ mod tests {
         // Buy 0.7 BTC at limit 40 000 → fill 40 020: covers the 0.5 short (releasing all its
         // margin), 0.2 goes to spot.
         let cash = v.balance(usdt());
-        let (price, _, fee, _) = outcome(&submit(
-            &mut v,
-            &order(
-                2,
-                Side::Buy,
-                OrderKind::Limit {
-                    price: Price(4_000_000),
-                },
-                700,
-            ),
-        ))
-        .unwrap();
+        let (price, _, fee, _) = limit(&mut v, 2, Side::Buy, Price(4_000_000), 700).unwrap();
         assert_eq!(price, Price(4_002_000));
         assert!(v.short_position(sym()).is_none());
         assert_eq!(v.balance(base()), Amount::from_units(1) / 5);
@@ -1039,31 +1031,9 @@ mod tests {
     #[test]
     fn partial_cover_releases_margin_pro_rata() {
         let mut v = venue();
-        outcome(&submit(
-            &mut v,
-            &order(
-                1,
-                Side::Sell,
-                OrderKind::Limit {
-                    price: Price(5_000_000),
-                },
-                3,
-            ),
-        ))
-        .unwrap();
+        limit(&mut v, 1, Side::Sell, Price(5_000_000), 3).unwrap();
         let short = *v.short_position(sym()).unwrap();
-        outcome(&submit(
-            &mut v,
-            &order(
-                2,
-                Side::Buy,
-                OrderKind::Limit {
-                    price: Price(5_000_000),
-                },
-                1,
-            ),
-        ))
-        .unwrap();
+        limit(&mut v, 2, Side::Buy, Price(5_000_000), 1).unwrap();
         let after = *v.short_position(sym()).unwrap();
         assert_eq!(after.qty, Qty(2));
         assert_eq!(after.margin, Amount(short.margin.0 - short.margin.0 / 3));
@@ -1080,51 +1050,18 @@ mod tests {
         assert_eq!(maintenance_margin_bps("balanced"), 2_000);
         let mut v = venue();
         let spec = btc();
-        outcome(&submit(
-            &mut v,
-            &order(
-                1,
-                Side::Sell,
-                OrderKind::Limit {
-                    price: Price(5_000_000),
-                },
-                1_000,
-            ),
-        ))
-        .unwrap();
+        limit(&mut v, 1, Side::Sell, Price(5_000_000), 1_000).unwrap();
 
         // A small buy at 80 000 (fill 80 040 < 5/3 × 49 975 = 83 291.67): covers one lot, no
         // liquidation.
-        outcome(&submit(
-            &mut v,
-            &order(
-                2,
-                Side::Buy,
-                OrderKind::Limit {
-                    price: Price(8_000_000),
-                },
-                1,
-            ),
-        ))
-        .unwrap();
+        limit(&mut v, 2, Side::Buy, Price(8_000_000), 1).unwrap();
         assert_eq!(v.short_position(sym()).unwrap().qty, Qty(999));
         assert!(v.take_liquidations().is_empty());
 
         // Another at 90 000 (fill 90 045): the remaining 0.998 BTC are bought back.
         let cash = v.balance(usdt());
         let short = *v.short_position(sym()).unwrap();
-        let (squeeze, _, fee3, _) = outcome(&submit(
-            &mut v,
-            &order(
-                3,
-                Side::Buy,
-                OrderKind::Limit {
-                    price: Price(9_000_000),
-                },
-                1,
-            ),
-        ))
-        .unwrap();
+        let (squeeze, _, fee3, _) = limit(&mut v, 3, Side::Buy, Price(9_000_000), 1).unwrap();
         let left = short.qty - Qty(1);
         let margin_left = Amount(short.margin.0 - short.margin.0 / 999);
         let liquidations = v.take_liquidations();
@@ -1165,35 +1102,13 @@ mod tests {
             [(usdt(), Amount::from_units(100_000))],
         )
         .unwrap();
-        outcome(&submit(
-            &mut v,
-            &order(
-                1,
-                Side::Sell,
-                OrderKind::Limit {
-                    price: Price(5_000_000),
-                },
-                100,
-            ),
-        ))
-        .unwrap();
+        limit(&mut v, 1, Side::Sell, Price(5_000_000), 100).unwrap();
         assert_eq!(v.take_liquidations().len(), 1);
         // Balanced wants exactly 20 %: kept.
         config.maintenance_margin_bps = maintenance_margin_bps("balanced");
         let mut v =
             PaperVenue::new(config, [btc()], [(usdt(), Amount::from_units(100_000))]).unwrap();
-        outcome(&submit(
-            &mut v,
-            &order(
-                1,
-                Side::Sell,
-                OrderKind::Limit {
-                    price: Price(5_000_000),
-                },
-                100,
-            ),
-        ))
-        .unwrap();
+        limit(&mut v, 1, Side::Sell, Price(5_000_000), 100).unwrap();
         assert!(v.take_liquidations().is_empty());
         assert_eq!(v.ledger()[0].leverage, 5.0);
     }
@@ -1245,18 +1160,7 @@ mod tests {
             (60_000.0, 10_000.0, 0.0)
         );
         // Sell 2 BTC at limit 50 000 (fill 49 975): 1 spot, 1 short.
-        outcome(&submit(
-            &mut v,
-            &order(
-                1,
-                Side::Sell,
-                OrderKind::Limit {
-                    price: Price(5_000_000),
-                },
-                2_000,
-            ),
-        ))
-        .unwrap();
+        limit(&mut v, 1, Side::Sell, Price(5_000_000), 2_000).unwrap();
         let snap = v.account_snapshot(usdt()).unwrap();
         let fee = 2.0 * 49_975.0 * 0.0004;
         // Cash 10 000 + 99 950 − fee − 49 975 margin; short worth margin − 50 000.

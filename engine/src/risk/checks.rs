@@ -937,34 +937,26 @@ mod tests {
             &account(),
         )
         .unwrap();
-        e.on_fill(
-            profile,
-            &RiskFill {
+        // A round trip in ETH that realises `pnl` and leaves no position.
+        for (side, realized_pnl) in [(Side::Sell, pnl), (Side::Buy, 0.0)] {
+            let fill = RiskFill {
                 at: now(),
                 venue: venue(),
                 symbol: sym("ETH_USDT"),
-                side: Side::Sell,
+                side,
                 quantity: 1.0,
                 price: 3_000.0,
-                realized_pnl: pnl,
+                realized_pnl,
                 fee: 0.0,
-            },
-        )
-        .unwrap();
-        e.on_fill(
-            profile,
-            &RiskFill {
-                at: now(),
-                venue: venue(),
-                symbol: sym("ETH_USDT"),
-                side: Side::Buy,
-                quantity: 1.0,
-                price: 3_000.0,
-                realized_pnl: 0.0,
-                fee: 0.0,
-            },
-        )
-        .unwrap();
+            };
+            e.on_fill(profile, &fill).unwrap();
+        }
+    }
+
+    /// Balanced's five positions, all tiny.
+    fn five_small_positions(e: &mut RiskEngine, profile: &str) {
+        let held = ["A_USDT", "B_USDT", "C_USDT", "D_USDT", "E_USDT"].map(|s| (s, 1.0, 10.0));
+        hold(e, profile, &held);
     }
 
     fn limits_with(edit: impl Fn(&mut RiskLimits)) -> RiskProfile {
@@ -1150,19 +1142,7 @@ mod tests {
             // TC13
             base(
                 "sixth position under balanced",
-                |e, p| {
-                    hold(
-                        e,
-                        p,
-                        &[
-                            ("A_USDT", 1.0, 10.0),
-                            ("B_USDT", 1.0, 10.0),
-                            ("C_USDT", 1.0, 10.0),
-                            ("D_USDT", 1.0, 10.0),
-                            ("E_USDT", 1.0, 10.0),
-                        ],
-                    )
-                },
+                five_small_positions,
                 |l| order(Side::Buy, 0.1, l),
                 Some("max_positions"),
                 None,
@@ -1296,19 +1276,7 @@ mod tests {
                 profile: yaml_balanced(),
                 ..base(
                     "max positions beats the deferred cap",
-                    |e, p| {
-                        hold(
-                            e,
-                            p,
-                            &[
-                                ("A_USDT", 1.0, 10.0),
-                                ("B_USDT", 1.0, 10.0),
-                                ("C_USDT", 1.0, 10.0),
-                                ("D_USDT", 1.0, 10.0),
-                                ("E_USDT", 1.0, 10.0),
-                            ],
-                        )
-                    },
+                    five_small_positions,
                     |l| order(Side::Buy, 0.2, l),
                     Some("max_positions"),
                     None,

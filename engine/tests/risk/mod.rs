@@ -364,6 +364,21 @@ fn op_order(profile: &RiskProfile, op: &Op) -> RiskOrder {
     }
 }
 
+/// Books an approved op as a fill with no realised PnL.
+fn apply_op(e: &mut RiskEngine, profile: &str, now: SimTime, op: &Op) {
+    let fill = RiskFill {
+        at: now,
+        venue: venue(),
+        symbol: symbol(op.instrument),
+        side: op.side,
+        quantity: op.qty,
+        price: op.price,
+        realized_pnl: 0.0,
+        fee: 0.0,
+    };
+    e.on_fill(profile, &fill).unwrap();
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -408,10 +423,7 @@ proptest! {
                 prop_assert!(new.abs() < held.abs() && (new == 0.0 || new.signum() == held.signum()) || new.abs() < 1e-9);
             }
             book[op.instrument] = (new, op.price);
-            e.on_fill(&name, &RiskFill {
-                at: now, venue: venue(), symbol: order.symbol, side: op.side,
-                quantity: op.qty, price: op.price, realized_pnl: 0.0, fee: 0.0,
-            }).unwrap();
+            apply_op(&mut e, &name, now, op);
         }
         // The property is vacuous if nothing is ever approved; make sure sequences do trade.
         prop_assume!(approvals > 0);
@@ -433,10 +445,7 @@ proptest! {
             let order = op_order(&profile, op);
             if e.apply_pre_trade_checks(now, &name, &order, &account(EQUITY)).unwrap().decision.is_approved() {
                 book[op.instrument] += op.side.sign() as f64 * op.qty;
-                e.on_fill(&name, &RiskFill {
-                    at: now, venue: venue(), symbol: order.symbol, side: op.side,
-                    quantity: op.qty, price: op.price, realized_pnl: 0.0, fee: 0.0,
-                }).unwrap();
+                apply_op(&mut e, &name, now, op);
             }
         }
         // A 5 % realised loss: every profile's daily kill switch (4 %) fires.
@@ -457,10 +466,7 @@ proptest! {
                     prop_assert!(reducing);
                     prop_assert!(new.abs() < held.abs() + 1e-9 && held != 0.0);
                     book[op.instrument] = if new.abs() <= held.abs() * 1e-9 { 0.0 } else { new };
-                    e.on_fill(&name, &RiskFill {
-                        at: now, venue: venue(), symbol: order.symbol, side: op.side,
-                        quantity: op.qty, price: op.price, realized_pnl: 0.0, fee: 0.0,
-                    }).unwrap();
+                    apply_op(&mut e, &name, now, op);
                 }
                 RiskDecision::Refused { reason, .. } => {
                     let code = reason.code();
