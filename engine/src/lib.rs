@@ -23,13 +23,18 @@
 //!   [`strategy::metrics`] turns a run's signals into its strategy metrics.
 //! - [`telemetry`]: the metrics store, Prometheus exposition, per-profile thresholds, the
 //!   alert rules and their evaluator on simulated time, Grafana/promtool exports.
+//! - [`risk`]: profiles, per-profile state and the pre-trade checks ([`risk::RiskEngine`]).
+//! - [`execution`]: the paper venue ([`execution::PaperVenue`]) and positions and PnL
+//!   ([`execution::PositionLedger`]).
 //!
 //! Start with [`domain`], then [`ports`].
 
 pub mod decision_log;
 pub mod domain;
+pub mod execution;
 pub mod market_data;
 pub mod ports;
+pub mod risk;
 pub mod scheduler;
 pub mod strategy;
 pub mod telemetry;

@@ -1,0 +1,893 @@
+//! Positions and PnL per schedule: a ledger fed with fills that keeps, for every
+//! (schedule, venue, symbol), the signed position, its cost basis (hence the average entry
+//! price), realised PnL and fees; marks positions to market from quotes, bars or fills; and
+//! derives equity, peak equity, drawdown and gross exposure per schedule and in total.
+//!
+//! # Money
+//! Cash figures are exact integer atoms of one **valuation asset** (every instrument
+//! registered must be quoted in it; Stage4 trades `*_USDT`). The cost basis of an open
+//! position is the exact notional paid (or received, for a short); closing `q` of `Q` units
+//! releases `⌊cost × q / Q⌋` atoms, and the last close releases the rest, so a round trip's
+//! realised PnL is exactly proceeds minus cost, to the atom. Only the ratios are `f64`:
+//! average entry price, drawdown percentages and exposure fractions.
+//!
+//! # Sign conventions
+//! - `realized_pnl` is gross of fees; `fees` are kept apart; equity is
+//!   `starting capital + realised − fees + unrealised`.
+//! - [`PositionLedger::pnl_drawdown_pct`] is **negative or zero**, in percent:
+//!   `(equity − peak) / peak × 100`. This is the `bot_core_multi_strategy_pnl_drawdown_pct`
+//!   metric, so the reference alert `min_over_time(…pnl_drawdown_pct[30m]) < -4` fires on a
+//!   drawdown deeper than 4 %. (The risk engine's `drawdown_pct` is the positive fraction of the
+//!   reference risk state; the two are different metrics.)
+//! - [`PositionLedger::exposure_fraction`] is gross notional over equity (`0.25` = 25 %), the
+//!   input the telemetry compares with a target for `risk_exposure_deviation_pct`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    Amount, Asset, ExecKind, ExecReport, InstrumentSpec, MarketEvent, Price, Qty, Side, SimTime,
+    StrategyId, Symbol, VenueId,
+};
+use crate::risk::RiskFill;
+
+/// One position: a schedule's holding of one symbol on one venue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PositionKey {
+    /// The schedule (strategy instance) that owns it.
+    pub strategy: StrategyId,
+    /// The venue.
+    pub venue: VenueId,
+    /// The symbol.
+    pub symbol: Symbol,
+}
+
+/// The book of one position.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// Signed quantity in lots (positive long, negative short).
+    pub qty: Qty,
+    /// What the open quantity cost (long) or brought in (short), quote atoms, ≥ 0.
+    pub cost_basis: Amount,
+    /// Realised PnL, gross of fees, quote atoms.
+    pub realized_pnl: Amount,
+    /// Fees paid, quote atoms.
+    pub fees: Amount,
+}
+
+impl Position {
+    /// Unrealised PnL at `mark`: `qty × mark − cost` for a long, `cost − |qty| × mark` for a
+    /// short.
+    pub fn unrealized_pnl(&self, spec: &InstrumentSpec, mark: Price) -> Amount {
+        let value = spec.notional(mark, Qty(self.qty.0.abs()));
+        if self.qty.0 >= 0 {
+            value - self.cost_basis
+        } else {
+            self.cost_basis - value
+        }
+    }
+
+    /// Average entry price in quote units per base unit; `None` when flat.
+    pub fn avg_entry_price(&self, spec: &InstrumentSpec) -> Option<f64> {
+        (self.qty.0 != 0)
+            .then(|| self.cost_basis.to_units_f64() / spec.qty_to_f64(Qty(self.qty.0.abs())))
+    }
+}
+
+/// What one fill did.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FillOutcome {
+    /// The position it moved.
+    pub key: PositionKey,
+    /// Realised PnL of this fill, gross of its fee, quote atoms.
+    pub realized_pnl: Amount,
+    /// The fee, quote atoms.
+    pub fee: Amount,
+    /// The position after the fill, lots.
+    pub position_qty: Qty,
+    /// The same fill as the risk engine takes it (`realized_pnl` net of the fee).
+    pub risk_fill: RiskFill,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct ScheduleBook {
+    starting_capital: Amount,
+    peak_equity: Amount,
+    /// Most negative `pnl_drawdown_pct` seen.
+    worst_drawdown_pct: f64,
+}
+
+/// Equity, PnL, drawdown and exposure of one schedule (or of all of them), in valuation units.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PnlSummary {
+    /// The schedule, or `None` for the total.
+    pub schedule: Option<StrategyId>,
+    /// Starting capital.
+    pub starting_capital: f64,
+    /// Realised PnL, gross of fees.
+    pub realized_pnl: f64,
+    /// Fees paid.
+    pub fees: f64,
+    /// Unrealised PnL at the current marks.
+    pub unrealized_pnl: f64,
+    /// `starting_capital + realized_pnl − fees + unrealized_pnl`.
+    pub equity: f64,
+    /// Highest equity observed.
+    pub peak_equity: f64,
+    /// `(equity − peak) / peak × 100`, ≤ 0.
+    pub pnl_drawdown_pct: f64,
+    /// Most negative `pnl_drawdown_pct` observed.
+    pub max_drawdown_pct: f64,
+    /// Σ |position| × mark.
+    pub gross_exposure: f64,
+    /// `gross_exposure / equity` (0 when equity ≤ 0).
+    pub exposure_fraction: f64,
+}
+
+/// The ledger can not take an input.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PositionError {
+    /// A fill or mark for an instrument never registered.
+    #[error("instrument {venue}:{symbol} is not registered with the position ledger")]
+    UnknownInstrument {
+        /// The venue.
+        venue: VenueId,
+        /// The symbol.
+        symbol: Symbol,
+    },
+    /// The instrument was registered twice.
+    #[error("instrument {venue}:{symbol} is already registered")]
+    DuplicateInstrument {
+        /// The venue.
+        venue: VenueId,
+        /// The symbol.
+        symbol: Symbol,
+    },
+    /// The instrument is not quoted in the valuation asset.
+    #[error("{symbol} is quoted in {quote}, but the ledger values everything in {valuation}")]
+    ForeignQuote {
+        /// The symbol.
+        symbol: Symbol,
+        /// Its quote asset.
+        quote: Asset,
+        /// The ledger's valuation asset.
+        valuation: Asset,
+    },
+    /// A fill for a schedule without starting capital.
+    #[error(
+        "schedule `{0}` has no account in the position ledger; open it with its starting capital first"
+    )]
+    UnknownSchedule(StrategyId),
+    /// The schedule was opened twice.
+    #[error("schedule `{0}` is already open")]
+    DuplicateSchedule(StrategyId),
+    /// The report is not a fill.
+    #[error("execution report for order {0} is not a fill")]
+    NotAFill(u64),
+    /// A fill with a quantity or price that is not positive.
+    #[error("fill for order {0} has a quantity or price that is not positive")]
+    EmptyFill(u64),
+    /// The fee is charged in another asset.
+    #[error("fee charged in {got}; the ledger only takes fees in {expected}")]
+    FeeAsset {
+        /// The valuation asset.
+        expected: Asset,
+        /// The fee asset of the report.
+        got: Asset,
+    },
+}
+
+/// Positions and PnL of every schedule.
+#[derive(Clone, Debug)]
+pub struct PositionLedger {
+    valuation: Asset,
+    instruments: BTreeMap<(VenueId, Symbol), InstrumentSpec>,
+    marks: BTreeMap<(VenueId, Symbol), Price>,
+    positions: BTreeMap<PositionKey, Position>,
+    schedules: BTreeMap<StrategyId, ScheduleBook>,
+    total_peak: Amount,
+    total_worst_drawdown_pct: f64,
+}
+
+/// What market data says an instrument is worth now: a quote's mid (rounded down to the tick;
+/// the one side when the other is empty), a bar's close. `None` for venue status events and
+/// empty books.
+pub fn mark_price_of(event: &MarketEvent) -> Option<Price> {
+    let price = match event {
+        MarketEvent::Quote(q) => match (q.bid.is_positive(), q.ask.is_positive()) {
+            (true, true) => Price((q.bid.0 + q.ask.0) / 2),
+            (true, false) => q.bid,
+            (false, true) => q.ask,
+            (false, false) => return None,
+        },
+        MarketEvent::Bar(b) => b.close,
+        MarketEvent::Status { .. } => return None,
+    };
+    price.is_positive().then_some(price)
+}
+
+fn drawdown_pct(equity: Amount, peak: Amount) -> f64 {
+    if peak.0 <= 0 || equity >= peak {
+        0.0
+    } else {
+        (equity - peak).to_units_f64() / peak.to_units_f64() * 100.0
+    }
+}
+
+impl PositionLedger {
+    /// An empty ledger valuing everything in `valuation` (e.g. `USDT`).
+    pub fn new(valuation: Asset) -> PositionLedger {
+        PositionLedger {
+            valuation,
+            instruments: BTreeMap::new(),
+            marks: BTreeMap::new(),
+            positions: BTreeMap::new(),
+            schedules: BTreeMap::new(),
+            total_peak: Amount::ZERO,
+            total_worst_drawdown_pct: 0.0,
+        }
+    }
+
+    /// The valuation asset.
+    pub fn valuation(&self) -> Asset {
+        self.valuation
+    }
+
+    /// Registers an instrument traded on `venue`.
+    pub fn add_instrument(
+        &mut self,
+        venue: VenueId,
+        spec: InstrumentSpec,
+    ) -> Result<(), PositionError> {
+        if spec.quote != self.valuation {
+            return Err(PositionError::ForeignQuote {
+                symbol: spec.symbol,
+                quote: spec.quote,
+                valuation: self.valuation,
+            });
+        }
+        let key = (venue, spec.symbol);
+        if self.instruments.contains_key(&key) {
+            return Err(PositionError::DuplicateInstrument {
+                venue,
+                symbol: spec.symbol,
+            });
+        }
+        self.instruments.insert(key, spec);
+        Ok(())
+    }
+
+    /// Opens a schedule's account with its starting capital (its initial peak equity).
+    pub fn open_schedule(
+        &mut self,
+        schedule: StrategyId,
+        starting_capital: Amount,
+    ) -> Result<(), PositionError> {
+        if self.schedules.contains_key(&schedule) {
+            return Err(PositionError::DuplicateSchedule(schedule));
+        }
+        self.schedules.insert(
+            schedule,
+            ScheduleBook {
+                starting_capital,
+                peak_equity: starting_capital,
+                worst_drawdown_pct: 0.0,
+            },
+        );
+        self.total_peak += starting_capital;
+        self.observe_peaks();
+        Ok(())
+    }
+
+    fn spec(&self, venue: VenueId, symbol: Symbol) -> Result<&InstrumentSpec, PositionError> {
+        self.instruments
+            .get(&(venue, symbol))
+            .ok_or(PositionError::UnknownInstrument { venue, symbol })
+    }
+
+    /// Applies one fill of an order `strategy` sent on `side`. The venue and symbol come from
+    /// the report. An instrument without a market mark yet is marked at the fill price.
+    pub fn apply_fill(
+        &mut self,
+        strategy: StrategyId,
+        side: Side,
+        report: &ExecReport,
+    ) -> Result<FillOutcome, PositionError> {
+        let ExecKind::Fill {
+            price,
+            qty,
+            fee,
+            fee_asset,
+            ..
+        } = report.kind
+        else {
+            return Err(PositionError::NotAFill(report.client_order_id.0));
+        };
+        if !qty.is_positive() || !price.is_positive() {
+            return Err(PositionError::EmptyFill(report.client_order_id.0));
+        }
+        if fee_asset != self.valuation {
+            return Err(PositionError::FeeAsset {
+                expected: self.valuation,
+                got: fee_asset,
+            });
+        }
+        if !self.schedules.contains_key(&strategy) {
+            return Err(PositionError::UnknownSchedule(strategy));
+        }
+        let spec = self.spec(report.venue, report.symbol)?.clone();
+        let key = PositionKey {
+            strategy,
+            venue: report.venue,
+            symbol: report.symbol,
+        };
+        let position = self.positions.entry(key).or_default();
+        let realized = trade(position, &spec, side, qty, price);
+        position.realized_pnl += realized;
+        position.fees += fee;
+        let position_qty = position.qty;
+        self.marks
+            .entry((report.venue, report.symbol))
+            .or_insert(price);
+        self.observe_peaks();
+        Ok(FillOutcome {
+            key,
+            realized_pnl: realized,
+            fee,
+            position_qty,
+            risk_fill: RiskFill {
+                at: report.at,
+                venue: report.venue,
+                symbol: report.symbol,
+                side,
+                quantity: spec.qty_to_f64(qty),
+                price: spec.price_to_f64(price),
+                realized_pnl: (realized - fee).to_units_f64(),
+                fee: fee.to_units_f64(),
+            },
+        })
+    }
+
+    /// Applies a venue's forced cover of `qty` lots at `price` (a paper-venue liquidation,
+    /// which has no order and no fee): the short positions on the instrument are bought back
+    /// in schedule-name order until `qty` is used up. Quantity beyond the ledger's shorts is
+    /// ignored: the venue's account-wide short can include units that offset another
+    /// schedule's long.
+    pub fn apply_forced_cover(
+        &mut self,
+        at: SimTime,
+        venue: VenueId,
+        symbol: Symbol,
+        qty: Qty,
+        price: Price,
+    ) -> Result<Vec<FillOutcome>, PositionError> {
+        let spec = self.spec(venue, symbol)?.clone();
+        let mut left = qty;
+        let mut outcomes = Vec::new();
+        for (key, position) in self.positions.iter_mut() {
+            if left.is_zero() {
+                break;
+            }
+            if key.venue != venue || key.symbol != symbol || position.qty.0 >= 0 {
+                continue;
+            }
+            let cover = left.min(Qty(-position.qty.0));
+            let realized = trade(position, &spec, Side::Buy, cover, price);
+            position.realized_pnl += realized;
+            left -= cover;
+            outcomes.push(FillOutcome {
+                key: *key,
+                realized_pnl: realized,
+                fee: Amount::ZERO,
+                position_qty: position.qty,
+                risk_fill: RiskFill {
+                    at,
+                    venue,
+                    symbol,
+                    side: Side::Buy,
+                    quantity: spec.qty_to_f64(cover),
+                    price: spec.price_to_f64(price),
+                    realized_pnl: realized.to_units_f64(),
+                    fee: 0.0,
+                },
+            });
+        }
+        self.observe_peaks();
+        Ok(outcomes)
+    }
+
+    /// Marks an instrument at `price` (quote mid, bar close or last trade).
+    pub fn mark(
+        &mut self,
+        venue: VenueId,
+        symbol: Symbol,
+        price: Price,
+    ) -> Result<(), PositionError> {
+        self.spec(venue, symbol)?;
+        self.marks.insert((venue, symbol), price);
+        self.observe_peaks();
+        Ok(())
+    }
+
+    /// Marks from market data at [`mark_price_of`]. Events for unregistered instruments and
+    /// venue status changes are ignored.
+    pub fn on_market_event(&mut self, event: &MarketEvent) {
+        let (Some(symbol), Some(price)) = (event.symbol(), mark_price_of(event)) else {
+            return;
+        };
+        let key = (event.venue(), symbol);
+        if self.instruments.contains_key(&key) {
+            self.marks.insert(key, price);
+            self.observe_peaks();
+        }
+    }
+
+    /// One position, if it was ever traded.
+    pub fn position(&self, key: &PositionKey) -> Option<&Position> {
+        self.positions.get(key)
+    }
+
+    /// Every position ever traded, in key order (flat ones included: they hold realised PnL).
+    pub fn positions(&self) -> impl Iterator<Item = (&PositionKey, &Position)> {
+        self.positions.iter()
+    }
+
+    /// The current mark of an instrument.
+    pub fn mark_price(&self, venue: VenueId, symbol: Symbol) -> Option<Price> {
+        self.marks.get(&(venue, symbol)).copied()
+    }
+
+    /// Unrealised PnL of one position at the current mark (zero when flat or unmarked).
+    pub fn unrealized_pnl(&self, key: &PositionKey) -> Amount {
+        self.positions
+            .get(key)
+            .map_or(Amount::ZERO, |p| self.unrealized(key, p))
+    }
+
+    fn unrealized(&self, key: &PositionKey, p: &Position) -> Amount {
+        unrealized_at(&self.instruments, &self.marks, key, p)
+    }
+
+    fn gross(&self, key: &PositionKey, p: &Position) -> Amount {
+        match (
+            self.instruments.get(&(key.venue, key.symbol)),
+            self.marks.get(&(key.venue, key.symbol)),
+        ) {
+            (Some(spec), Some(mark)) => spec.notional(*mark, Qty(p.qty.0.abs())),
+            _ => Amount::ZERO,
+        }
+    }
+
+    /// (realised, fees, unrealised, gross exposure) over the positions `filter` selects.
+    fn totals(&self, filter: impl Fn(&PositionKey) -> bool) -> [Amount; 4] {
+        let mut t = [Amount::ZERO; 4];
+        for (key, p) in self.positions.iter().filter(|(k, _)| filter(k)) {
+            t[0] += p.realized_pnl;
+            t[1] += p.fees;
+            t[2] += self.unrealized(key, p);
+            t[3] += self.gross(key, p);
+        }
+        t
+    }
+
+    fn schedule_equity_of(&self, schedule: StrategyId, book: &ScheduleBook) -> Amount {
+        let [realized, fees, unrealized, _] = self.totals(|k| k.strategy == schedule);
+        book.starting_capital + realized - fees + unrealized
+    }
+
+    /// A schedule's equity: starting capital + realised − fees + unrealised.
+    pub fn schedule_equity(&self, schedule: StrategyId) -> Option<Amount> {
+        let book = self.schedules.get(&schedule)?;
+        Some(self.schedule_equity_of(schedule, book))
+    }
+
+    /// Equity of all schedules together.
+    pub fn total_equity(&self) -> Amount {
+        let capital = self
+            .schedules
+            .values()
+            .fold(Amount::ZERO, |sum, b| sum + b.starting_capital);
+        let [realized, fees, unrealized, _] = self.totals(|_| true);
+        capital + realized - fees + unrealized
+    }
+
+    /// Raises peaks and records the worst drawdowns after anything that moved equity.
+    fn observe_peaks(&mut self) {
+        // One pass: positions are keyed schedule-first, so each schedule's positions form one
+        // run in the same order as the schedules.
+        let mut positions = self.positions.iter().peekable();
+        let mut total = Amount::ZERO;
+        for (schedule, book) in self.schedules.iter_mut() {
+            let mut equity = book.starting_capital;
+            while let Some((key, p)) = positions.next_if(|(k, _)| k.strategy <= *schedule) {
+                if key.strategy == *schedule {
+                    equity += p.realized_pnl - p.fees
+                        + unrealized_at(&self.instruments, &self.marks, key, p);
+                }
+            }
+            if equity > book.peak_equity {
+                book.peak_equity = equity;
+            }
+            book.worst_drawdown_pct = book
+                .worst_drawdown_pct
+                .min(drawdown_pct(equity, book.peak_equity));
+            total += equity;
+        }
+        if total > self.total_peak {
+            self.total_peak = total;
+        }
+        self.total_worst_drawdown_pct = self
+            .total_worst_drawdown_pct
+            .min(drawdown_pct(total, self.total_peak));
+    }
+
+    /// The `pnl_drawdown_pct` metric of a schedule: `(equity − peak) / peak × 100`, ≤ 0.
+    /// `None` for an unknown schedule; 0 while the peak is not positive.
+    pub fn pnl_drawdown_pct(&self, schedule: StrategyId) -> Option<f64> {
+        let book = self.schedules.get(&schedule)?;
+        Some(drawdown_pct(
+            self.schedule_equity_of(schedule, book),
+            book.peak_equity,
+        ))
+    }
+
+    /// The `pnl_drawdown_pct` of all schedules together.
+    pub fn total_pnl_drawdown_pct(&self) -> f64 {
+        drawdown_pct(self.total_equity(), self.total_peak)
+    }
+
+    /// Σ |position| × mark of a schedule, quote atoms.
+    pub fn gross_exposure(&self, schedule: StrategyId) -> Amount {
+        self.totals(|k| k.strategy == schedule)[3]
+    }
+
+    /// A schedule's gross exposure as a fraction of its equity; `None` for an unknown schedule
+    /// or when its equity is not positive.
+    pub fn exposure_fraction(&self, schedule: StrategyId) -> Option<f64> {
+        let equity = self.schedule_equity(schedule)?;
+        (equity.0 > 0).then(|| self.gross_exposure(schedule).to_units_f64() / equity.to_units_f64())
+    }
+
+    /// The full PnL view of one schedule.
+    pub fn schedule_summary(&self, schedule: StrategyId) -> Option<PnlSummary> {
+        let book = self.schedules.get(&schedule)?;
+        let totals = self.totals(|k| k.strategy == schedule);
+        Some(summary(
+            Some(schedule),
+            book.starting_capital,
+            totals,
+            book.peak_equity,
+            book.worst_drawdown_pct,
+        ))
+    }
+
+    /// The full PnL view of all schedules together.
+    pub fn total_summary(&self) -> PnlSummary {
+        let capital = self
+            .schedules
+            .values()
+            .fold(Amount::ZERO, |sum, b| sum + b.starting_capital);
+        summary(
+            None,
+            capital,
+            self.totals(|_| true),
+            self.total_peak,
+            self.total_worst_drawdown_pct,
+        )
+    }
+
+    /// The schedules with an account, in name order.
+    pub fn schedules(&self) -> impl Iterator<Item = StrategyId> + '_ {
+        self.schedules.keys().copied()
+    }
+}
+
+/// Unrealised PnL of `p` at its instrument's mark; zero when flat or unmarked.
+fn unrealized_at(
+    instruments: &BTreeMap<(VenueId, Symbol), InstrumentSpec>,
+    marks: &BTreeMap<(VenueId, Symbol), Price>,
+    key: &PositionKey,
+    p: &Position,
+) -> Amount {
+    match (
+        instruments.get(&(key.venue, key.symbol)),
+        marks.get(&(key.venue, key.symbol)),
+    ) {
+        (Some(spec), Some(mark)) if p.qty.0 != 0 => p.unrealized_pnl(spec, *mark),
+        _ => Amount::ZERO,
+    }
+}
+
+fn summary(
+    schedule: Option<StrategyId>,
+    capital: Amount,
+    [realized, fees, unrealized, gross]: [Amount; 4],
+    peak: Amount,
+    worst: f64,
+) -> PnlSummary {
+    let equity = capital + realized - fees + unrealized;
+    PnlSummary {
+        schedule,
+        starting_capital: capital.to_units_f64(),
+        realized_pnl: realized.to_units_f64(),
+        fees: fees.to_units_f64(),
+        unrealized_pnl: unrealized.to_units_f64(),
+        equity: equity.to_units_f64(),
+        peak_equity: peak.to_units_f64(),
+        pnl_drawdown_pct: drawdown_pct(equity, peak),
+        max_drawdown_pct: worst,
+        gross_exposure: gross.to_units_f64(),
+        exposure_fraction: if equity.0 > 0 {
+            gross.to_units_f64() / equity.to_units_f64()
+        } else {
+            0.0
+        },
+    }
+}
+
+/// Moves `position` by a trade of `qty` lots at `price` and returns the realised PnL (gross).
+/// Reducing releases a pro-rata share of the cost basis; crossing zero closes the whole
+/// position and opens the rest at `price`.
+fn trade(
+    position: &mut Position,
+    spec: &InstrumentSpec,
+    side: Side,
+    qty: Qty,
+    price: Price,
+) -> Amount {
+    let signed = qty.0 * side.sign();
+    let held = position.qty.0;
+    if held == 0 || held.signum() == signed.signum() {
+        position.qty = Qty(held + signed);
+        position.cost_basis += spec.notional(price, qty);
+        return Amount::ZERO;
+    }
+    let closing = qty.0.min(held.abs());
+    let released = if closing == held.abs() {
+        position.cost_basis
+    } else {
+        Amount(position.cost_basis.0 * i128::from(closing) / i128::from(held.abs()))
+    };
+    let value = spec.notional(price, Qty(closing));
+    let realized = if held > 0 {
+        value - released
+    } else {
+        released - value
+    };
+    position.cost_basis -= released;
+    position.qty = Qty(held + signed.signum() * closing);
+    let opening = qty.0 - closing;
+    if opening > 0 {
+        position.qty = Qty(signed.signum() * opening);
+        position.cost_basis = spec.notional(price, Qty(opening));
+    }
+    realized
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> InstrumentSpec {
+        // Tick 0.01 USDT, lot 0.001 BTC.
+        InstrumentSpec::new(
+            Symbol::new("BTC_USDT").unwrap(),
+            Asset::new("BTC").unwrap(),
+            Asset::new("USDT").unwrap(),
+            "0.01",
+            "0.001",
+            Qty(1),
+            Amount::ZERO,
+        )
+        .unwrap()
+    }
+
+    /// Price in whole USDT → ticks.
+    fn px(usdt: i64) -> Price {
+        Price(usdt * 100)
+    }
+
+    /// Quantity in thousandths of a BTC (lots).
+    fn lots(n: i64) -> Qty {
+        Qty(n)
+    }
+
+    #[test]
+    fn trades_realise_pnl_exactly() {
+        // (name, [(side, lots, price)], final qty, final cost basis USDT, realised USDT)
+        type Case = (&'static str, Vec<(Side, i64, i64)>, i64, i64, i64);
+        let cases: Vec<Case> = vec![
+            (
+                "long round trip",
+                vec![(Side::Buy, 1000, 100), (Side::Sell, 1000, 110)],
+                0,
+                0,
+                10,
+            ),
+            (
+                "short round trip",
+                vec![(Side::Sell, 1000, 100), (Side::Buy, 1000, 90)],
+                0,
+                0,
+                10,
+            ),
+            (
+                "partial close keeps the average entry",
+                vec![
+                    (Side::Buy, 1000, 100),
+                    (Side::Buy, 1000, 200),
+                    (Side::Sell, 500, 180),
+                ],
+                1500,
+                225,
+                15, // 0.5 × (180 − 150)
+            ),
+            (
+                "flip closes then opens at the fill price",
+                vec![(Side::Buy, 1000, 100), (Side::Sell, 3000, 90)],
+                -2000,
+                180,
+                -10,
+            ),
+            (
+                "short partial cover at a loss",
+                vec![(Side::Sell, 2000, 100), (Side::Buy, 1000, 120)],
+                -1000,
+                100,
+                -20,
+            ),
+        ];
+        let spec = spec();
+        for (name, trades, qty, cost, realized) in cases {
+            let mut p = Position::default();
+            let mut total = Amount::ZERO;
+            for (side, n, price) in trades {
+                total += trade(&mut p, &spec, side, lots(n), px(price));
+            }
+            assert_eq!(p.qty, Qty(qty), "{name}");
+            assert_eq!(p.cost_basis, Amount::from_units(cost), "{name}");
+            assert_eq!(total, Amount::from_units(realized), "{name}");
+        }
+    }
+
+    #[test]
+    fn pro_rata_release_conserves_every_atom() {
+        // A cost basis not divisible by three, closed in thirds: each partial close rounds
+        // down and the last one releases whatever is left.
+        let spec = spec();
+        let mut p = Position::default();
+        trade(&mut p, &spec, Side::Buy, lots(1), Price(3_334));
+        trade(&mut p, &spec, Side::Buy, lots(2), Price(3_335));
+        let cost = p.cost_basis;
+        assert_ne!(cost.0 % 3, 0, "the case must exercise rounding");
+        let mut proceeds = Amount::ZERO;
+        let mut realized = Amount::ZERO;
+        for _ in 0..3 {
+            realized += trade(&mut p, &spec, Side::Sell, lots(1), Price(3_400));
+            proceeds += spec.notional(Price(3_400), lots(1));
+        }
+        assert_eq!(p.qty, Qty::ZERO);
+        assert_eq!(p.cost_basis, Amount::ZERO);
+        assert_eq!(realized, proceeds - cost);
+    }
+
+    #[test]
+    fn unrealised_and_average_entry() {
+        let spec = spec();
+        let mut p = Position::default();
+        trade(&mut p, &spec, Side::Buy, lots(1000), px(100));
+        trade(&mut p, &spec, Side::Buy, lots(1000), px(200));
+        assert_eq!(p.avg_entry_price(&spec), Some(150.0));
+        assert_eq!(p.unrealized_pnl(&spec, px(160)), Amount::from_units(20));
+        let mut s = Position::default();
+        trade(&mut s, &spec, Side::Sell, lots(2000), px(100));
+        assert_eq!(s.unrealized_pnl(&spec, px(90)), Amount::from_units(20));
+        assert_eq!(s.unrealized_pnl(&spec, px(110)), Amount::from_units(-20));
+        assert_eq!(Position::default().avg_entry_price(&spec), None);
+    }
+
+    #[test]
+    fn marks_come_from_mids_and_closes() {
+        use crate::domain::{Bar, Quote, SimDuration, VenueStatus};
+        let venue = VenueId::new("binance").unwrap();
+        let quote = |bid, ask| {
+            MarketEvent::Quote(Quote {
+                venue,
+                symbol: spec().symbol,
+                at: SimTime::EPOCH,
+                bid: Price(bid),
+                bid_qty: Qty(1),
+                ask: Price(ask),
+                ask_qty: Qty(1),
+            })
+        };
+        let bar = MarketEvent::Bar(Bar {
+            venue,
+            symbol: spec().symbol,
+            open_at: SimTime::EPOCH,
+            interval: SimDuration::from_mins(1),
+            open: Price(1),
+            high: Price(9),
+            low: Price(1),
+            close: Price(7),
+            volume: Qty(1),
+        });
+        let status = MarketEvent::Status {
+            venue,
+            at: SimTime::EPOCH,
+            status: VenueStatus::Down,
+        };
+        for (name, event, want) in [
+            ("odd mid rounds down", quote(100, 103), Some(Price(101))),
+            ("no ask: the bid", quote(100, 0), Some(Price(100))),
+            ("no bid: the ask", quote(0, 103), Some(Price(103))),
+            ("empty book", quote(0, 0), None),
+            ("bar close", bar, Some(Price(7))),
+            ("status", status, None),
+        ] {
+            assert_eq!(mark_price_of(&event), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn peaks_track_every_schedule_in_one_pass() {
+        use crate::domain::{AccountId, ClientOrderId, Liquidity};
+        let venue = VenueId::new("binance").unwrap();
+        let mut ledger = PositionLedger::new(Asset::new("USDT").unwrap());
+        ledger.add_instrument(venue, spec()).unwrap();
+        // "a" stays flat; "b" is long, "c" short: a rise is a high for b and a drawdown for c.
+        let names = ["a", "b", "c"].map(|n| StrategyId::new(n).unwrap());
+        for s in names {
+            ledger.open_schedule(s, Amount::from_units(1_000)).unwrap();
+        }
+        for (s, side) in [(names[1], Side::Buy), (names[2], Side::Sell)] {
+            let report = ExecReport {
+                at: SimTime::EPOCH,
+                venue,
+                account: AccountId(1),
+                symbol: spec().symbol,
+                client_order_id: ClientOrderId(1),
+                kind: ExecKind::Fill {
+                    price: px(100),
+                    qty: lots(1_000),
+                    fee: Amount::ZERO,
+                    fee_asset: Asset::new("USDT").unwrap(),
+                    liquidity: Liquidity::Taker,
+                    leaves: Qty::ZERO,
+                },
+            };
+            ledger.apply_fill(s, side, &report).unwrap();
+        }
+        ledger.mark(venue, spec().symbol, px(150)).unwrap();
+        ledger.mark(venue, spec().symbol, px(120)).unwrap();
+        let peak = |i: usize| ledger.schedule_summary(names[i]).unwrap().peak_equity;
+        assert_eq!([peak(0), peak(1), peak(2)], [1_000.0, 1_050.0, 1_000.0]);
+        let dd = |i: usize| ledger.pnl_drawdown_pct(names[i]).unwrap();
+        assert_eq!(dd(0), 0.0);
+        assert!((dd(1) - (1_020.0 - 1_050.0) / 1_050.0 * 100.0).abs() < 1e-12);
+        assert!((dd(2) - -2.0).abs() < 1e-12);
+        let worst_c = ledger.schedule_summary(names[2]).unwrap().max_drawdown_pct;
+        assert!((worst_c - -5.0).abs() < 1e-12, "{worst_c}");
+        // The total nets b against c: flat at 3 000 all along.
+        assert_eq!(ledger.total_summary().peak_equity, 3_000.0);
+        assert_eq!(ledger.total_pnl_drawdown_pct(), 0.0);
+    }
+
+    #[test]
+    fn drawdown_is_a_negative_percentage() {
+        let u = Amount::from_units;
+        assert_eq!(drawdown_pct(u(95), u(100)), -5.0);
+        assert_eq!(drawdown_pct(u(100), u(100)), 0.0);
+        assert_eq!(
+            drawdown_pct(u(120), u(100)),
+            0.0,
+            "above the peak is no drawdown"
+        );
+        assert_eq!(
+            drawdown_pct(u(-5), u(0)),
+            0.0,
+            "no positive peak, no percentage"
+        );
+    }
+}
