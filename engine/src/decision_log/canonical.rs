@@ -136,6 +136,71 @@ impl Json {
         write_canonical(self, &mut out);
         out
     }
+
+    /// Appends the canonical bytes to `out` (lets hot loops reuse one buffer).
+    pub fn write_canonical(&self, out: &mut String) {
+        write_canonical(self, out);
+    }
+
+    /// For an object: appends the canonical bytes of the object **without** member `skip` to
+    /// `out` and returns the byte offset, from the start of the appended text, where that
+    /// member belongs in key order (see
+    /// [`splice_member`]). `None` when `self` is not an object.
+    ///
+    /// This is how signatures are made and checked without cloning the entry: the signed
+    /// payload is the entry minus `signature`, and the full line is the payload with the
+    /// signature member spliced in.
+    pub fn write_canonical_without(&self, skip: &str, out: &mut String) -> Option<usize> {
+        let map = self.as_object()?;
+        let start = out.len();
+        out.push('{');
+        let mut slot = None;
+        let mut first = true;
+        for (k, v) in map {
+            if k.as_str() == skip {
+                continue;
+            }
+            if slot.is_none() && k.as_str() > skip {
+                slot = Some(out.len() - start);
+            }
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            write_string(k, out);
+            out.push(':');
+            write_canonical(v, out);
+        }
+        let slot = slot.unwrap_or(out.len() - start);
+        out.push('}');
+        Some(slot)
+    }
+}
+
+/// Inserts member `key: value` into the canonical object text `object` at byte offset `slot`
+/// (as returned by [`Json::write_canonical_without`]), giving the canonical bytes of the
+/// object with that member.
+pub fn splice_member(object: &str, slot: usize, key: &str, value: &Json) -> String {
+    let mut out = String::with_capacity(object.len() + key.len() + 128);
+    let (head, tail) = object.split_at(slot);
+    out.push_str(head);
+    // `slot` is right after `{`, or right after the previous member's value; in the second
+    // case the tail already starts with the `,` before the next member (or with `}`).
+    if head.ends_with('{') {
+        write_string(key, &mut out);
+        out.push(':');
+        write_canonical(value, &mut out);
+        if !tail.starts_with('}') {
+            out.push(',');
+        }
+    } else {
+        out.push(',');
+        write_string(key, &mut out);
+        out.push(':');
+        write_canonical(value, &mut out);
+    }
+    out.push_str(tail);
+    out
 }
 
 impl From<&serde_json::Value> for Json {
@@ -472,21 +537,31 @@ fn write_canonical(value: &Json, out: &mut String) {
 
 fn write_string(s: &str, out: &mut String) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                write!(out, "\\u{:04x}", c as u32).expect("writing to a String cannot fail");
-            }
-            c => out.push(c),
+    // Copy runs of bytes that need no escape in one go; only ASCII bytes are ever escaped,
+    // so run boundaries always fall on character boundaries.
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        if escape.is_empty() {
+            write!(out, "\\u{:04x}", b).expect("writing to a String cannot fail");
+        } else {
+            out.push_str(escape);
         }
+        run = i + 1;
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 

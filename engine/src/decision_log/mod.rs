@@ -4,9 +4,23 @@
 //!
 //! - [`canonical`]: the JSON model and Python-compatible canonical bytes.
 //! - [`sign`]: signing keys, the `signature` object, verification of one entry.
+//! - [`entry`]: builders for every kind of entry (`strategy_signal`, `risk_decision`, ...,
+//!   `incident`, `seal`).
+//! - [`chain`]: the optional hash chain (`seq`, `prev_hash`, seals) and how truncation is
+//!   caught.
+//! - [`writer`]: [`DecisionLogWriter`], signing and chaining entries into lines (sans-IO).
+//! - [`verify`]: [`Verifier`], checking every line and the log as a whole.
 
 pub mod canonical;
+pub mod chain;
+pub mod entry;
 pub mod sign;
+pub mod verify;
+pub mod writer;
 
-pub use canonical::{Json, JsonError, python_float_repr};
-pub use sign::{Algorithm, SignatureError, SigningKey, verify_entry};
+pub use canonical::{Json, JsonError, python_float_repr, splice_member};
+pub use chain::{GENESIS_HASH, entry_hash};
+pub use entry::{Entry, INCIDENT_CATEGORY, strategy_signal};
+pub use sign::{Algorithm, SignatureError, SignatureParts, SigningKey, verify_entry};
+pub use verify::{LineReport, LogProblem, Problem, Summary, Verifier, VerifyOptions, verify_log};
+pub use writer::{DecisionLogWriter, ResumeError, SealError};

@@ -123,7 +123,12 @@ impl SigningKey {
 
     /// The `signature` object for `payload` (which must not contain a `signature` member).
     pub fn signature(&self, algorithm: Algorithm, payload: &Json) -> Json {
-        let tag = self.mac(algorithm, payload.canonical().as_bytes());
+        self.signature_of_canonical(algorithm, payload.canonical().as_bytes())
+    }
+
+    /// The `signature` object for payload bytes already in canonical form.
+    pub fn signature_of_canonical(&self, algorithm: Algorithm, canonical: &[u8]) -> Json {
+        let tag = self.mac(algorithm, canonical);
         let mut sig = Json::object();
         sig.insert("algorithm", Json::str(algorithm.as_str()));
         sig.insert("value", Json::Str(B64.encode(tag)));
@@ -171,49 +176,82 @@ pub enum SignatureError {
     Mismatch,
 }
 
+/// The parts of an entry's `signature` object, checked for shape but not yet for the MAC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureParts {
+    /// The algorithm named in the signature.
+    pub algorithm: Algorithm,
+    /// The decoded MAC.
+    pub tag: Vec<u8>,
+    /// The key id named in the signature, if any.
+    pub key_id: Option<String>,
+}
+
+impl SignatureParts {
+    /// Reads and checks the shape of `entry`'s `signature` member.
+    pub fn of(entry: &Json) -> Result<SignatureParts, SignatureError> {
+        let map = entry
+            .as_object()
+            .ok_or(SignatureError::Malformed("the entry is not an object"))?;
+        let sig = map.get(SIGNATURE_KEY).ok_or(SignatureError::Missing)?;
+        let sig = sig
+            .as_object()
+            .ok_or(SignatureError::Malformed("`signature` is not an object"))?;
+        let name = sig
+            .get("algorithm")
+            .and_then(Json::as_str)
+            .ok_or(SignatureError::Malformed(
+                "`algorithm` is missing or not a string",
+            ))?;
+        let algorithm = Algorithm::from_name(name)
+            .ok_or_else(|| SignatureError::UnsupportedAlgorithm(name.to_owned()))?;
+        let value = sig
+            .get("value")
+            .and_then(Json::as_str)
+            .ok_or(SignatureError::Malformed(
+                "`value` is missing or not a string",
+            ))?;
+        let tag = B64.decode(value).map_err(|_| SignatureError::BadBase64)?;
+        let key_id = match sig.get("key_id") {
+            Some(Json::Str(id)) => Some(id.clone()),
+            _ => None,
+        };
+        Ok(SignatureParts {
+            algorithm,
+            tag,
+            key_id,
+        })
+    }
+
+    /// Checks the key id rule and the MAC over `payload` (the entry's canonical bytes without
+    /// `signature`). A key id on only one side is accepted, as in the reference; different
+    /// ids on both sides are refused before any MAC is computed.
+    pub fn verify(&self, key: &SigningKey, payload: &[u8]) -> Result<Algorithm, SignatureError> {
+        if let (Some(found), Some(expected)) = (&self.key_id, key.key_id())
+            && found != expected
+        {
+            return Err(SignatureError::KeyIdMismatch {
+                found: found.clone(),
+                expected: expected.to_owned(),
+            });
+        }
+        if key.verify_mac(self.algorithm, payload, &self.tag) {
+            Ok(self.algorithm)
+        } else {
+            Err(SignatureError::Mismatch)
+        }
+    }
+}
+
 /// Verifies `entry`'s `signature` with `key`. A key id on only one side is accepted, as in the
 /// reference; different ids on both sides are refused before any MAC is computed.
 pub fn verify_entry(key: &SigningKey, entry: &Json) -> Result<Algorithm, SignatureError> {
-    let map = entry
-        .as_object()
-        .ok_or(SignatureError::Malformed("the entry is not an object"))?;
-    let sig = map.get(SIGNATURE_KEY).ok_or(SignatureError::Missing)?;
-    let sig = sig
-        .as_object()
-        .ok_or(SignatureError::Malformed("`signature` is not an object"))?;
-    let name = sig
-        .get("algorithm")
-        .and_then(Json::as_str)
-        .ok_or(SignatureError::Malformed(
-            "`algorithm` is missing or not a string",
-        ))?;
-    let algorithm = Algorithm::from_name(name)
-        .ok_or_else(|| SignatureError::UnsupportedAlgorithm(name.to_owned()))?;
-    let value = sig
-        .get("value")
-        .and_then(Json::as_str)
-        .ok_or(SignatureError::Malformed(
-            "`value` is missing or not a string",
-        ))?;
-    let tag = B64.decode(value).map_err(|_| SignatureError::BadBase64)?;
-    if let (Some(Json::Str(found)), Some(expected)) = (sig.get("key_id"), key.key_id())
-        && found != expected
-    {
-        return Err(SignatureError::KeyIdMismatch {
-            found: found.clone(),
-            expected: expected.to_owned(),
-        });
-    }
-    let mut payload = entry.clone();
-    payload
-        .as_object_mut()
-        .expect("checked above")
-        .remove(SIGNATURE_KEY);
-    if key.verify_mac(algorithm, payload.canonical().as_bytes(), &tag) {
-        Ok(algorithm)
-    } else {
-        Err(SignatureError::Mismatch)
-    }
+    let parts = SignatureParts::of(entry)?;
+    let mut payload = String::new();
+    entry
+        .write_canonical_without(SIGNATURE_KEY, &mut payload)
+        .expect("SignatureParts::of checked that the entry is an object");
+    parts.verify(key, payload.as_bytes())
 }
 
 #[cfg(test)]

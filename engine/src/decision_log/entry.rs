@@ -1,0 +1,1392 @@
+//! What goes into the decision log: one builder per kind of entry the engine and the operators
+//! write, each producing the unsigned [`Json`] object a [`DecisionLogWriter`] signs.
+//!
+//! Every entry names its kind in `event` (the reference journal's discriminator, engine.md §6)
+//! and carries `timestamp` from [`SimTime::to_rfc3339`], never from the wall clock. Inputs are
+//! plain values (numbers, strings, [`SimTime`], a few domain enums) so the scheduler, risk and
+//! execution code can map their own types onto them.
+//!
+//! | `event` | builder | written when |
+//! |---|---|---|
+//! | `strategy_signal` | [`strategy_signal`] + [`SignalContext`] | a bounded signal leaves the scheduler |
+//! | `risk_decision` | [`RiskDecision`] | risk approves or refuses a signal |
+//! | `order` | [`OrderSubmitted`] | an order is sent to a venue |
+//! | `execution_report` | [`ExecutionReport`] | a venue acks, rejects, fills, cancels or expires it |
+//! | `schedule_suspension` | [`ScheduleSuspension`] | a schedule is suspended, resumed or auto-resumed |
+//! | `override_transition` | [`OverrideTransition`] | the rollback override becomes active, expires or is removed |
+//! | `alert_transition` | [`AlertTransition`] | an alert rule goes pending, firing or resolved |
+//! | `incident` | [`IncidentEntry`] | an operator opens, acknowledges, escalates or resolves an incident |
+//! | `audit_result` | [`AuditResult`] | an audit tool finishes |
+//! | `load_test_result` | [`LoadTestResult`] | a scheduler load test finishes |
+//! | `operator_action` | [`OperatorAction`] | anything else an operator does |
+//! | `seal` | [`seal_entry`] | a chained log is closed (see [`chain`](super::chain)) |
+//!
+//! `strategy_signal` reproduces the reference `TradingDecisionEvent` field for field (all values
+//! strings, `None` omitted, signal metadata flattened with the `meta_` collision rule). One
+//! deliberate difference: **`latency_ms` is always present.** The reference reads it from
+//! metrics that were cleared at the start of the run, so it is missing from every reference
+//! event although the telemetry profiles require it (engine.md §6, §13 item 7).
+//!
+//! The other kinds are ours; they keep numbers as JSON numbers. Floats print as Python's
+//! `repr` in the canonical form, so every value here is reproducible byte for byte.
+//!
+//! [`DecisionLogWriter`]: super::writer::DecisionLogWriter
+
+use std::collections::BTreeMap;
+
+use crate::domain::{Liquidity, Side, SimTime, TimeInForce};
+use crate::strategy::Signal;
+
+use super::canonical::{Json, python_float_repr};
+
+/// Category of incident entries, as the support playbook requires (ops.md §8).
+pub const INCIDENT_CATEGORY: &str = "stage4_incident";
+
+/// `event` values, one per entry kind.
+pub mod events {
+    /// A bounded strategy signal (the reference `TradingDecisionEvent`).
+    pub const STRATEGY_SIGNAL: &str = "strategy_signal";
+    /// A risk approval or refusal.
+    pub const RISK_DECISION: &str = "risk_decision";
+    /// An order sent to a venue.
+    pub const ORDER: &str = "order";
+    /// A venue's answer about an order.
+    pub const EXECUTION_REPORT: &str = "execution_report";
+    /// A schedule suspension change.
+    pub const SCHEDULE_SUSPENSION: &str = "schedule_suspension";
+    /// A rollback override change.
+    pub const OVERRIDE_TRANSITION: &str = "override_transition";
+    /// An alert state change.
+    pub const ALERT_TRANSITION: &str = "alert_transition";
+    /// An incident lifecycle step.
+    pub const INCIDENT: &str = "incident";
+    /// An audit outcome.
+    pub const AUDIT_RESULT: &str = "audit_result";
+    /// A load-test outcome.
+    pub const LOAD_TEST_RESULT: &str = "load_test_result";
+    /// A free-form operator action.
+    pub const OPERATOR_ACTION: &str = "operator_action";
+    /// The closing entry of a chained log.
+    pub const SEAL: &str = "seal";
+}
+
+/// An entry kind: something that turns into one decision-log object.
+pub trait Entry {
+    /// The `event` value this entry is written with.
+    fn event(&self) -> &'static str;
+    /// The unsigned entry object.
+    fn to_json(&self) -> Json;
+}
+
+/// A new entry object holding `event` and `timestamp`.
+pub fn base_entry(event: &str, at: SimTime) -> Json {
+    let mut entry = Json::object();
+    entry
+        .insert("event", Json::str(event))
+        .insert("timestamp", Json::Str(at.to_rfc3339()));
+    entry
+}
+
+/// Formats a number the way the reference journal does: `%.10f` with trailing zeros (and a
+/// trailing point) stripped, `"0"` for zero; `nan`/`inf`/`-inf` as Python prints them.
+pub fn journal_decimal(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".to_owned();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    let text = format!("{v:.10}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    match text {
+        "" | "-0" | "0" => "0".to_owned(),
+        t => t.to_owned(),
+    }
+}
+
+/// A value as the reference journal stringifies signal metadata: strings as they are,
+/// `true`/`false`, `null`, numbers as Python prints them, containers as compact sorted JSON.
+pub fn journal_string(v: &Json) -> String {
+    match v {
+        Json::Str(s) => s.clone(),
+        Json::Bool(true) => "true".to_owned(),
+        Json::Bool(false) => "false".to_owned(),
+        Json::Null => "null".to_owned(),
+        Json::Int(digits) => digits.clone(),
+        Json::Float(f) => python_float_repr(*f),
+        Json::Array(_) | Json::Object(_) => v.canonical(),
+    }
+}
+
+fn put(entry: &mut Json, key: &str, value: impl Into<Json>) {
+    entry.insert(key, value.into());
+}
+
+fn put_opt<T: Into<Json>>(entry: &mut Json, key: &str, value: Option<T>) {
+    if let Some(v) = value {
+        entry.insert(key, v.into());
+    }
+}
+
+fn put_opt_str(entry: &mut Json, key: &str, value: &Option<String>) {
+    if let Some(v) = value {
+        entry.insert(key, Json::str(v.as_str()));
+    }
+}
+
+fn string_map(map: &BTreeMap<String, String>) -> Json {
+    Json::Object(
+        map.iter()
+            .map(|(k, v)| (k.clone(), Json::str(v.as_str())))
+            .collect(),
+    )
+}
+
+fn time_in_force_name(tif: TimeInForce) -> &'static str {
+    match tif {
+        TimeInForce::Gtc => "gtc",
+        TimeInForce::Ioc => "ioc",
+        TimeInForce::PostOnly => "post_only",
+    }
+}
+
+fn liquidity_name(liquidity: Liquidity) -> &'static str {
+    match liquidity {
+        Liquidity::Maker => "maker",
+        Liquidity::Taker => "taker",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// strategy_signal
+
+/// Where a signal came from: the fields of the reference `TradingDecisionEvent` that the
+/// signal itself does not carry. `None` fields take the reference defaults (see each field).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SignalContext {
+    /// When the schedule ran (the event timestamp and the ids below use it).
+    pub at: SimTime,
+    /// Deployment environment, e.g. `binance_paper`.
+    pub environment: String,
+    /// Portfolio name.
+    pub portfolio: String,
+    /// Risk profile of the schedule (`balanced`, ...).
+    pub risk_profile: String,
+    /// Schedule name.
+    pub schedule: String,
+    /// Strategy name.
+    pub strategy: String,
+    /// Default `<schedule>:<timestamp>`.
+    pub schedule_run_id: Option<String>,
+    /// Default: the strategy name.
+    pub strategy_instance_id: Option<String>,
+    /// Default `<schedule>:<symbol>:<timestamp>`.
+    pub signal_id: Option<String>,
+    /// Primary venue, when the schedule names one.
+    pub primary_exchange: Option<String>,
+    /// Secondary venue (arbitrage), when the schedule names one.
+    pub secondary_exchange: Option<String>,
+    /// Instrument type (`spot`, ...), when known.
+    pub instrument_type: Option<String>,
+    /// Name of the data feed.
+    pub data_feed: String,
+    /// Default: the risk profile.
+    pub risk_budget_bucket: Option<String>,
+    /// How long the schedule's run took up to this signal, in milliseconds.
+    pub latency_ms: f64,
+    /// Extra metadata to copy next to the signal's own (stringified, `meta_` rule applies).
+    pub extra_metadata: BTreeMap<String, Json>,
+}
+
+/// Top-level names of a `strategy_signal` entry; metadata keys equal to one of these get a
+/// `meta_` prefix. The chain and signature members are included so metadata can never
+/// overwrite them.
+const SIGNAL_FIELDS: [&str; 25] = [
+    "event",
+    "timestamp",
+    "environment",
+    "portfolio",
+    "risk_profile",
+    "symbol",
+    "side",
+    "schedule",
+    "strategy",
+    "schedule_run_id",
+    "strategy_instance_id",
+    "signal_id",
+    "primary_exchange",
+    "secondary_exchange",
+    "base_asset",
+    "quote_asset",
+    "instrument_type",
+    "data_feed",
+    "risk_budget_bucket",
+    "confidence",
+    "latency_ms",
+    "telemetry_namespace",
+    "seq",
+    "prev_hash",
+    "signature",
+];
+
+/// The signal's metadata as `key → value` before stringification: the typed metadata fields
+/// that are set, then `quantity`, `intent` and `legs` (the reference keeps these in its
+/// metadata map too), then the context's extras (which win on equal keys).
+fn signal_metadata(ctx: &SignalContext, signal: &Signal) -> BTreeMap<String, Json> {
+    let mut meta = BTreeMap::new();
+    if let Ok(Json::Object(typed)) = Json::from_serialize(&signal.metadata) {
+        meta.extend(typed.into_iter().filter(|(_, v)| *v != Json::Null));
+    }
+    if let Some(q) = signal.quantity {
+        meta.insert("quantity".to_owned(), Json::Float(q));
+    }
+    if let Ok(intent) = Json::from_serialize(&signal.intent) {
+        meta.insert("intent".to_owned(), intent);
+    }
+    if !signal.legs.is_empty()
+        && let Ok(legs) = Json::from_serialize(&signal.legs)
+    {
+        meta.insert("legs".to_owned(), legs);
+    }
+    meta.extend(
+        ctx.extra_metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    meta
+}
+
+/// The `strategy_signal` entry for one bounded signal (engine.md §6), with `latency_ms`.
+pub fn strategy_signal(ctx: &SignalContext, signal: &Signal) -> Json {
+    let ts = ctx.at.to_rfc3339();
+    let symbol = signal.symbol.as_str();
+    let mut e = base_entry(events::STRATEGY_SIGNAL, ctx.at);
+    put(&mut e, "environment", ctx.environment.as_str());
+    put(&mut e, "portfolio", ctx.portfolio.as_str());
+    put(&mut e, "risk_profile", ctx.risk_profile.as_str());
+    put(&mut e, "symbol", symbol);
+    put(&mut e, "side", signal.side.to_reference_string());
+    put(&mut e, "schedule", ctx.schedule.as_str());
+    put(&mut e, "strategy", ctx.strategy.as_str());
+    put(
+        &mut e,
+        "schedule_run_id",
+        ctx.schedule_run_id
+            .clone()
+            .unwrap_or_else(|| format!("{}:{ts}", ctx.schedule)),
+    );
+    put(
+        &mut e,
+        "strategy_instance_id",
+        ctx.strategy_instance_id
+            .clone()
+            .unwrap_or_else(|| ctx.strategy.clone()),
+    );
+    put(
+        &mut e,
+        "signal_id",
+        ctx.signal_id
+            .clone()
+            .unwrap_or_else(|| format!("{}:{symbol}:{ts}", ctx.schedule)),
+    );
+    put_opt_str(&mut e, "primary_exchange", &ctx.primary_exchange);
+    put_opt_str(&mut e, "secondary_exchange", &ctx.secondary_exchange);
+    if let Some((base, quote)) = signal.symbol.split_assets() {
+        put(&mut e, "base_asset", base.as_str());
+        put(&mut e, "quote_asset", quote.as_str());
+    }
+    put_opt_str(&mut e, "instrument_type", &ctx.instrument_type);
+    put(&mut e, "data_feed", ctx.data_feed.as_str());
+    put(
+        &mut e,
+        "risk_budget_bucket",
+        ctx.risk_budget_bucket
+            .clone()
+            .unwrap_or_else(|| ctx.risk_profile.clone()),
+    );
+    put(&mut e, "confidence", journal_decimal(signal.confidence));
+    put(&mut e, "latency_ms", journal_decimal(ctx.latency_ms));
+    put(
+        &mut e,
+        "telemetry_namespace",
+        format!("{}.multi_strategy.{}", ctx.environment, ctx.schedule),
+    );
+    let map = e.as_object_mut().expect("base_entry is an object");
+    for (key, value) in signal_metadata(ctx, signal) {
+        let mut key = key;
+        while SIGNAL_FIELDS.contains(&key.as_str()) || map.contains_key(&key) {
+            key = format!("meta_{key}");
+        }
+        map.insert(key, Json::Str(journal_string(&value)));
+    }
+    e
+}
+
+// ---------------------------------------------------------------------------------------------
+// risk_decision
+
+/// What risk answered.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RiskOutcome {
+    /// The order may go ahead.
+    Approved,
+    /// The order may not go ahead as asked.
+    Refused {
+        /// Why (the risk engine's reason code, e.g. `max_position_exceeded`).
+        reason: String,
+        /// The largest quantity risk would have allowed, when it says.
+        max_quantity: Option<f64>,
+    },
+}
+
+/// `risk_decision`: the risk engine's verdict on one candidate order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RiskDecision {
+    /// When risk decided.
+    pub at: SimTime,
+    /// Risk profile applied.
+    pub risk_profile: String,
+    /// Schedule the signal came from.
+    pub schedule: String,
+    /// Strategy the signal came from.
+    pub strategy: String,
+    /// The signal's id (links to its `strategy_signal` entry).
+    pub signal_id: Option<String>,
+    /// Instrument.
+    pub symbol: String,
+    /// Requested side (reference side string).
+    pub side: String,
+    /// Requested quantity, base units.
+    pub quantity: f64,
+    /// Reference price used for the checks, when there is one.
+    pub price: Option<f64>,
+    /// The verdict.
+    pub outcome: RiskOutcome,
+    /// How long the check took, ms.
+    pub latency_ms: Option<f64>,
+}
+
+impl Entry for RiskDecision {
+    fn event(&self) -> &'static str {
+        events::RISK_DECISION
+    }
+
+    fn to_json(&self) -> Json {
+        let mut e = base_entry(self.event(), self.at);
+        put(&mut e, "risk_profile", self.risk_profile.as_str());
+        put(&mut e, "schedule", self.schedule.as_str());
+        put(&mut e, "strategy", self.strategy.as_str());
+        put_opt_str(&mut e, "signal_id", &self.signal_id);
+        put(&mut e, "symbol", self.symbol.as_str());
+        put(&mut e, "side", self.side.as_str());
+        put(&mut e, "quantity", self.quantity);
+        put_opt(&mut e, "price", self.price);
+        match &self.outcome {
+            RiskOutcome::Approved => put(&mut e, "decision", "approved"),
+            RiskOutcome::Refused {
+                reason,
+                max_quantity,
+            } => {
+                put(&mut e, "decision", "refused");
+                put(&mut e, "reason", reason.as_str());
+                put_opt(&mut e, "max_quantity", *max_quantity);
+            }
+        }
+        put_opt(&mut e, "latency_ms", self.latency_ms);
+        e
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// order
+
+/// `order`: an order sent to a venue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderSubmitted {
+    /// When it was sent.
+    pub at: SimTime,
+    /// Venue.
+    pub venue: String,
+    /// Account.
+    pub account: Option<String>,
+    /// Instrument.
+    pub symbol: String,
+    /// The engine's id of the order.
+    pub client_order_id: u64,
+    /// Buy or sell.
+    pub side: Side,
+    /// Quantity, base units.
+    pub quantity: f64,
+    /// Limit price; `None` for a market order.
+    pub limit_price: Option<f64>,
+    /// Time in force.
+    pub time_in_force: TimeInForce,
+    /// Schedule that caused it.
+    pub schedule: Option<String>,
+    /// Strategy that caused it.
+    pub strategy: Option<String>,
+    /// The signal it implements.
+    pub signal_id: Option<String>,
+    /// Signal-to-order latency, ms.
+    pub latency_ms: Option<f64>,
+}
+
+impl Entry for OrderSubmitted {
+    fn event(&self) -> &'static str {
+        events::ORDER
+    }
+
+    fn to_json(&self) -> Json {
+        let mut e = base_entry(self.event(), self.at);
+        put(&mut e, "status", "submitted");
+        put(&mut e, "venue", self.venue.as_str());
+        put_opt_str(&mut e, "account", &self.account);
+        put(&mut e, "symbol", self.symbol.as_str());
+        put(&mut e, "client_order_id", self.client_order_id);
+        put(&mut e, "side", self.side.as_str());
+        put(&mut e, "quantity", self.quantity);
+        match self.limit_price {
+            Some(price) => {
+                put(&mut e, "order_type", "limit");
+                put(&mut e, "limit_price", price);
+            }
+            None => put(&mut e, "order_type", "market"),
+        }
+        put(
+            &mut e,
+            "time_in_force",
+            time_in_force_name(self.time_in_force),
+        );
+        put_opt_str(&mut e, "schedule", &self.schedule);
+        put_opt_str(&mut e, "strategy", &self.strategy);
+        put_opt_str(&mut e, "signal_id", &self.signal_id);
+        put_opt(&mut e, "latency_ms", self.latency_ms);
+        e
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// execution_report
+
+/// What a venue said about an order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExecOutcome {
+    /// Accepted.
+    Ack {
+        /// The venue's id for the order.
+        order_id: u64,
+    },
+    /// Refused.
+    Reject {
+        /// The venue's reason (`RejectReason::as_str`).
+        reason: String,
+    },
+    /// (Part of) the order traded.
+    Fill {
+        /// Execution price.
+        price: f64,
+        /// Quantity traded in this fill, base units.
+        quantity: f64,
+        /// Fee charged, in `fee_asset` units.
+        fee: f64,
+        /// Asset the fee is charged in.
+        fee_asset: String,
+        /// Maker or taker.
+        liquidity: Liquidity,
+        /// Quantity still open, base units.
+        leaves: f64,
+    },
+    /// Cancelled on request.
+    Cancel {
+        /// Quantity that was still open.
+        leaves: f64,
+    },
+    /// Ended by its time in force.
+    Expiry {
+        /// Quantity that did not trade.
+        leaves: f64,
+    },
+}
+
+/// `execution_report`: one venue message about one order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExecutionReport {
+    /// Venue time of the event.
+    pub at: SimTime,
+    /// Venue.
+    pub venue: String,
+    /// Instrument.
+    pub symbol: String,
+    /// The engine's id of the order.
+    pub client_order_id: u64,
+    /// What happened.
+    pub outcome: ExecOutcome,
+    /// Order-to-report latency, ms.
+    pub latency_ms: Option<f64>,
+}
+
+impl Entry for ExecutionReport {
+    fn event(&self) -> &'static str {
+        events::EXECUTION_REPORT
+    }
+
+    fn to_json(&self) -> Json {
+        let mut e = base_entry(self.event(), self.at);
+        put(&mut e, "venue", self.venue.as_str());
+        put(&mut e, "symbol", self.symbol.as_str());
+        put(&mut e, "client_order_id", self.client_order_id);
+        match &self.outcome {
+            ExecOutcome::Ack { order_id } => {
+                put(&mut e, "status", "ack");
+                put(&mut e, "order_id", *order_id);
+            }
+            ExecOutcome::Reject { reason } => {
+                put(&mut e, "status", "reject");
+                put(&mut e, "reason", reason.as_str());
+            }
+            ExecOutcome::Fill {
+                price,
+                quantity,
+                fee,
+                fee_asset,
+                liquidity,
+                leaves,
+            } => {
+                put(&mut e, "status", "fill");
+                put(&mut e, "price", *price);
+                put(&mut e, "quantity", *quantity);
+                put(&mut e, "fee", *fee);
+                put(&mut e, "fee_asset", fee_asset.as_str());
+                put(&mut e, "liquidity", liquidity_name(*liquidity));
+                put(&mut e, "leaves", *leaves);
+            }
+            ExecOutcome::Cancel { leaves } => {
+                put(&mut e, "status", "cancel");
+                put(&mut e, "leaves", *leaves);
+            }
+            ExecOutcome::Expiry { leaves } => {
+                put(&mut e, "status", "expiry");
+                put(&mut e, "leaves", *leaves);
+            }
+        }
+        put_opt(&mut e, "latency_ms", self.latency_ms);
+        e
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// schedule_suspension
+
+/// A suspension change.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SuspensionChange {
+    /// Suspended now.
+    Suspended {
+        /// Why (reference default `manual`).
+        reason: String,
+        /// When it ends by itself; `None` means until resumed.
+        until: Option<SimTime>,
+    },
+    /// Resumed by an operator or the control API.
+    Resumed {
+        /// Who resumed it.
+        actor: Option<String>,
+    },
+    /// The suspension's `until` passed and it was purged (the reference logs "auto-resumed").
+    AutoResumed,
+}
+
+/// `schedule_suspension`: a schedule (or a tag) was suspended or resumed (engine.md §3.5).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduleSuspension {
+    /// When.
+    pub at: SimTime,
+    /// The schedule, or the tag when `origin` is `tag`.
+    pub name: String,
+    /// `schedule` or `tag`, as the reference's `origin`.
+    pub origin: String,
+    /// What changed.
+    pub change: SuspensionChange,
+}
+
+impl Entry for ScheduleSuspension {
+    fn event(&self) -> &'static str {
+        events::SCHEDULE_SUSPENSION
+    }
+
+    fn to_json(&self) -> Json {
+        let mut e = base_entry(self.event(), self.at);
+        put(&mut e, "name", self.name.as_str());
+        put(&mut e, "origin", self.origin.as_str());
+        match &self.change {
+            SuspensionChange::Suspended { reason, until } => {
+                put(&mut e, "status", "suspended");
+                put(&mut e, "reason", reason.as_str());
+                put_opt(&mut e, "until", until.map(|t| t.to_rfc3339()));
+            }
+            SuspensionChange::Resumed { actor } => {
+                put(&mut e, "status", "resumed");
+                put_opt_str(&mut e, "actor", actor);
+            }
+            SuspensionChange::AutoResumed => put(&mut e, "status", "auto_resumed"),
+        }
+        e
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// override_transition
+
+/// The state the rollback override moved to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverrideState {
+    /// The override file appeared and the component is disabled.
+    Active,
+    /// Its `expires_at` passed; the component runs again.
+    Expired,
+    /// It was removed (restore); the component runs again.
+    Removed,
+}
+
+impl OverrideState {
+    /// `active`, `expired`, `removed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverrideState::Active => "active",
+            OverrideState::Expired => "expired",
+            OverrideState::Removed => "removed",
+        }
+    }
+}
+
+/// `override_transition`: the rollback override (`multi_strategy_disable.json`) changed state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OverrideTransition {
+    /// When the engine noticed.
+    pub at: SimTime,
+    /// `multi_strategy` or `decision_orchestrator`.
+    pub component: String,
+    /// New state.
+    pub state: OverrideState,
+    /// The override's reason.
+    pub reason: Option<String>,
+    /// The override's ticket.
+    pub ticket: Option<String>,
+    /// Who requested it.
+    pub requested_by: Option<String>,
+    /// Its expiry, if it has one.
+    pub expires_at: Option<SimTime>,
+}
+
+impl Entry for OverrideTransition {
+    fn event(&self) -> &'static str {
+        events::OVERRIDE_TRANSITION
+    }
+
+    fn to_json(&self) -> Json {
+        let mut e = base_entry(self.event(), self.at);
+        put(&mut e, "component", self.component.as_str());
+        put(&mut e, "status", self.state.as_str());
+        put_opt_str(&mut e, "reason", &self.reason);
+        put_opt_str(&mut e, "ticket", &self.ticket);
+        put_opt_str(&mut e, "requested_by", &self.requested_by);
+        put_opt(
+            &mut e,
+            "expires_at",
+            self.expires_at.map(|t| t.to_rfc3339()),
+        );
+        e
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// alert_transition
+
+/// Alert states, with Prometheus semantics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertState {
+    /// The expression is true but `for` has not elapsed.
+    Pending,
+    /// True for at least `for`.
+    Firing,
+    /// No longer true.
+    Resolved,
+}
+
+impl AlertState {
+    /// `pending`, `firing`, `resolved`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Pending => "pending",
+            AlertState::Firing => "firing",
+            AlertState::Resolved => "resolved",
+        }
+    }
+}
+
+/// `alert_transition`: an alert rule changed state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertTransition {
+    /// Evaluation time.
+    pub at: SimTime,
+    /// Rule name, e.g. `MultiStrategySchedulerLatencyHigh`.
+    pub rule: String,
+    /// New state.
+    pub state: AlertState,
+    /// The alert's labels (`severity`, `team`, `schedule`, ...).
+    pub labels: BTreeMap<String, String>,
+    /// The expression's value at the transition.
+    pub value: f64,
+}
+
+impl Entry for AlertTransition {
+    fn event(&self) -> &'static str {
+        events::ALERT_TRANSITION
+    }
+
+    fn to_json(&self) -> Json {
+        let mut e = base_entry(self.event(), self.at);
+        put(&mut e, "rule", self.rule.as_str());
+        put(&mut e, "status", self.state.as_str());
+        e.insert("labels", string_map(&self.labels));
+        put(&mut e, "value", self.value);
+        e
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// incident
+
+/// A step of the incident lifecycle (ops.md §8, §10 item 8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IncidentAction {
+    /// The incident is logged (L1 checklist step 4).
+    Open,
+    /// Someone took ownership.
+    Acknowledge,
+    /// Moved up a level (L1 → L2 → Incident Manager).
+    Escalate,
+    /// Closed.
+    Resolve,
+}
+
+impl IncidentAction {
+    /// `open`, `acknowledge`, `escalate`, `resolve`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentAction::Open => "open",
+            IncidentAction::Acknowledge => "acknowledge",
+            IncidentAction::Escalate => "escalate",
+            IncidentAction::Resolve => "resolve",
+        }
+    }
+
+    /// The incident's status after this step: `open`, `acknowledged`, `escalated`, `resolved`.
+    pub fn status(self) -> &'static str {
+        match self {
+            IncidentAction::Open => "open",
+            IncidentAction::Acknowledge => "acknowledged",
+            IncidentAction::Escalate => "escalated",
+            IncidentAction::Resolve => "resolved",
+        }
+    }
+
+    /// Parses [`IncidentAction::as_str`] names.
+    pub fn from_name(name: &str) -> Option<IncidentAction> {
+        [
+            IncidentAction::Open,
+            IncidentAction::Acknowledge,
+            IncidentAction::Escalate,
+            IncidentAction::Resolve,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == name)
+    }
+}
+
+/// Support levels, lowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SupportLevel {
+    /// L1 (NOC).
+    L1,
+    /// L2 (operations).
+    L2,
+    /// The Incident Manager.
+    IncidentManager,
+}
+
+impl SupportLevel {
+    /// `L1`, `L2`, `IM`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SupportLevel::L1 => "L1",
+            SupportLevel::L2 => "L2",
+            SupportLevel::IncidentManager => "IM",
+        }
+    }
+
+    /// Parses `L1`, `L2`, `IM` (case-insensitive).
+    pub fn from_name(name: &str) -> Option<SupportLevel> {
+        match name.to_ascii_uppercase().as_str() {
+            "L1" => Some(SupportLevel::L1),
+            "L2" => Some(SupportLevel::L2),
+            "IM" => Some(SupportLevel::IncidentManager),
+            _ => None,
+        }
+    }
+}
+
+/// Incident severities, as the alert rules name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IncidentSeverity {
+    /// Informational.
+    Info,
+    /// Degraded.
+    Warning,
+    /// Broken.
+    Critical,
+}
+
+impl IncidentSeverity {
+    /// `info`, `warning`, `critical`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentSeverity::Info => "info",
+            IncidentSeverity::Warning => "warning",
+            IncidentSeverity::Critical => "critical",
+        }
+    }
+
+    /// Parses [`IncidentSeverity::as_str`] names (case-insensitive).
+    pub fn from_name(name: &str) -> Option<IncidentSeverity> {
+        match name.to_ascii_lowercase().as_str() {
+            "info" => Some(IncidentSeverity::Info),
+            "warning" => Some(IncidentSeverity::Warning),
+            "critical" => Some(IncidentSeverity::Critical),
+            _ => None,
+        }
+    }
+}
+
+/// `incident`: one step of an incident's lifecycle, category `stage4_incident`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentEntry {
+    /// When.
+    pub at: SimTime,
+    /// Which step.
+    pub action: IncidentAction,
+    /// Ticket id, e.g. `INC-2042`.
+    pub ticket: String,
+    /// Severity, when known (required when opening).
+    pub severity: Option<IncidentSeverity>,
+    /// The level handling it after this step.
+    pub level: SupportLevel,
+    /// Who owns it after this step.
+    pub owner: Option<String>,
+    /// Free text.
+    pub note: Option<String>,
+    /// The alert that triggered it, when there is one.
+    pub alert: Option<String>,
+}
+
+impl Entry for IncidentEntry {
+    fn event(&self) -> &'static str {
+        events::INCIDENT
+    }
+
+    fn to_json(&self) -> Json {
+        let mut e = base_entry(self.event(), self.at);
+        put(&mut e, "category", INCIDENT_CATEGORY);
+        put(&mut e, "action", self.action.as_str());
+        put(&mut e, "status", self.action.status());
+        put(&mut e, "ticket", self.ticket.as_str());
+        put_opt(
+            &mut e,
+            "severity",
+            self.severity.map(IncidentSeverity::as_str),
+        );
+        put(&mut e, "level", self.level.as_str());
+        put_opt_str(&mut e, "owner", &self.owner);
+        put_opt_str(&mut e, "note", &self.note);
+        put_opt_str(&mut e, "alert", &self.alert);
+        e
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// audit_result, load_test_result, operator_action
+
+/// `audit_result`: an audit tool's outcome.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditResult {
+    /// When it finished (its `--as-of`).
+    pub at: SimTime,
+    /// Tool, e.g. `audit compliance`.
+    pub tool: String,
+    /// `ok`, `warn` or `fail`.
+    pub status: String,
+    /// Number of issues (failures).
+    pub issues: u64,
+    /// Number of warnings.
+    pub warnings: u64,
+    /// `sha256:<hex>` of the report as written.
+    pub report_digest: Option<String>,
+    /// Where the report was written.
+    pub report_path: Option<String>,
+}
+
+impl Entry for AuditResult {
+    fn event(&self) -> &'static str {
+        events::AUDIT_RESULT
+    }
+
+    fn to_json(&self) -> Json {
+        let mut e = base_entry(self.event(), self.at);
+        put(&mut e, "tool", self.tool.as_str());
+        put(&mut e, "status", self.status.as_str());
+        put(&mut e, "issues", self.issues);
+        put(&mut e, "warnings", self.warnings);
+        put_opt_str(&mut e, "report_digest", &self.report_digest);
+        put_opt_str(&mut e, "report_path", &self.report_path);
+        e
+    }
+}
+
+/// `load_test_result`: a scheduler load test's outcome (the reference report's numbers,
+/// engine.md §11.3, plus percentiles).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadTestResult {
+    /// When it finished.
+    pub at: SimTime,
+    /// Iterations run.
+    pub iterations: u64,
+    /// Schedules registered.
+    pub schedules: u64,
+    /// Signals counted (a real count, not the reference's formula).
+    pub signals_emitted: u64,
+    /// Mean run time, ms.
+    pub avg_latency_ms: f64,
+    /// 95th percentile run time, ms.
+    pub p95_latency_ms: Option<f64>,
+    /// Longest run time, ms.
+    pub max_latency_ms: f64,
+    /// Max minus min run time, ms.
+    pub jitter_ms: f64,
+    /// `ok`, `warning` or `error`.
+    pub resource_status: String,
+    /// `sha256:<hex>` of the report as written.
+    pub report_digest: Option<String>,
+    /// Where the report was written.
+    pub report_path: Option<String>,
+}
+
+impl Entry for LoadTestResult {
+    fn event(&self) -> &'static str {
+        events::LOAD_TEST_RESULT
+    }
+
+    fn to_json(&self) -> Json {
+        let mut e = base_entry(self.event(), self.at);
+        put(&mut e, "iterations", self.iterations);
+        put(&mut e, "schedules", self.schedules);
+        put(&mut e, "signals_emitted", self.signals_emitted);
+        put(&mut e, "avg_latency_ms", self.avg_latency_ms);
+        put_opt(&mut e, "p95_latency_ms", self.p95_latency_ms);
+        put(&mut e, "max_latency_ms", self.max_latency_ms);
+        put(&mut e, "jitter_ms", self.jitter_ms);
+        put(&mut e, "resource_status", self.resource_status.as_str());
+        put_opt_str(&mut e, "report_digest", &self.report_digest);
+        put_opt_str(&mut e, "report_path", &self.report_path);
+        e
+    }
+}
+
+/// `operator_action`: anything else an operator does (rollback, key rotation, restore, ...).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OperatorAction {
+    /// When.
+    pub at: SimTime,
+    /// What, e.g. `rollback_disable`.
+    pub action: String,
+    /// Who.
+    pub actor: Option<String>,
+    /// Ticket it belongs to.
+    pub ticket: Option<String>,
+    /// Anything else, written under `details`.
+    pub details: BTreeMap<String, Json>,
+}
+
+impl Entry for OperatorAction {
+    fn event(&self) -> &'static str {
+        events::OPERATOR_ACTION
+    }
+
+    fn to_json(&self) -> Json {
+        let mut e = base_entry(self.event(), self.at);
+        put(&mut e, "action", self.action.as_str());
+        put_opt_str(&mut e, "actor", &self.actor);
+        put_opt_str(&mut e, "ticket", &self.ticket);
+        if !self.details.is_empty() {
+            e.insert("details", Json::Object(self.details.clone()));
+        }
+        e
+    }
+}
+
+/// The body of a `seal` entry: how many entries precede it and the hash of the last one. The
+/// writer adds `seq` and `prev_hash` (see [`chain`](super::chain)).
+pub fn seal_entry(at: SimTime, entries: u64, head_hash: &str) -> Json {
+    let mut e = base_entry(events::SEAL, at);
+    put(&mut e, "entries", entries);
+    put(&mut e, "head_hash", head_hash);
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Symbol, VenueId};
+    use crate::strategy::{ArbDirection, Intent, Regime, SignalLeg, SignalMetadata, SignalSide};
+
+    fn t(s: &str) -> SimTime {
+        SimTime::parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn journal_decimals_follow_the_reference_format() {
+        for (v, shown) in [
+            (0.0, "0"),
+            (-0.0, "0"),
+            (0.8, "0.8"),
+            (1.0, "1"),
+            (0.123456789012, "0.123456789"),
+            (1e-11, "0"),
+            (-2.5, "-2.5"),
+            (12.25, "12.25"),
+            (1234567.0, "1234567"),
+            (f64::NAN, "nan"),
+            (f64::INFINITY, "inf"),
+        ] {
+            assert_eq!(journal_decimal(v), shown, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn journal_strings_stringify_like_the_reference() {
+        for (v, shown) in [
+            (Json::Bool(true), "true"),
+            (Json::Null, "null"),
+            (Json::int(5), "5"),
+            (Json::Float(0.1), "0.1"),
+            (Json::Float(1e16), "1e+16"),
+            (Json::str("x"), "x"),
+            (
+                Json::parse(r#"{"b":[1,2],"a":"é"}"#).unwrap(),
+                r#"{"a":"é","b":[1,2]}"#,
+            ),
+        ] {
+            assert_eq!(journal_string(&v), shown);
+        }
+    }
+
+    fn context() -> SignalContext {
+        SignalContext {
+            at: t("2026-11-28T09:00:00Z"),
+            environment: "binance_paper".to_owned(),
+            portfolio: "core".to_owned(),
+            risk_profile: "balanced".to_owned(),
+            schedule: "mean_reversion_intraday".to_owned(),
+            strategy: "core_mean_reversion".to_owned(),
+            primary_exchange: Some("binance".to_owned()),
+            instrument_type: Some("spot".to_owned()),
+            data_feed: "ohlcv".to_owned(),
+            latency_ms: 12.5,
+            ..SignalContext::default()
+        }
+    }
+
+    #[test]
+    fn strategy_signal_has_every_reference_field_and_latency() {
+        let signal = Signal {
+            symbol: Symbol::new("BTC_USDT").unwrap(),
+            side: SignalSide::Buy,
+            confidence: 0.75,
+            quantity: None,
+            intent: Intent::Single,
+            legs: vec![],
+            metadata: SignalMetadata {
+                zscore: Some(-2.25),
+                regime: Some(Regime::LongEntry),
+                ..SignalMetadata::default()
+            },
+        };
+        let entry = strategy_signal(&context(), &signal);
+        assert_eq!(
+            entry.canonical(),
+            concat!(
+                r#"{"base_asset":"BTC","confidence":"0.75","data_feed":"ohlcv","environment":"binance_paper","#,
+                r#""event":"strategy_signal","instrument_type":"spot","intent":"single","latency_ms":"12.5","#,
+                r#""portfolio":"core","primary_exchange":"binance","quote_asset":"USDT","regime":"long_entry","#,
+                r#""risk_budget_bucket":"balanced","risk_profile":"balanced","schedule":"mean_reversion_intraday","#,
+                r#""schedule_run_id":"mean_reversion_intraday:2026-11-28T09:00:00Z","side":"buy","#,
+                r#""signal_id":"mean_reversion_intraday:BTC_USDT:2026-11-28T09:00:00Z","#,
+                r#""strategy":"core_mean_reversion","strategy_instance_id":"core_mean_reversion","#,
+                r#""symbol":"BTC_USDT","telemetry_namespace":"binance_paper.multi_strategy.mean_reversion_intraday","#,
+                r#""timestamp":"2026-11-28T09:00:00Z","zscore":"-2.25"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn colliding_metadata_keys_get_meta_prefixes_until_unique() {
+        let mut ctx = context();
+        ctx.extra_metadata
+            .insert("symbol".to_owned(), Json::str("shadow"));
+        ctx.extra_metadata
+            .insert("meta_symbol".to_owned(), Json::int(1));
+        ctx.extra_metadata.insert("seq".to_owned(), Json::int(99));
+        ctx.extra_metadata.insert(
+            "flags".to_owned(),
+            Json::parse(r#"{"b":true,"a":null}"#).unwrap(),
+        );
+        let signal = Signal {
+            symbol: Symbol::new("ETHBTC").unwrap(),
+            side: SignalSide::Open(ArbDirection::LongPrimaryShortSecondary),
+            confidence: 0.0,
+            quantity: Some(0.5),
+            intent: Intent::MultiLeg,
+            legs: vec![SignalLeg {
+                symbol: Symbol::new("ETHBTC").unwrap(),
+                side: Side::Buy,
+                quantity: 0.5,
+                venue: VenueId::new("binance").unwrap(),
+                price: 0.05,
+            }],
+            metadata: SignalMetadata::default(),
+        };
+        let entry = strategy_signal(&ctx, &signal);
+        let get = |k: &str| entry.get(k).and_then(Json::as_str).map(str::to_owned);
+        assert_eq!(get("symbol").as_deref(), Some("ETHBTC"));
+        // `meta_symbol` (given) sorts before `symbol`, so it takes its name first; the
+        // colliding `symbol` then needs two prefixes.
+        assert_eq!(get("meta_symbol").as_deref(), Some("1"));
+        assert_eq!(get("meta_meta_symbol").as_deref(), Some("shadow"));
+        assert_eq!(get("meta_seq").as_deref(), Some("99"));
+        assert!(entry.get("seq").is_none());
+        assert_eq!(get("flags").as_deref(), Some(r#"{"a":null,"b":true}"#));
+        assert_eq!(get("confidence").as_deref(), Some("0"));
+        assert_eq!(get("side").as_deref(), Some("long_primary_short_secondary"));
+        assert_eq!(get("base_asset").as_deref(), Some("ETH"));
+        assert_eq!(get("quote_asset").as_deref(), Some("BTC"));
+        assert_eq!(get("quantity").as_deref(), Some("0.5"));
+        assert_eq!(
+            get("legs").as_deref(),
+            Some(
+                r#"[{"price":0.05,"quantity":0.5,"side":"buy","symbol":"ETHBTC","venue":"binance"}]"#
+            )
+        );
+        // Every value of a strategy_signal entry is a string, as in the reference journal.
+        for (k, v) in entry.as_object().unwrap() {
+            assert!(matches!(v, Json::Str(_)), "{k} is {v:?}");
+        }
+    }
+
+    #[test]
+    fn each_kind_writes_its_fields() {
+        let at = t("2026-11-28T09:00:00.250Z");
+        let cases: Vec<(Box<dyn Entry>, &str)> = vec![
+            (
+                Box::new(RiskDecision {
+                    at,
+                    risk_profile: "balanced".into(),
+                    schedule: "s".into(),
+                    strategy: "x".into(),
+                    signal_id: None,
+                    symbol: "BTC_USDT".into(),
+                    side: "buy".into(),
+                    quantity: 0.5,
+                    price: None,
+                    outcome: RiskOutcome::Refused {
+                        reason: "max_position_exceeded".into(),
+                        max_quantity: Some(0.25),
+                    },
+                    latency_ms: None,
+                }),
+                r#"{"decision":"refused","event":"risk_decision","max_quantity":0.25,"quantity":0.5,"reason":"max_position_exceeded","risk_profile":"balanced","schedule":"s","side":"buy","strategy":"x","symbol":"BTC_USDT","timestamp":"2026-11-28T09:00:00.250Z"}"#,
+            ),
+            (
+                Box::new(OrderSubmitted {
+                    at,
+                    venue: "binance".into(),
+                    account: None,
+                    symbol: "BTC_USDT".into(),
+                    client_order_id: 7,
+                    side: Side::Sell,
+                    quantity: 1.0,
+                    limit_price: Some(50000.5),
+                    time_in_force: TimeInForce::PostOnly,
+                    schedule: None,
+                    strategy: None,
+                    signal_id: None,
+                    latency_ms: Some(0.5),
+                }),
+                r#"{"client_order_id":7,"event":"order","latency_ms":0.5,"limit_price":50000.5,"order_type":"limit","quantity":1.0,"side":"sell","status":"submitted","symbol":"BTC_USDT","time_in_force":"post_only","timestamp":"2026-11-28T09:00:00.250Z","venue":"binance"}"#,
+            ),
+            (
+                Box::new(ExecutionReport {
+                    at,
+                    venue: "binance".into(),
+                    symbol: "BTC_USDT".into(),
+                    client_order_id: 7,
+                    outcome: ExecOutcome::Fill {
+                        price: 50000.5,
+                        quantity: 0.25,
+                        fee: 0.0125,
+                        fee_asset: "USDT".into(),
+                        liquidity: Liquidity::Maker,
+                        leaves: 0.75,
+                    },
+                    latency_ms: None,
+                }),
+                r#"{"client_order_id":7,"event":"execution_report","fee":0.0125,"fee_asset":"USDT","leaves":0.75,"liquidity":"maker","price":50000.5,"quantity":0.25,"status":"fill","symbol":"BTC_USDT","timestamp":"2026-11-28T09:00:00.250Z","venue":"binance"}"#,
+            ),
+            (
+                Box::new(ExecutionReport {
+                    at,
+                    venue: "kraken".into(),
+                    symbol: "BTC_USDT".into(),
+                    client_order_id: 8,
+                    outcome: ExecOutcome::Reject {
+                        reason: "venue_down".into(),
+                    },
+                    latency_ms: Some(250.0),
+                }),
+                r#"{"client_order_id":8,"event":"execution_report","latency_ms":250.0,"reason":"venue_down","status":"reject","symbol":"BTC_USDT","timestamp":"2026-11-28T09:00:00.250Z","venue":"kraken"}"#,
+            ),
+            (
+                Box::new(ScheduleSuspension {
+                    at,
+                    name: "core_arbitrage".into(),
+                    origin: "schedule".into(),
+                    change: SuspensionChange::Suspended {
+                        reason: "manual".into(),
+                        until: Some(t("2026-11-28T10:00:00Z")),
+                    },
+                }),
+                r#"{"event":"schedule_suspension","name":"core_arbitrage","origin":"schedule","reason":"manual","status":"suspended","timestamp":"2026-11-28T09:00:00.250Z","until":"2026-11-28T10:00:00Z"}"#,
+            ),
+            (
+                Box::new(OverrideTransition {
+                    at,
+                    component: "multi_strategy".into(),
+                    state: OverrideState::Expired,
+                    reason: Some("feed outage".into()),
+                    ticket: Some("INC-2042".into()),
+                    requested_by: None,
+                    expires_at: Some(at),
+                }),
+                r#"{"component":"multi_strategy","event":"override_transition","expires_at":"2026-11-28T09:00:00.250Z","reason":"feed outage","status":"expired","ticket":"INC-2042","timestamp":"2026-11-28T09:00:00.250Z"}"#,
+            ),
+            (
+                Box::new(AlertTransition {
+                    at,
+                    rule: "MultiStrategySchedulerLatencyHigh".into(),
+                    state: AlertState::Firing,
+                    labels: [("severity", "warning"), ("team", "trading-ops")]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect(),
+                    value: 312.0,
+                }),
+                r#"{"event":"alert_transition","labels":{"severity":"warning","team":"trading-ops"},"rule":"MultiStrategySchedulerLatencyHigh","status":"firing","timestamp":"2026-11-28T09:00:00.250Z","value":312.0}"#,
+            ),
+            (
+                Box::new(IncidentEntry {
+                    at,
+                    action: IncidentAction::Escalate,
+                    ticket: "INC-7".into(),
+                    severity: Some(IncidentSeverity::Critical),
+                    level: SupportLevel::IncidentManager,
+                    owner: Some("im-oncall".into()),
+                    note: None,
+                    alert: None,
+                }),
+                r#"{"action":"escalate","category":"stage4_incident","event":"incident","level":"IM","owner":"im-oncall","severity":"critical","status":"escalated","ticket":"INC-7","timestamp":"2026-11-28T09:00:00.250Z"}"#,
+            ),
+            (
+                Box::new(AuditResult {
+                    at,
+                    tool: "audit compliance".into(),
+                    status: "warn".into(),
+                    issues: 0,
+                    warnings: 2,
+                    report_digest: Some("sha256:ab".into()),
+                    report_path: None,
+                }),
+                r#"{"event":"audit_result","issues":0,"report_digest":"sha256:ab","status":"warn","timestamp":"2026-11-28T09:00:00.250Z","tool":"audit compliance","warnings":2}"#,
+            ),
+            (
+                Box::new(LoadTestResult {
+                    at,
+                    iterations: 30,
+                    schedules: 3,
+                    signals_emitted: 180,
+                    avg_latency_ms: 0.4245,
+                    p95_latency_ms: None,
+                    max_latency_ms: 0.5062,
+                    jitter_ms: 0.1833,
+                    resource_status: "ok".into(),
+                    report_digest: None,
+                    report_path: Some("logs/load_tests/stage4_incident.json".into()),
+                }),
+                r#"{"avg_latency_ms":0.4245,"event":"load_test_result","iterations":30,"jitter_ms":0.1833,"max_latency_ms":0.5062,"report_path":"logs/load_tests/stage4_incident.json","resource_status":"ok","schedules":3,"signals_emitted":180,"timestamp":"2026-11-28T09:00:00.250Z"}"#,
+            ),
+            (
+                Box::new(OperatorAction {
+                    at,
+                    action: "rollback_disable".into(),
+                    actor: Some("noc".into()),
+                    ticket: Some("INC-7".into()),
+                    details: [("duration_min".to_owned(), Json::int(45))].into(),
+                }),
+                r#"{"action":"rollback_disable","actor":"noc","details":{"duration_min":45},"event":"operator_action","ticket":"INC-7","timestamp":"2026-11-28T09:00:00.250Z"}"#,
+            ),
+        ];
+        for (entry, expected) in cases {
+            let json = entry.to_json();
+            assert_eq!(json.canonical(), expected, "{}", entry.event());
+            assert_eq!(
+                json.get("event").and_then(Json::as_str),
+                Some(entry.event())
+            );
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for a in [
+            IncidentAction::Open,
+            IncidentAction::Acknowledge,
+            IncidentAction::Escalate,
+            IncidentAction::Resolve,
+        ] {
+            assert_eq!(IncidentAction::from_name(a.as_str()), Some(a));
+        }
+        for l in [
+            SupportLevel::L1,
+            SupportLevel::L2,
+            SupportLevel::IncidentManager,
+        ] {
+            assert_eq!(SupportLevel::from_name(l.as_str()), Some(l));
+        }
+        assert_eq!(
+            SupportLevel::from_name("im"),
+            Some(SupportLevel::IncidentManager)
+        );
+        assert_eq!(SupportLevel::from_name("L3"), None);
+        assert_eq!(
+            IncidentSeverity::from_name("Critical"),
+            Some(IncidentSeverity::Critical)
+        );
+    }
+}

@@ -1,0 +1,801 @@
+//! The verifier: checks every line of a decision log and reports **all** problems of **every**
+//! bad line with its physical line number, never stopping at the first failure (the
+//! reference stops at the first and counts only non-blank lines, ops.md §3.2, §10 item 6).
+//!
+//! Per line, in order:
+//! 1. JSON that Python would accept, and an object;
+//! 2. the signature: present (unless [`VerifyOptions::allow_unsigned`]), well-formed,
+//!    `HMAC-SHA256` or `HMAC-SHA384`, the key id rule (different ids on both sides are refused;
+//!    with [`VerifyOptions::require_key_id`] a missing id is refused too), then the MAC over
+//!    the canonical entry minus `signature`. A signed line needs a key even when unsigned lines
+//!    are allowed;
+//! 3. the chain, where present (see [`chain`](super::chain)): well-formed `seq`/`prev_hash`,
+//!    `seq` continuity, the link to the previous entry, no unchained entry once the chain has
+//!    started, a consistent seal and nothing after it.
+//!
+//! Then, for the whole log: at least one entry, and the optional anchors
+//! ([`VerifyOptions::expect_head`], [`VerifyOptions::expect_entries`],
+//! [`VerifyOptions::require_seal`]) that detect a cut-off tail.
+//!
+//! Blank lines are skipped but keep their physical numbers. On-disk formatting does not
+//! matter (the reference writes `", "` separators and insertion order); only the canonical
+//! form is signed and hashed.
+//!
+//! **Unsigned lines** are bad by default. `allow_unsigned` accepts lines with no `signature`
+//! member at all (as the reference's `--allow-unsigned` does); a line with a broken
+//! signature is still bad, and chain checks still apply.
+//!
+//! **How chain problems are attributed.** Each chained line is compared with the last
+//! accepted link. A line moves the chain forward (becomes the link) unless its `seq` is not
+//! greater than the link's, which is what duplicates, replays and the late half of a swap
+//! look like. So a deleted line flags the one entry after the gap, a duplicated or replayed
+//! line flags only the copy, and a swap flags exactly the two swapped lines. After an
+//! unreadable line (already reported) the next chained line resynchronises the chain
+//! instead of being blamed for the damage.
+
+use std::fmt;
+
+use super::canonical::{Json, JsonError, splice_member};
+use super::chain::{ChainFields, GENESIS_HASH, hash_canonical};
+use super::entry::events;
+use super::sign::{SIGNATURE_KEY, SignatureError, SignatureParts, SigningKey};
+
+/// What to check.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyOptions {
+    /// The key to check signatures with. Without one, every signed line is bad.
+    pub key: Option<SigningKey>,
+    /// Accept lines with no `signature` member.
+    pub allow_unsigned: bool,
+    /// Signed lines must carry a `key_id` equal to the key's id.
+    pub require_key_id: bool,
+    /// The hash the last entry must have (an anchor recorded when the log was closed).
+    pub expect_head: Option<String>,
+    /// The number of entries the log must hold.
+    pub expect_entries: Option<u64>,
+    /// The last entry must be a seal.
+    pub require_seal: bool,
+}
+
+/// One problem with one line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// The line is not UTF-8.
+    NotUtf8,
+    /// The line is not JSON that Python would accept.
+    InvalidJson(JsonError),
+    /// The line is JSON but not an object.
+    NotAnObject,
+    /// No `signature` member, and unsigned lines are not allowed.
+    Unsigned,
+    /// A signed line, but no key was given.
+    NoKey,
+    /// The signature is malformed, of the wrong key, or does not match.
+    Signature(SignatureError),
+    /// The signature has no `key_id` although one is required.
+    KeyIdMissing {
+        /// The id the key has.
+        expected: String,
+    },
+    /// `seq`/`prev_hash` present but malformed.
+    ChainMalformed(&'static str),
+    /// `seq` is not the next number.
+    SeqMismatch {
+        /// `seq` on the line.
+        found: u64,
+        /// The number that should follow.
+        expected: u64,
+    },
+    /// `prev_hash` is not the hash of the entry it should link to.
+    PrevHashMismatch {
+        /// Physical line of the entry it should link to (`None`: the genesis value).
+        linked_line: Option<usize>,
+    },
+    /// An unchained entry after the chain started.
+    UnchainedInChain {
+        /// Line of the first chained entry.
+        chain_start: usize,
+    },
+    /// An entry after the seal.
+    AfterSeal {
+        /// Line of the seal.
+        seal_line: usize,
+    },
+    /// A seal that does not describe what precedes it.
+    BadSeal(&'static str),
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::NotUtf8 => f.write_str("not valid UTF-8"),
+            Problem::InvalidJson(e) => write!(f, "not valid JSON: {e}"),
+            Problem::NotAnObject => f.write_str("not a JSON object"),
+            Problem::Unsigned => {
+                f.write_str("unsigned (no `signature`; --allow-unsigned accepts unsigned lines)")
+            }
+            Problem::NoKey => f.write_str("signed, but no key was given to check it"),
+            Problem::Signature(e) => f.write_str(&e.to_string()),
+            Problem::KeyIdMissing { expected } => {
+                write!(f, "signature has no `key_id` (expected `{expected}`)")
+            }
+            Problem::ChainMalformed(why) => write!(f, "chain members malformed: {why}"),
+            Problem::SeqMismatch { found, expected } => write!(
+                f,
+                "seq {found}, expected {expected} (entries deleted, reordered or duplicated)"
+            ),
+            Problem::PrevHashMismatch {
+                linked_line: Some(line),
+            } => write!(
+                f,
+                "prev_hash does not match the entry on line {line} (an entry was removed, inserted or altered)"
+            ),
+            Problem::PrevHashMismatch { linked_line: None } => f.write_str(
+                "prev_hash is not the genesis hash although no entry precedes it (the log's head was cut off)",
+            ),
+            Problem::UnchainedInChain { chain_start } => write!(
+                f,
+                "unchained entry inside a chained log (the chain starts on line {chain_start})"
+            ),
+            Problem::AfterSeal { seal_line } => {
+                write!(f, "entry after the seal on line {seal_line}")
+            }
+            Problem::BadSeal(why) => write!(f, "seal is inconsistent: {why}"),
+        }
+    }
+}
+
+/// The outcome for one non-blank line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineReport {
+    /// Physical line number (1-based; blank lines count).
+    pub line: usize,
+    /// `seq`, when the line is chained.
+    pub seq: Option<u64>,
+    /// Whether the line carries a `signature` member.
+    pub signed: bool,
+    /// Everything wrong with it; empty when the line is good.
+    pub problems: Vec<Problem>,
+}
+
+impl LineReport {
+    /// True when nothing is wrong.
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// `problem; problem; ...`.
+    pub fn problems_text(&self) -> String {
+        self.problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// A problem with the log as a whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogProblem {
+    /// No entries at all.
+    Empty,
+    /// The last entry's hash is not the expected head.
+    HeadMismatch {
+        /// The anchor.
+        expected: String,
+        /// The last entry's hash (`None` when the last line is unreadable).
+        found: Option<String>,
+    },
+    /// A different number of entries than expected.
+    EntriesMismatch {
+        /// The anchor.
+        expected: u64,
+        /// Entries found.
+        found: u64,
+    },
+    /// The last entry is not a seal although one is required.
+    NotSealed,
+}
+
+impl fmt::Display for LogProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogProblem::Empty => f.write_str("the log has no entries"),
+            LogProblem::HeadMismatch { expected, found } => write!(
+                f,
+                "head hash is {}, expected {expected} (the tail was cut off or changed)",
+                found.as_deref().unwrap_or("unknown (the last line is unreadable)")
+            ),
+            LogProblem::EntriesMismatch { expected, found } => write!(
+                f,
+                "the log holds {found} entries, expected {expected} (entries were removed or added)"
+            ),
+            LogProblem::NotSealed => f.write_str(
+                "the log is not sealed (its last entry is not a seal): the tail may have been cut off",
+            ),
+        }
+    }
+}
+
+/// Totals for a whole log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Physical lines read (blank lines included).
+    pub lines: usize,
+    /// Non-blank lines.
+    pub entries: u64,
+    /// Lines whose signature verified.
+    pub verified: u64,
+    /// Lines with no `signature` member.
+    pub unsigned: u64,
+    /// Lines with well-formed chain members.
+    pub chained: u64,
+    /// Lines with at least one problem.
+    pub bad_lines: u64,
+    /// Whether the last entry is a seal.
+    pub sealed: bool,
+    /// Hash of the last entry (`sha256:<hex>` of its canonical bytes).
+    pub head_hash: Option<String>,
+    /// `seq` of the last chained entry.
+    pub head_seq: Option<u64>,
+    /// Problems with the log as a whole.
+    pub log_problems: Vec<LogProblem>,
+}
+
+impl Summary {
+    /// True when no line is bad and the log as a whole passes.
+    pub fn is_ok(&self) -> bool {
+        self.bad_lines == 0 && self.log_problems.is_empty()
+    }
+}
+
+/// The last accepted link of the chain.
+#[derive(Clone, Debug)]
+struct Link {
+    seq: u64,
+    hash: String,
+    line: usize,
+}
+
+/// The previous non-blank line.
+#[derive(Clone, Debug)]
+enum Previous {
+    None,
+    Unreadable,
+    Entry { hash: String, line: usize },
+}
+
+/// A streaming verifier: feed it lines in order, then [`finish`](Verifier::finish).
+#[derive(Debug)]
+pub struct Verifier {
+    options: VerifyOptions,
+    summary: Summary,
+    previous: Previous,
+    chain_start: Option<usize>,
+    link: Option<Link>,
+    resync: bool,
+    seal_line: Option<usize>,
+    last_is_seal: bool,
+    payload: String,
+}
+
+impl Verifier {
+    /// A verifier with `options`.
+    pub fn new(options: VerifyOptions) -> Verifier {
+        Verifier {
+            options,
+            summary: Summary::default(),
+            previous: Previous::None,
+            chain_start: None,
+            link: None,
+            resync: false,
+            seal_line: None,
+            last_is_seal: false,
+            payload: String::new(),
+        }
+    }
+
+    /// Checks physical line `line` (1-based), given as raw bytes without its newline. Blank
+    /// lines give `None`; every other line gives its report, good or bad.
+    pub fn check_bytes(&mut self, line: usize, bytes: &[u8]) -> Option<LineReport> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.check_line(line, text),
+            Err(_) => {
+                self.summary.lines = self.summary.lines.max(line);
+                self.summary.entries += 1;
+                Some(self.unreadable(line, Problem::NotUtf8))
+            }
+        }
+    }
+
+    /// Checks physical line `line` (1-based) without its newline. Blank lines give `None`;
+    /// every other line gives its report, good or bad.
+    pub fn check_line(&mut self, line: usize, text: &str) -> Option<LineReport> {
+        self.summary.lines = self.summary.lines.max(line);
+        if text.trim_ascii().is_empty() {
+            return None;
+        }
+        self.summary.entries += 1;
+        let entry = match Json::parse(text) {
+            Ok(entry @ Json::Object(_)) => entry,
+            Ok(_) => return Some(self.unreadable(line, Problem::NotAnObject)),
+            Err(e) => return Some(self.unreadable(line, Problem::InvalidJson(e))),
+        };
+        let mut report = LineReport {
+            line,
+            seq: None,
+            signed: entry.get(SIGNATURE_KEY).is_some(),
+            problems: Vec::new(),
+        };
+
+        // The payload (entry minus signature) is what the MAC covers; the full canonical
+        // form, with the signature spliced back in, is what the chain hashes.
+        self.payload.clear();
+        let slot = entry
+            .write_canonical_without(SIGNATURE_KEY, &mut self.payload)
+            .expect("matched an object");
+        let hash = match entry.get(SIGNATURE_KEY) {
+            Some(sig) => {
+                hash_canonical(splice_member(&self.payload, slot, SIGNATURE_KEY, sig).as_bytes())
+            }
+            None => hash_canonical(self.payload.as_bytes()),
+        };
+
+        self.check_signature(&entry, &mut report);
+        let is_seal = entry.get("event").and_then(Json::as_str) == Some(events::SEAL);
+        self.check_chain(&entry, line, &hash, is_seal, &mut report);
+        if let Some(seal_line) = self.seal_line
+            && seal_line != line
+        {
+            report.problems.push(Problem::AfterSeal { seal_line });
+        }
+        if is_seal && report.seq.is_some() && self.seal_line.is_none() {
+            self.seal_line = Some(line);
+        }
+
+        self.last_is_seal = is_seal && report.seq.is_some();
+        self.summary.head_hash = Some(hash.clone());
+        self.previous = Previous::Entry { hash, line };
+        if !report.is_ok() {
+            self.summary.bad_lines += 1;
+        }
+        Some(report)
+    }
+
+    fn unreadable(&mut self, line: usize, problem: Problem) -> LineReport {
+        self.summary.bad_lines += 1;
+        self.summary.head_hash = None;
+        self.last_is_seal = false;
+        self.previous = Previous::Unreadable;
+        if self.chain_start.is_some() {
+            self.resync = true;
+        }
+        LineReport {
+            line,
+            seq: None,
+            signed: false,
+            problems: vec![problem],
+        }
+    }
+
+    fn check_signature(&mut self, entry: &Json, report: &mut LineReport) {
+        let parts = match SignatureParts::of(entry) {
+            Ok(parts) => parts,
+            Err(SignatureError::Missing) => {
+                self.summary.unsigned += 1;
+                if !self.options.allow_unsigned {
+                    report.problems.push(Problem::Unsigned);
+                }
+                return;
+            }
+            Err(e) => {
+                report.problems.push(Problem::Signature(e));
+                return;
+            }
+        };
+        let Some(key) = &self.options.key else {
+            report.problems.push(Problem::NoKey);
+            return;
+        };
+        if self.options.require_key_id
+            && parts.key_id.is_none()
+            && let Some(expected) = key.key_id()
+        {
+            report.problems.push(Problem::KeyIdMissing {
+                expected: expected.to_owned(),
+            });
+        }
+        match parts.verify(key, self.payload.as_bytes()) {
+            Ok(_) => {
+                if report.problems.is_empty() {
+                    self.summary.verified += 1;
+                }
+            }
+            Err(e) => report.problems.push(Problem::Signature(e)),
+        }
+    }
+
+    fn check_chain(
+        &mut self,
+        entry: &Json,
+        line: usize,
+        hash: &str,
+        is_seal: bool,
+        report: &mut LineReport,
+    ) {
+        let (seq, prev_hash) = match ChainFields::of(entry) {
+            ChainFields::Unchained => {
+                if let Some(chain_start) = self.chain_start {
+                    report
+                        .problems
+                        .push(Problem::UnchainedInChain { chain_start });
+                }
+                if is_seal {
+                    report
+                        .problems
+                        .push(Problem::BadSeal("a seal outside a chain"));
+                }
+                return;
+            }
+            ChainFields::Malformed(why) => {
+                report.problems.push(Problem::ChainMalformed(why));
+                if self.chain_start.is_some() {
+                    self.resync = true;
+                }
+                return;
+            }
+            ChainFields::Chained { seq, prev_hash } => (seq, prev_hash),
+        };
+        report.seq = Some(seq);
+        self.summary.chained += 1;
+        self.summary.head_seq = Some(seq);
+
+        let advance = match (&self.link, self.chain_start) {
+            // The first chained entry: seq 1, linked to the entry before it or to genesis.
+            (None, None) => {
+                self.chain_start = Some(line);
+                if seq != 1 {
+                    report.problems.push(Problem::SeqMismatch {
+                        found: seq,
+                        expected: 1,
+                    });
+                }
+                match &self.previous {
+                    Previous::None if prev_hash != GENESIS_HASH => {
+                        report
+                            .problems
+                            .push(Problem::PrevHashMismatch { linked_line: None });
+                    }
+                    Previous::Entry { hash, line } if prev_hash != *hash => {
+                        report.problems.push(Problem::PrevHashMismatch {
+                            linked_line: Some(*line),
+                        });
+                    }
+                    _ => {}
+                }
+                true
+            }
+            // Chain started but no link accepted yet (its first lines were malformed).
+            (None, Some(_)) => true,
+            // After an unreadable line the link cannot be checked, but going backwards
+            // cannot be explained by the damage.
+            (Some(link), _) if self.resync => {
+                if seq <= link.seq {
+                    report.problems.push(Problem::SeqMismatch {
+                        found: seq,
+                        expected: link.seq + 1,
+                    });
+                }
+                seq > link.seq
+            }
+            (Some(link), _) => {
+                let expected = link.seq + 1;
+                if seq != expected {
+                    report.problems.push(Problem::SeqMismatch {
+                        found: seq,
+                        expected,
+                    });
+                }
+                if prev_hash != link.hash {
+                    report.problems.push(Problem::PrevHashMismatch {
+                        linked_line: Some(link.line),
+                    });
+                }
+                seq > link.seq
+            }
+        };
+        if is_seal {
+            let entries = match entry.get("entries") {
+                Some(Json::Int(n)) => n.parse::<u64>().ok(),
+                _ => None,
+            };
+            if entries != Some(seq - 1) {
+                report.problems.push(Problem::BadSeal(
+                    "`entries` is not the number of chained entries before it",
+                ));
+            }
+            if entry.get("head_hash").and_then(Json::as_str) != Some(prev_hash.as_str()) {
+                report
+                    .problems
+                    .push(Problem::BadSeal("`head_hash` differs from `prev_hash`"));
+            }
+        }
+        if advance {
+            self.resync = false;
+            self.link = Some(Link {
+                seq,
+                hash: hash.to_owned(),
+                line,
+            });
+        }
+    }
+
+    /// The totals, with the whole-log checks applied.
+    pub fn finish(mut self) -> Summary {
+        let s = &mut self.summary;
+        s.sealed = self.last_is_seal;
+        if s.entries == 0 {
+            s.log_problems.push(LogProblem::Empty);
+        }
+        if let Some(expected) = &self.options.expect_head
+            && s.head_hash.as_deref() != Some(expected.as_str())
+        {
+            s.log_problems.push(LogProblem::HeadMismatch {
+                expected: expected.clone(),
+                found: s.head_hash.clone(),
+            });
+        }
+        if let Some(expected) = self.options.expect_entries
+            && s.entries != expected
+        {
+            s.log_problems.push(LogProblem::EntriesMismatch {
+                expected,
+                found: s.entries,
+            });
+        }
+        if self.options.require_seal && !s.sealed {
+            s.log_problems.push(LogProblem::NotSealed);
+        }
+        self.summary
+    }
+}
+
+/// Verifies a whole log held in memory: every non-blank line's report, and the summary.
+/// Lines split on `\n`; a trailing `\r` is tolerated as whitespace.
+pub fn verify_log(text: &str, options: VerifyOptions) -> (Vec<LineReport>, Summary) {
+    let mut verifier = Verifier::new(options);
+    let reports = text
+        .split('\n')
+        .enumerate()
+        .filter_map(|(i, line)| verifier.check_line(i + 1, line))
+        .collect();
+    let mut summary = verifier.finish();
+    // `split` yields one empty piece after a final newline; it is not a line.
+    if text.ends_with('\n') {
+        summary.lines = summary.lines.min(text.split('\n').count() - 1);
+    }
+    (reports, summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision_log::sign::Algorithm;
+    use crate::decision_log::writer::DecisionLogWriter;
+    use crate::domain::SimTime;
+
+    fn key() -> SigningKey {
+        SigningKey::new("verify-test-key", Some("ops".to_owned()))
+    }
+
+    fn options() -> VerifyOptions {
+        VerifyOptions {
+            key: Some(key()),
+            ..VerifyOptions::default()
+        }
+    }
+
+    fn entry(n: i64) -> Json {
+        let mut e = Json::object();
+        e.insert("event", Json::str("operator_action"))
+            .insert("n", Json::int(n));
+        e
+    }
+
+    fn chained_log(n: i64, seal: bool) -> Vec<String> {
+        let mut w = DecisionLogWriter::new_chained(key(), Algorithm::HmacSha256);
+        let mut lines: Vec<String> = (1..=n).map(|i| w.append(entry(i))).collect();
+        if seal {
+            lines.push(w.seal(SimTime::EPOCH).unwrap());
+        }
+        lines
+    }
+
+    fn bad(text: &str, options: VerifyOptions) -> Vec<(usize, String)> {
+        let (reports, _) = verify_log(text, options);
+        reports
+            .iter()
+            .filter(|r| !r.is_ok())
+            .map(|r| (r.line, r.problems_text()))
+            .collect()
+    }
+
+    #[test]
+    fn a_good_chained_log_verifies_with_its_summary() {
+        let lines = chained_log(3, true);
+        let text = lines.join("\n") + "\n";
+        let (reports, summary) = verify_log(&text, options());
+        assert!(reports.iter().all(LineReport::is_ok), "{reports:?}");
+        assert!(summary.is_ok(), "{summary:?}");
+        assert_eq!(summary.entries, 4);
+        assert_eq!(summary.lines, 4);
+        assert_eq!(summary.verified, 4);
+        assert_eq!(summary.chained, 4);
+        assert_eq!(summary.head_seq, Some(4));
+        assert!(summary.sealed);
+        assert_eq!(
+            summary.head_hash.as_deref(),
+            Some(super::super::chain::entry_hash(&Json::parse(&lines[3]).unwrap()).as_str())
+        );
+    }
+
+    #[test]
+    fn every_problem_of_every_line_is_reported_with_physical_numbers() {
+        let lines = chained_log(4, false);
+        let text = format!(
+            "\n{}\n\nnot json\n{}\n[1]\n{}\n{}\n",
+            lines[0], lines[2], lines[1], lines[3]
+        );
+        // Physical lines: 1 blank, 2 = seq1, 3 blank, 4 garbage, 5 = seq3, 6 = array,
+        // 7 = seq2 (moved after seq3), 8 = seq4 (which rightly links to seq3).
+        let found = bad(&text, options());
+        let lines_flagged: Vec<usize> = found.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines_flagged, [4, 6, 7], "{found:#?}");
+        assert!(found[0].1.starts_with("not valid JSON"), "{found:?}");
+        assert_eq!(found[1].1, "not a JSON object");
+        assert!(found[2].1.contains("seq 2, expected 4"), "{found:?}");
+    }
+
+    #[test]
+    fn chain_attribution_is_precise() {
+        let l = chained_log(4, false);
+        let cases: Vec<(&str, Vec<&String>, Vec<usize>)> = vec![
+            ("deleted", vec![&l[0], &l[2], &l[3]], vec![2]),
+            (
+                "duplicated",
+                vec![&l[0], &l[1], &l[1], &l[2], &l[3]],
+                vec![3],
+            ),
+            ("swapped", vec![&l[0], &l[2], &l[1], &l[3]], vec![2, 3]),
+            ("head cut", vec![&l[1], &l[2], &l[3]], vec![1]),
+            ("replayed", vec![&l[0], &l[1], &l[2], &l[3], &l[0]], vec![5]),
+        ];
+        for (name, lines, expected) in cases {
+            let text = lines
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            let flagged: Vec<usize> = bad(&text, options()).iter().map(|(l, _)| *l).collect();
+            assert_eq!(flagged, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn truncation_needs_a_seal_or_an_anchor() {
+        let l = chained_log(3, true);
+        let full = l.join("\n");
+        let (_, summary) = verify_log(&full, options());
+        let head = summary.head_hash.clone().unwrap();
+        let cut = l[..3].join("\n");
+        // Without an anchor, a cut-off tail is invisible...
+        assert!(verify_log(&cut, options()).1.is_ok());
+        // ...with one, it is not.
+        for opts in [
+            VerifyOptions {
+                require_seal: true,
+                ..options()
+            },
+            VerifyOptions {
+                expect_head: Some(head.clone()),
+                ..options()
+            },
+            VerifyOptions {
+                expect_entries: Some(4),
+                ..options()
+            },
+        ] {
+            let (reports, summary) = verify_log(&cut, opts.clone());
+            assert!(reports.iter().all(LineReport::is_ok));
+            assert!(!summary.is_ok(), "{opts:?}");
+            assert_eq!(summary.log_problems.len(), 1);
+            assert!(verify_log(&full, opts).1.is_ok());
+        }
+        // An entry after a seal is refused.
+        let mut w = DecisionLogWriter::resume(key(), Algorithm::HmacSha256, Some(&l[2])).unwrap();
+        let after = w.append(entry(9));
+        let text = format!("{full}\n{after}");
+        let found = bad(&text, options());
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].1.contains("entry after the seal on line 4"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn signatures_keys_and_unsigned_lines() {
+        let mut w = DecisionLogWriter::new(key(), Algorithm::HmacSha256);
+        let signed = w.append(entry(1));
+        let unsigned = entry(2).canonical();
+        let text = format!("{signed}\n{unsigned}");
+        assert_eq!(bad(&text, options()), [(2, Problem::Unsigned.to_string())]);
+        let allow = VerifyOptions {
+            allow_unsigned: true,
+            ..options()
+        };
+        let (_, summary) = verify_log(&text, allow.clone());
+        assert!(summary.is_ok());
+        assert_eq!((summary.verified, summary.unsigned), (1, 1));
+        // Signed lines still need a key when unsigned ones are allowed.
+        let no_key = VerifyOptions { key: None, ..allow };
+        assert_eq!(bad(&text, no_key), [(1, Problem::NoKey.to_string())]);
+        // Wrong key, wrong id, missing id.
+        let wrong = VerifyOptions {
+            key: Some(SigningKey::new("other", None)),
+            ..options()
+        };
+        assert!(bad(&signed, wrong)[0].1.contains("does not match"));
+        let other_id = VerifyOptions {
+            key: Some(SigningKey::new("verify-test-key", Some("x".to_owned()))),
+            ..options()
+        };
+        assert!(bad(&signed, other_id)[0].1.contains("key id `ops`"));
+        let mut anon = DecisionLogWriter::new(
+            SigningKey::new("verify-test-key", None),
+            Algorithm::HmacSha256,
+        );
+        let anon_line = anon.append(entry(1));
+        assert!(bad(&anon_line, options()).is_empty());
+        let strict = VerifyOptions {
+            require_key_id: true,
+            ..options()
+        };
+        assert_eq!(
+            bad(&anon_line, strict),
+            [(1, "signature has no `key_id` (expected `ops`)".to_owned())]
+        );
+    }
+
+    #[test]
+    fn unchained_lines_inside_a_chain_and_broken_seals_are_reported() {
+        let l = chained_log(2, false);
+        let mut w = DecisionLogWriter::new(key(), Algorithm::HmacSha256);
+        let loose = w.append(entry(5));
+        let text = format!("{}\n{loose}\n{}", l[0], l[1]);
+        let found = bad(&text, options());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, 2);
+        assert!(found[0].1.contains("chain starts on line 1"));
+
+        // A seal forged with wrong counts (signed with the right key, so only the chain
+        // rules can catch it).
+        let mut w = DecisionLogWriter::resume(key(), Algorithm::HmacSha256, Some(&l[1])).unwrap();
+        let mut fake = super::super::entry::seal_entry(SimTime::EPOCH, 7, GENESIS_HASH);
+        fake.insert("note", Json::str("forged"));
+        let fake = w.append(fake);
+        let text = format!("{}\n{}\n{fake}", l[0], l[1]);
+        let found = bad(&text, options());
+        assert_eq!(found.len(), 1);
+        assert!(found[0].1.contains("`entries` is not"), "{found:?}");
+        assert!(found[0].1.contains("`head_hash` differs"), "{found:?}");
+    }
+
+    #[test]
+    fn empty_logs_fail() {
+        let (reports, summary) = verify_log("\n\n", options());
+        assert!(reports.is_empty());
+        assert_eq!(summary.log_problems, [LogProblem::Empty]);
+        assert_eq!(summary.lines, 2);
+    }
+}
