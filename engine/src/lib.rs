@@ -24,6 +24,8 @@
 //! - [`telemetry`]: the metrics store, Prometheus exposition, per-profile thresholds, the
 //!   alert rules and their evaluator on simulated time, Grafana/promtool exports.
 //! - [`risk`]: profiles, per-profile state and the pre-trade checks ([`risk::RiskEngine`]).
+//! - [`engine`]: the whole trader as one step function ([`engine::Engine`]): scheduler runs →
+//!   signals → risk → orders → fills → PnL → telemetry → alerts → signed decision log.
 //! - [`execution`]: the paper venue ([`execution::PaperVenue`]) and positions and PnL
 //!   ([`execution::PositionLedger`]).
 //!
@@ -31,6 +33,7 @@
 
 pub mod decision_log;
 pub mod domain;
+pub mod engine;
 pub mod execution;
 pub mod market_data;
 pub mod ports;

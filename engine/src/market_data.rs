@@ -85,16 +85,23 @@ impl MarketBook {
         self.status.get(&venue) != Some(&VenueStatus::Down)
     }
 
-    /// The best estimate of the current price of `symbol` on `venue`: the quote's mid, else
-    /// the last bar's close.
-    pub fn mark(&self, venue: VenueId, symbol: Symbol) -> Option<Price> {
-        if let Some(q) = self.quotes.get(&(venue, symbol)) {
-            return Some(Price((q.bid.get() + q.ask.get()) / 2));
-        }
-        self.bars
-            .get(&(venue, symbol))
-            .and_then(|r| r.back())
-            .map(|b| b.close)
+    /// The last `n` complete bars of `interval` for `symbol` on `venue` as snapshots, oldest
+    /// first, without moving any schedule's cursor (for ATR estimates).
+    pub fn recent(
+        &self,
+        venue: VenueId,
+        symbol: Symbol,
+        interval: SimDuration,
+        n: usize,
+    ) -> Vec<MarketSnapshot> {
+        let Some(spec) = self.specs.get(&(venue, symbol)) else {
+            return Vec::new();
+        };
+        let bars = self.aggregated(venue, symbol, interval);
+        bars[bars.len().saturating_sub(n)..]
+            .iter()
+            .map(|b| plain_snapshot(spec, b))
+            .collect()
     }
 
     /// Bars of `interval` built from the stored base bars, complete ones only, oldest first.
@@ -135,6 +142,7 @@ impl MarketBook {
     fn snapshot(&self, spec: &ScheduleSpec, bar: &Bar) -> Option<MarketSnapshot> {
         let inst = self.specs.get(&(bar.venue, bar.symbol))?;
         let px = |p: Price| inst.price_to_f64(p);
+        let mut snapshot = plain_snapshot(inst, bar);
         let cross = spec.market.secondary_venue.and_then(|secondary| {
             let primary = self.quotes.get(&(spec.market.venue, bar.symbol));
             let other = self.quotes.get(&(secondary, bar.symbol))?;
@@ -148,16 +156,21 @@ impl MarketBook {
                 secondary_at: other.at,
             })
         });
-        Some(MarketSnapshot {
-            symbol: bar.symbol,
-            at: bar.close_at(),
-            open: px(bar.open),
-            high: px(bar.high),
-            low: px(bar.low),
-            close: px(bar.close),
-            volume: inst.qty_to_f64(bar.volume),
-            cross,
-        })
+        snapshot.cross = cross;
+        Some(snapshot)
+    }
+}
+
+fn plain_snapshot(inst: &InstrumentSpec, bar: &Bar) -> MarketSnapshot {
+    MarketSnapshot {
+        symbol: bar.symbol,
+        at: bar.close_at(),
+        open: inst.price_to_f64(bar.open),
+        high: inst.price_to_f64(bar.high),
+        low: inst.price_to_f64(bar.low),
+        close: inst.price_to_f64(bar.close),
+        volume: inst.qty_to_f64(bar.volume),
+        cross: None,
     }
 }
 
@@ -318,10 +331,6 @@ mod tests {
             (60_000.0, 60_010.0)
         );
         assert_eq!(cross.secondary_at, SimTime::from_unix_secs(30));
-        assert_eq!(
-            book.mark(venue("binance"), Symbol::new("BTC_USDT").unwrap()),
-            Some(Price(6_000_001))
-        );
         book.apply(&MarketEvent::Status {
             venue: venue("kraken"),
             at: SimTime::from_unix_secs(61),

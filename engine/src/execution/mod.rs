@@ -4,6 +4,7 @@
 
 pub mod paper;
 pub mod positions;
+pub mod router;
 
 pub use paper::{
     LedgerEntry, LedgerSide, LedgerStatus, Liquidation, PaperConfig, PaperError, PaperVenue,

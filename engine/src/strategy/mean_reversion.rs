@@ -7,8 +7,10 @@
 //! 1. ingest: the log return `ln(close / previous close)` (0 when either is not positive), then
 //!    the close (warm-up stops here: it never trades). The reference also buffers volumes but
 //!    never reads them back; the volume gate reads the bar's own volume, so we keep none;
-//! 2. nothing until `lookback` closes are held, nothing when the bar's raw volume is below
-//!    `min_volume_usd`;
+//! 2. nothing until `lookback` closes are held, nothing when the bar's traded notional
+//!    (`volume × close`, quote currency) is below `min_volume_usd`. **Fixed:** the reference
+//!    compares the raw base-unit volume with this USD threshold, so with its defaults
+//!    (100 000) a BTC strategy would need 100 000 BTC per bar to ever trade;
 //! 3. `z = (close − μ) / σ` over the last `lookback` closes including this one, σ the sample
 //!    standard deviation floored at `sqrt(1e-12)`; `rv` the sample standard deviation of the
 //!    last `lookback` log returns (per bar, not annualised);
@@ -157,7 +159,7 @@ impl Strategy for MeanReversionStrategy {
         let book = self.book(snapshot.symbol);
         book.ingest(snapshot.close);
 
-        if book.closes.len() < lookback || snapshot.volume < p.min_volume_usd {
+        if book.closes.len() < lookback || snapshot.volume * snapshot.close < p.min_volume_usd {
             return Ok(());
         }
 

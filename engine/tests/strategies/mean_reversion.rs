@@ -142,15 +142,15 @@ fn no_entry_while_volatility_is_above_the_cap() {
 }
 
 #[test]
-fn volume_gate_compares_raw_volume_and_skips_the_holding_count() {
-    // 999 units at 99 is 98 901 USD of notional, but the raw volume 999 is below 1 000.
+fn volume_gate_compares_usd_notional_and_skips_the_holding_count() {
+    // 10 units at 99 is 990 USD of notional, below the 1 000 USD gate.
     let mut s = strategy([100.0, 101.0, 100.0, 101.0]);
-    assert!(feed(&mut s, &[(99.0, 999.0)])[0].is_empty());
+    assert!(feed(&mut s, &[(99.0, 10.0)])[0].is_empty());
     assert_eq!(s.position(&sym("BTC_USDT")), MeanReversionPosition::Flat);
 
     // In a position, a gated bar is ingested but neither exits nor counts.
     let mut s = strategy([100.0, 101.0, 100.0, 101.0]);
-    let out = feed(&mut s, &[(99.0, 5e3), (100.5, 500.0), (100.6, 5e3)]);
+    let out = feed(&mut s, &[(99.0, 5e3), (100.5, 9.0), (100.6, 5e3)]);
     assert_eq!(out[0].len(), 1);
     assert!(
         out[1].is_empty(),
@@ -166,6 +166,14 @@ fn volume_gate_compares_raw_volume_and_skips_the_holding_count() {
         0.3705724539978146,
         0.015461956574045584,
     );
+}
+
+/// Regression: the reference gates on raw base-unit volume against a USD threshold; 999 BTC
+/// at 99 (98 901 USD) must pass a 1 000 USD gate.
+#[test]
+fn min_volume_usd_is_a_notional_not_a_base_quantity() {
+    let mut s = strategy([100.0, 101.0, 100.0, 101.0]);
+    assert_eq!(feed(&mut s, &[(99.0, 999.0)])[0].len(), 1);
 }
 
 #[test]

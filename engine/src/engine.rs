@@ -1,0 +1,1431 @@
+//! The whole trader as one step function: market data and execution reports in, orders and
+//! signed decision-log lines out, on explicit simulated time.
+//!
+//! ```text
+//!  MarketEvent ─► MarketBook ─► Scheduler.run_due ─► RunRecord (at finished_at)
+//!                     │                                   │ telemetry ─► MetricsStore ─► AlertEvaluator
+//!                     ▼                                   ▼
+//!               PositionLedger ◄── fills ◄── venue ◄── orders ◄── risk checks ◄── router
+//! ```
+//!
+//! A driver (the scenario runner) feeds [`Engine::on_market`] and [`Engine::on_exec`], calls
+//! [`Engine::poll`] at [`Engine::next_wakeup`], sends the [`VenueCommand`]s it drains, and
+//! writes the log lines it drains. Everything is deterministic: ordered collections, no clock,
+//! no randomness.
+//!
+//! Each decision is logged when it is made: signals and routing when the run that produced
+//! them finished (`started_at + latency`, so a slow strategy delays its orders), execution
+//! reports when they arrive, alert transitions at their 30 s evaluation, scheduler changes when
+//! they happen.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::decision_log::entry::{self as log_entry, Entry};
+use crate::decision_log::{DecisionLogWriter, Json};
+use crate::domain::{
+    AccountId, Amount, Asset, ClientOrderId, ExecKind, ExecReport, InstrumentSpec, MarketEvent,
+    OrderKind, OrderRequest, Qty, RejectReason, Side, SimTime, StrategyId, Symbol, TimeInForce,
+    VenueId,
+};
+use crate::execution::PositionLedger;
+use crate::execution::positions::PositionKey;
+use crate::execution::router::{
+    ExecutionSettings, GroupPurpose, GroupVerdict, Leg, LegGroup, LegGroups,
+};
+use crate::market_data::MarketBook;
+use crate::risk::{
+    AccountSnapshot, MarkToMarket, RiskDecision, RiskEngine, RiskOrder, RiskProfile, StopPlan,
+    average_true_range,
+};
+use crate::scheduler::runtime::SuspensionChange as SchedSuspensionChange;
+use crate::scheduler::{
+    RollbackOverride, RollbackTransition, RunOutcome, RunRecord, RunTimer, ScheduleMarket,
+    Scheduler, SchedulerAlert, SchedulerEvent,
+};
+use crate::strategy::{Regime, Signal, SignalSide};
+use crate::telemetry::{
+    AlertEvaluator, AlertTransition as TelemetryTransition, MetricsStore, RangeBoundary, RuleGroup,
+    TelemetryPayload, TransitionKind,
+};
+
+/// Engine-wide settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineSettings {
+    /// Environment name (decision log, telemetry namespace).
+    pub environment: String,
+    /// Portfolio name.
+    pub portfolio: String,
+    /// The asset everything is valued in (`USDT`).
+    pub valuation: Asset,
+    /// Total starting capital, split evenly between schedules for PnL accounting.
+    pub capital: Amount,
+    /// Our account on each venue.
+    pub accounts: BTreeMap<VenueId, AccountId>,
+    /// Sizing and retries.
+    pub execution: ExecutionSettings,
+    /// Range-boundary semantics of the alert evaluator (match the Prometheus you compare with).
+    pub alert_boundary: RangeBoundary,
+    /// The `data_feed` written into signal entries.
+    pub data_feed: String,
+    /// Base bars kept per venue and symbol (longest warm-up × interval ratio, plus slack).
+    pub bar_capacity: usize,
+}
+
+/// An order-entry command for the venue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum VenueCommand {
+    /// Send a new order.
+    Submit(OrderRequest),
+}
+
+/// What happened, in typed form, for reports and expectations (the decision log has the same
+/// facts as signed JSON).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EngineEvent {
+    /// A schedule run finished.
+    Run {
+        /// When it finished.
+        at: SimTime,
+        /// Schedule.
+        schedule: String,
+        /// Run duration, ms.
+        latency_ms: f64,
+        /// Lateness, s.
+        drift_seconds: f64,
+        /// Signals emitted.
+        signals: usize,
+        /// `completed`, `suspended`, `disabled`, `window_closed`, `failed`.
+        outcome: &'static str,
+    },
+    /// An order was sent.
+    Order {
+        /// When.
+        at: SimTime,
+        /// Schedule.
+        schedule: String,
+        /// Venue.
+        venue: VenueId,
+        /// Symbol.
+        symbol: Symbol,
+        /// Side.
+        side: Side,
+        /// Quantity, base units.
+        qty: f64,
+        /// The order id.
+        client_order_id: u64,
+        /// True for an unwind of a broken leg group.
+        unwind: bool,
+    },
+    /// A fill arrived.
+    Fill {
+        /// When.
+        at: SimTime,
+        /// Schedule.
+        schedule: String,
+        /// Venue.
+        venue: VenueId,
+        /// Symbol.
+        symbol: Symbol,
+        /// Side.
+        side: Side,
+        /// Quantity, base units.
+        qty: f64,
+        /// Price.
+        price: f64,
+    },
+    /// A venue rejected an order.
+    Reject {
+        /// When.
+        at: SimTime,
+        /// Venue.
+        venue: VenueId,
+        /// Symbol.
+        symbol: Symbol,
+        /// Why.
+        reason: RejectReason,
+    },
+    /// Risk refused an order, or the router skipped one.
+    Refused {
+        /// When.
+        at: SimTime,
+        /// Schedule.
+        schedule: String,
+        /// Symbol.
+        symbol: Symbol,
+        /// Refusal code (`reduce_only`, `exposure_cap`, `rollback_override`, ...).
+        reason: String,
+    },
+    /// A risk alert (kill switch, cost/profit, exposure).
+    RiskAlert {
+        /// When.
+        at: SimTime,
+        /// Alert kind, snake case.
+        code: String,
+        /// Human text.
+        message: String,
+    },
+    /// A Prometheus alert rule changed state.
+    Alert(TelemetryTransition),
+    /// The rollback override changed state.
+    Rollback {
+        /// When.
+        at: SimTime,
+        /// `activated`, `expired`, `removed`.
+        state: &'static str,
+    },
+    /// A scheduler alert (failure, failover, window, drift, abort).
+    SchedulerAlert(SchedulerAlert),
+}
+
+/// The engine could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    /// A schedule trades an instrument or venue the engine does not know.
+    #[error("schedule `{schedule}` trades {symbol} on {venue}, which is not configured")]
+    UnknownInstrument {
+        /// The schedule.
+        schedule: String,
+        /// The venue.
+        venue: VenueId,
+        /// The symbol.
+        symbol: Symbol,
+    },
+    /// A schedule names a risk profile that is neither built in nor supplied.
+    #[error("schedule `{schedule}` uses unknown risk profile `{profile}`")]
+    UnknownRiskProfile {
+        /// The schedule.
+        schedule: String,
+        /// The profile.
+        profile: String,
+    },
+    /// No account is configured on a venue a schedule trades.
+    #[error("no account configured on venue {0}")]
+    NoAccount(VenueId),
+    /// Building a component failed.
+    #[error("{0}")]
+    Component(String),
+}
+
+#[derive(Clone, Debug)]
+struct TrackedOrder {
+    schedule: StrategyId,
+    risk_profile: String,
+    side: Side,
+}
+
+#[derive(Clone, Debug)]
+struct RetryClose {
+    schedule: StrategyId,
+    risk_profile: String,
+    venues: [VenueId; 2],
+    symbol: Symbol,
+}
+
+/// Who asked for an order.
+#[derive(Clone, Debug)]
+struct OrderOrigin<'a> {
+    schedule: StrategyId,
+    strategy: &'a str,
+    risk_profile: &'a str,
+    signal_id: Option<String>,
+    interval: crate::domain::SimDuration,
+}
+
+/// The Stage4 engine.
+#[derive(Debug)]
+pub struct Engine {
+    settings: EngineSettings,
+    scheduler: Scheduler,
+    market: MarketBook,
+    ledger: PositionLedger,
+    risk: RiskEngine,
+    metrics: MetricsStore,
+    alerts: AlertEvaluator,
+    log: Option<DecisionLogWriter>,
+    log_lines: Vec<String>,
+    events: Vec<EngineEvent>,
+    commands: Vec<VenueCommand>,
+    pending_runs: BTreeMap<(SimTime, u64), RunRecord>,
+    orders: BTreeMap<ClientOrderId, TrackedOrder>,
+    groups: LegGroups,
+    group_purpose: BTreeMap<u64, (GroupPurpose, Option<RetryClose>)>,
+    retries: BTreeMap<(SimTime, u64), RetryClose>,
+    retry_seq: u64,
+    next_order_id: u64,
+    /// Intended position per (schedule, venue, symbol), lots: what the strategy asked for.
+    targets: BTreeMap<PositionKey, Qty>,
+}
+
+impl Engine {
+    /// Builds the engine around a configured scheduler. Every schedule's instruments must be
+    /// in `instruments`, every venue must have an account, and every schedule's risk profile
+    /// must be built in or among `risk_profiles`. The scheduler starts at `start`, which is
+    /// also the origin of the 30 s alert-evaluation grid.
+    pub fn new(
+        settings: EngineSettings,
+        instruments: Vec<(VenueId, InstrumentSpec)>,
+        mut scheduler: Scheduler,
+        risk_profiles: Vec<RiskProfile>,
+        log: Option<DecisionLogWriter>,
+        start: SimTime,
+    ) -> Result<Engine, EngineError> {
+        let mut ledger = PositionLedger::new(settings.valuation);
+        for (venue, spec) in &instruments {
+            ledger
+                .add_instrument(*venue, spec.clone())
+                .map_err(|e| EngineError::Component(e.to_string()))?;
+        }
+        let mut risk = RiskEngine::new();
+        for profile in risk_profiles {
+            risk.register_profile(profile);
+        }
+        let specs: Vec<_> = scheduler.specs().cloned().collect();
+        let share = Amount(settings.capital.0 / specs.len().max(1) as i128);
+        for spec in &specs {
+            let venues = std::iter::once(spec.market.venue).chain(spec.market.secondary_venue);
+            for venue in venues {
+                if !settings.accounts.contains_key(&venue) {
+                    return Err(EngineError::NoAccount(venue));
+                }
+                for symbol in &spec.market.symbols {
+                    if !instruments
+                        .iter()
+                        .any(|(v, s)| *v == venue && s.symbol == *symbol)
+                    {
+                        return Err(EngineError::UnknownInstrument {
+                            schedule: spec.name.clone(),
+                            venue,
+                            symbol: *symbol,
+                        });
+                    }
+                }
+            }
+            if risk.profile(&spec.risk_profile).is_none() {
+                let profile = RiskProfile::builtin(&spec.risk_profile).ok_or_else(|| {
+                    EngineError::UnknownRiskProfile {
+                        schedule: spec.name.clone(),
+                        profile: spec.risk_profile.clone(),
+                    }
+                })?;
+                risk.register_profile(profile);
+            }
+            let id = schedule_id(&spec.name).map_err(EngineError::Component)?;
+            ledger
+                .open_schedule(id, share)
+                .map_err(|e| EngineError::Component(e.to_string()))?;
+        }
+        let alerts = AlertEvaluator::new(RuleGroup::stage4(), settings.alert_boundary, start)
+            .map_err(|e| EngineError::Component(e.to_string()))?;
+        scheduler.start(start);
+        Ok(Engine {
+            market: MarketBook::new(instruments, settings.bar_capacity),
+            settings,
+            scheduler,
+            ledger,
+            risk,
+            metrics: MetricsStore::new(),
+            alerts,
+            log,
+            log_lines: Vec::new(),
+            events: Vec::new(),
+            commands: Vec::new(),
+            pending_runs: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            groups: LegGroups::default(),
+            group_purpose: BTreeMap::new(),
+            retries: BTreeMap::new(),
+            retry_seq: 0,
+            next_order_id: 0,
+            targets: BTreeMap::new(),
+        })
+    }
+
+    // ------------------------------------------------------------------ accessors
+
+    /// The scheduler (for the control API).
+    pub fn scheduler(&mut self) -> &mut Scheduler {
+        &mut self.scheduler
+    }
+
+    /// Every telemetry series recorded so far.
+    pub fn metrics(&self) -> &MetricsStore {
+        &self.metrics
+    }
+
+    /// Alert evaluator (history, firing alerts).
+    pub fn alerts(&self) -> &AlertEvaluator {
+        &self.alerts
+    }
+
+    /// Positions and PnL.
+    pub fn ledger(&self) -> &PositionLedger {
+        &self.ledger
+    }
+
+    /// The risk engine.
+    pub fn risk(&self) -> &RiskEngine {
+        &self.risk
+    }
+
+    /// The market as the engine sees it.
+    pub fn market(&self) -> &MarketBook {
+        &self.market
+    }
+
+    /// Takes the venue commands produced since the last call, in order.
+    pub fn drain_commands(&mut self) -> Vec<VenueCommand> {
+        std::mem::take(&mut self.commands)
+    }
+
+    /// Takes the signed decision-log lines produced since the last call, in order.
+    pub fn drain_log_lines(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.log_lines)
+    }
+
+    /// Takes the typed events produced since the last call, in order.
+    pub fn drain_events(&mut self) -> Vec<EngineEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Appends an entry built elsewhere (an operator action, an audit result, an incident) to
+    /// the decision log, so the log keeps one chain in time order.
+    pub fn log_entry(&mut self, entry: Json) {
+        if let Some(w) = &mut self.log {
+            self.log_lines.push(w.append(entry));
+        }
+    }
+
+    /// Seals a chained decision log (no further entries).
+    pub fn seal_log(&mut self, at: SimTime) {
+        if let Some(w) = &mut self.log
+            && w.is_chained()
+            && let Ok(line) = w.seal(at)
+        {
+            self.log_lines.push(line);
+        }
+    }
+
+    /// The head hash of the decision log (the hash of its last line).
+    pub fn log_head(&self) -> Option<String> {
+        self.log
+            .as_ref()
+            .and_then(|w| w.last_hash().map(str::to_owned))
+    }
+
+    fn write<E: Entry>(&mut self, entry: &E) {
+        if let Some(w) = &mut self.log {
+            self.log_lines.push(w.append(entry.to_json()));
+        }
+    }
+
+    // ------------------------------------------------------------------ inputs
+
+    /// When [`Engine::poll`] must next be called: the scheduler's next run, the end of a run in
+    /// flight, the next alert evaluation or a retry, whichever is first.
+    pub fn next_wakeup(&self) -> Option<SimTime> {
+        [
+            self.scheduler.next_wakeup(),
+            self.pending_runs.keys().next().map(|k| k.0),
+            self.retries.keys().next().map(|k| k.0),
+            Some(self.alerts.next_evaluation()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Applies a market event.
+    pub fn on_market(&mut self, _now: SimTime, event: &MarketEvent) {
+        self.market.apply(event);
+        self.ledger.on_market_event(event);
+    }
+
+    /// Tells the engine what the rollback override file says now (`None`: no file).
+    pub fn observe_rollback(&mut self, now: SimTime, current: Option<RollbackOverride>) {
+        self.scheduler.observe_rollback(now, current);
+        self.flush_scheduler_events();
+    }
+
+    /// Runs everything due at `now`: scheduler runs, finished runs (signals → orders), retries,
+    /// alert evaluations.
+    pub fn poll(&mut self, now: SimTime, timer: &mut dyn RunTimer) {
+        for record in self.scheduler.run_due(now, &mut self.market, timer) {
+            self.pending_runs
+                .insert((record.finished_at, record.run_seq), record);
+        }
+        self.flush_scheduler_events();
+        while let Some(entry) = self.pending_runs.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let record = entry.remove();
+            self.finish_run(now, record);
+        }
+        while let Some(entry) = self.retries.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let retry = entry.remove();
+            self.retry_close(now, retry);
+        }
+        self.mark_risk(now);
+        match self.alerts.advance_to(&self.metrics, now) {
+            Ok(transitions) => {
+                let transitions = transitions.to_vec();
+                for t in transitions {
+                    self.log_alert(&t);
+                    self.events.push(EngineEvent::Alert(t));
+                }
+            }
+            Err(e) => self.log_error(now, "alert_evaluation", &e.to_string()),
+        }
+    }
+
+    /// Applies an execution report.
+    pub fn on_exec(&mut self, now: SimTime, report: &ExecReport) {
+        let tracked = self.orders.get(&report.client_order_id).cloned();
+        let spec = self.market.spec(report.venue, report.symbol).cloned();
+        let to_f = |q: Qty| spec.as_ref().map_or(0.0, |s| s.qty_to_f64(q));
+        let outcome = match report.kind {
+            ExecKind::Ack { order_id } => log_entry::ExecOutcome::Ack {
+                order_id: order_id.0,
+            },
+            ExecKind::Reject { reason } => log_entry::ExecOutcome::Reject {
+                reason: reason.as_str().to_owned(),
+            },
+            ExecKind::Fill {
+                price,
+                qty,
+                fee,
+                fee_asset,
+                liquidity,
+                leaves,
+            } => log_entry::ExecOutcome::Fill {
+                price: spec.as_ref().map_or(0.0, |s| s.price_to_f64(price)),
+                quantity: to_f(qty),
+                fee: fee.to_units_f64(),
+                fee_asset: fee_asset.to_string(),
+                liquidity,
+                leaves: to_f(leaves),
+            },
+            ExecKind::Cancelled { leaves } => log_entry::ExecOutcome::Cancel {
+                leaves: to_f(leaves),
+            },
+            ExecKind::Expired { leaves } => log_entry::ExecOutcome::Expiry {
+                leaves: to_f(leaves),
+            },
+        };
+        self.write(&log_entry::ExecutionReport {
+            at: now,
+            venue: report.venue.to_string(),
+            symbol: report.symbol.to_string(),
+            client_order_id: report.client_order_id.0,
+            outcome,
+            latency_ms: Some(now.saturating_since(report.at).as_millis_f64()),
+        });
+        let Some(tracked) = tracked else {
+            return; // not ours (or already finished): logged, nothing else to do
+        };
+        let mut group = None;
+        match report.kind {
+            ExecKind::Ack { .. } => {}
+            ExecKind::Fill {
+                price, qty, leaves, ..
+            } => {
+                match self
+                    .ledger
+                    .apply_fill(tracked.schedule, tracked.side, report)
+                {
+                    Ok(fill) => {
+                        if let Err(e) = self.risk.on_fill(&tracked.risk_profile, &fill.risk_fill) {
+                            self.log_error(now, "risk_on_fill", &e.to_string());
+                        }
+                    }
+                    Err(e) => self.log_error(now, "ledger_fill", &e.to_string()),
+                }
+                self.events.push(EngineEvent::Fill {
+                    at: now,
+                    schedule: tracked.schedule.to_string(),
+                    venue: report.venue,
+                    symbol: report.symbol,
+                    side: tracked.side,
+                    qty: to_f(qty),
+                    price: spec.as_ref().map_or(0.0, |s| s.price_to_f64(price)),
+                });
+                group = self.groups.on_fill(report.client_order_id, qty, leaves);
+            }
+            ExecKind::Reject { reason } => {
+                self.events.push(EngineEvent::Reject {
+                    at: now,
+                    venue: report.venue,
+                    symbol: report.symbol,
+                    reason,
+                });
+                group = self.groups.on_end(report.client_order_id);
+            }
+            ExecKind::Cancelled { .. } | ExecKind::Expired { .. } => {
+                group = self.groups.on_end(report.client_order_id);
+            }
+        }
+        if report.is_terminal() {
+            self.orders.remove(&report.client_order_id);
+        }
+        if let Some(id) = group
+            && let Some(done) = self.groups.take_if_done(id)
+        {
+            let (purpose, retry) = self
+                .group_purpose
+                .remove(&id)
+                .unwrap_or((done.purpose, None));
+            self.settle_group(now, &tracked.risk_profile, purpose, retry, done);
+        }
+    }
+
+    // ------------------------------------------------------------------ runs → orders
+
+    fn finish_run(&mut self, now: SimTime, record: RunRecord) {
+        let Some(spec) = self
+            .scheduler
+            .specs()
+            .find(|s| s.name == record.schedule)
+            .cloned()
+        else {
+            return;
+        };
+        let schedule = match schedule_id(&record.schedule) {
+            Ok(id) => id,
+            Err(e) => return self.log_error(now, "schedule_name", &e),
+        };
+        let signals: usize = record.signals().count();
+        self.events.push(EngineEvent::Run {
+            at: record.finished_at,
+            schedule: record.schedule.clone(),
+            latency_ms: record.latency.as_millis_f64(),
+            drift_seconds: record.drift.as_secs_f64(),
+            signals,
+            outcome: match record.outcome {
+                RunOutcome::Completed { .. } => "completed",
+                RunOutcome::Suspended { .. } => "suspended",
+                RunOutcome::Disabled => "disabled",
+                RunOutcome::WindowClosed => "window_closed",
+                RunOutcome::Failed { .. } => "failed",
+            },
+        });
+        if let Some(values) = &record.telemetry {
+            let mut payload = TelemetryPayload::new();
+            for (k, v) in values {
+                payload.set(k, *v);
+            }
+            if let Some(dd) = self.ledger.pnl_drawdown_pct(schedule) {
+                payload.set("pnl_drawdown_pct", dd);
+            }
+            payload.set(
+                "risk_exposure_deviation_pct",
+                self.exposure_deviation_pct(schedule),
+            );
+            if let Err(e) = self
+                .metrics
+                .record_run(&record.schedule, record.finished_at, &payload)
+            {
+                self.log_error(now, "telemetry", &e.to_string());
+            }
+        }
+        let RunOutcome::Completed { batches } = &record.outcome else {
+            return;
+        };
+        for batch in batches {
+            for signal in &batch.signals {
+                let signal_id = format!(
+                    "{}:{}:{}",
+                    record.schedule,
+                    signal.symbol,
+                    record.started_at.to_rfc3339()
+                );
+                let ctx = log_entry::SignalContext {
+                    at: record.started_at,
+                    environment: self.settings.environment.clone(),
+                    portfolio: self.settings.portfolio.clone(),
+                    risk_profile: record.risk_profile.clone(),
+                    schedule: record.schedule.clone(),
+                    strategy: record.strategy.clone(),
+                    signal_id: Some(signal_id.clone()),
+                    primary_exchange: Some(spec.market.venue.to_string()),
+                    secondary_exchange: spec.market.secondary_venue.map(|v| v.to_string()),
+                    instrument_type: Some("spot".to_owned()),
+                    data_feed: self.settings.data_feed.clone(),
+                    latency_ms: record.latency.as_millis_f64(),
+                    ..log_entry::SignalContext::default()
+                };
+                if let Some(w) = &mut self.log {
+                    self.log_lines
+                        .push(w.append(log_entry::strategy_signal(&ctx, signal)));
+                }
+                let origin = OrderOrigin {
+                    schedule,
+                    strategy: &record.strategy,
+                    risk_profile: &record.risk_profile,
+                    signal_id: Some(signal_id),
+                    interval: spec.market.interval,
+                };
+                self.route(now, &origin, &spec.market, signal);
+            }
+        }
+    }
+
+    fn route(
+        &mut self,
+        now: SimTime,
+        origin: &OrderOrigin<'_>,
+        market: &ScheduleMarket,
+        signal: &Signal,
+    ) {
+        if self.scheduler.is_disabled() {
+            return self.refuse(now, origin, signal.symbol, "rollback_override");
+        }
+        let venue = market.venue;
+        let key = PositionKey {
+            strategy: origin.schedule,
+            venue,
+            symbol: signal.symbol,
+        };
+        let current = self.ledger.position(&key).map_or(Qty::ZERO, |p| p.qty);
+        let Some(spec) = self.market.spec(venue, signal.symbol).cloned() else {
+            return self.refuse(now, origin, signal.symbol, "unknown_instrument");
+        };
+        let Some(mark) = self.ledger.mark_price(venue, signal.symbol) else {
+            return self.refuse(now, origin, signal.symbol, "no_price");
+        };
+        let price = spec.price_to_f64(mark);
+        let capital = self.schedule_capital(origin.schedule);
+        let entry_lots =
+            spec.qty_floor_from_f64(self.settings.execution.position_size * capital / price);
+        match signal.side {
+            SignalSide::Buy | SignalSide::Sell => {
+                let target = match (signal.metadata.regime, signal.side) {
+                    (Some(Regime::LongEntry), _) => entry_lots,
+                    (Some(Regime::ShortEntry), _) => -entry_lots,
+                    (Some(Regime::LongExit | Regime::ShortExit), _) => Qty::ZERO,
+                    (None, SignalSide::Buy) if current.get() < 0 => Qty::ZERO,
+                    (None, SignalSide::Buy) => entry_lots,
+                    (None, _) if current.get() > 0 => Qty::ZERO,
+                    (None, _) => -entry_lots,
+                };
+                self.move_to(now, origin, venue, signal.symbol, current, target);
+            }
+            SignalSide::Rebalance => {
+                let allocation = signal.metadata.target_allocation.unwrap_or(0.0).max(0.0);
+                let target = spec.qty_floor_from_f64(allocation * capital / price);
+                self.move_to(now, origin, venue, signal.symbol, current, target);
+            }
+            SignalSide::Open(_) => {
+                let legs: Vec<(VenueId, Symbol, Side, Qty)> = signal
+                    .legs
+                    .iter()
+                    .filter_map(|leg| {
+                        let s = self.market.spec(leg.venue, leg.symbol)?;
+                        let q = s.qty_floor_from_f64(leg.quantity);
+                        q.is_positive()
+                            .then_some((leg.venue, leg.symbol, leg.side, q))
+                    })
+                    .collect();
+                if legs.len() != signal.legs.len() {
+                    return self.refuse(now, origin, signal.symbol, "unsized_leg");
+                }
+                self.send_group(now, origin, GroupPurpose::Open, None, &legs);
+            }
+            SignalSide::Close(_) => {
+                let Some(secondary) = market.secondary_venue else {
+                    return self.refuse(now, origin, signal.symbol, "no_secondary_venue");
+                };
+                let retry = RetryClose {
+                    schedule: origin.schedule,
+                    risk_profile: origin.risk_profile.to_owned(),
+                    venues: [venue, secondary],
+                    symbol: signal.symbol,
+                };
+                self.close_pair(now, origin, retry);
+            }
+        }
+    }
+
+    /// Sends the order that moves a schedule's position from `current` to `target` lots.
+    fn move_to(
+        &mut self,
+        now: SimTime,
+        origin: &OrderOrigin<'_>,
+        venue: VenueId,
+        symbol: Symbol,
+        current: Qty,
+        target: Qty,
+    ) {
+        let key = PositionKey {
+            strategy: origin.schedule,
+            venue,
+            symbol,
+        };
+        self.targets.insert(key, target);
+        let delta = target.get() - current.get();
+        if delta == 0 {
+            return;
+        }
+        let side = if delta > 0 { Side::Buy } else { Side::Sell };
+        if let Some(qty) = self.approve(now, origin, venue, symbol, side, Qty(delta.abs()), true) {
+            self.submit(now, origin, venue, symbol, side, qty, false);
+        }
+    }
+
+    fn close_pair(&mut self, now: SimTime, origin: &OrderOrigin<'_>, retry: RetryClose) {
+        let mut legs = Vec::new();
+        for venue in retry.venues {
+            let key = PositionKey {
+                strategy: retry.schedule,
+                venue,
+                symbol: retry.symbol,
+            };
+            self.targets.insert(key, Qty::ZERO);
+            let qty = self.ledger.position(&key).map_or(Qty::ZERO, |p| p.qty);
+            if qty.get() != 0 {
+                let side = if qty.get() > 0 { Side::Sell } else { Side::Buy };
+                legs.push((venue, retry.symbol, side, Qty(qty.get().abs())));
+            }
+        }
+        if !legs.is_empty() {
+            self.send_group(now, origin, GroupPurpose::Close, Some(retry), &legs);
+        }
+    }
+
+    fn send_group(
+        &mut self,
+        now: SimTime,
+        origin: &OrderOrigin<'_>,
+        purpose: GroupPurpose,
+        retry: Option<RetryClose>,
+        legs: &[(VenueId, Symbol, Side, Qty)],
+    ) {
+        // An opening pair goes out whole or not at all: every leg must pass risk unchanged.
+        if purpose == GroupPurpose::Open {
+            for &(venue, symbol, side, qty) in legs {
+                if self.approve(now, origin, venue, symbol, side, qty, false) != Some(qty) {
+                    return;
+                }
+            }
+        }
+        let mut group_legs = Vec::new();
+        for &(venue, symbol, side, qty) in legs {
+            let key = PositionKey {
+                strategy: origin.schedule,
+                venue,
+                symbol,
+            };
+            let sent = match purpose {
+                GroupPurpose::Open => {
+                    let current = self.ledger.position(&key).map_or(Qty::ZERO, |p| p.qty);
+                    self.targets
+                        .insert(key, Qty(current.get() + side.sign() * qty.get()));
+                    Some(self.submit(now, origin, venue, symbol, side, qty, false))
+                }
+                _ => self
+                    .approve(now, origin, venue, symbol, side, qty, false)
+                    .map(|q| self.submit(now, origin, venue, symbol, side, q, false)),
+            };
+            group_legs.push(Leg {
+                client_order_id: sent,
+                venue,
+                symbol,
+                side,
+                qty,
+                filled: Qty::ZERO,
+                done: sent.is_none(),
+            });
+        }
+        if group_legs.iter().all(|l| l.client_order_id.is_none()) {
+            if let Some(retry) = retry {
+                self.schedule_retry(now, retry);
+            }
+            return;
+        }
+        let id = self.groups.insert(LegGroup {
+            schedule: origin.schedule,
+            purpose,
+            legs: group_legs,
+        });
+        self.group_purpose.insert(id, (purpose, retry));
+    }
+
+    /// Risk-checks an order; returns the quantity approved (possibly resized down once to the
+    /// limit's `max_quantity` when `allow_resize`), or `None` when it must not be sent. Every
+    /// decision is logged.
+    #[allow(clippy::too_many_arguments)]
+    fn approve(
+        &mut self,
+        now: SimTime,
+        origin: &OrderOrigin<'_>,
+        venue: VenueId,
+        symbol: Symbol,
+        side: Side,
+        qty: Qty,
+        allow_resize: bool,
+    ) -> Option<Qty> {
+        if self.scheduler.is_disabled() {
+            self.refuse(now, origin, symbol, "rollback_override");
+            return None;
+        }
+        let Some(spec) = self.market.spec(venue, symbol).cloned() else {
+            self.refuse(now, origin, symbol, "unknown_instrument");
+            return None;
+        };
+        let Some(mark) = self.ledger.mark_price(venue, symbol) else {
+            self.refuse(now, origin, symbol, "no_price");
+            return None;
+        };
+        let Some(profile) = self.risk.profile(origin.risk_profile).cloned() else {
+            self.refuse(now, origin, symbol, "unknown_risk_profile");
+            return None;
+        };
+        let price = spec.price_to_f64(mark);
+        // A flat market has a zero ATR, which risk refuses; one tick is the smallest real range.
+        let tick = spec.price_to_f64(crate::domain::Price(1));
+        let history = self.market.recent(
+            venue,
+            symbol,
+            origin.interval,
+            self.settings.execution.atr_period + 1,
+        );
+        let atr = average_true_range(&history, self.settings.execution.atr_period)
+            .unwrap_or(0.0)
+            .max(tick);
+        let equity = self.ledger.total_equity().to_units_f64();
+        let account = AccountSnapshot {
+            total_equity: equity,
+            available_margin: equity,
+            maintenance_margin: 0.0,
+        };
+        let mut qty = qty;
+        loop {
+            if qty < spec.min_qty || spec.notional(mark, qty) < spec.min_notional {
+                self.refuse(now, origin, symbol, "below_venue_minimum");
+                return None;
+            }
+            let order = RiskOrder {
+                venue,
+                symbol,
+                side,
+                quantity: spec.qty_to_f64(qty),
+                price: Some(price),
+                stop: Some(StopPlan::from_atr(side, price, atr, &profile.limits)),
+            };
+            let outcome =
+                match self
+                    .risk
+                    .apply_pre_trade_checks(now, origin.risk_profile, &order, &account)
+                {
+                    Ok(o) => o,
+                    Err(e) => {
+                        self.log_error(now, "risk", &e.to_string());
+                        return None;
+                    }
+                };
+            for alert in &outcome.alerts {
+                let code = format!("{:?}", alert.kind).to_ascii_lowercase();
+                // Notices (trade risk below the minimum) go to the log only.
+                if alert.severity != crate::risk::AlertSeverity::Notice {
+                    self.events.push(EngineEvent::RiskAlert {
+                        at: now,
+                        code: code.clone(),
+                        message: alert.message.clone(),
+                    });
+                }
+                self.log_json(now, "risk_alert", |e| {
+                    e.insert("risk_profile", Json::str(alert.profile.as_str()));
+                    e.insert("alert", Json::str(code));
+                    e.insert(
+                        "severity",
+                        Json::str(format!("{:?}", alert.severity).to_ascii_lowercase()),
+                    );
+                    e.insert("message", Json::str(alert.message.as_str()));
+                    e.insert("value", Json::Float(alert.value));
+                    e.insert("threshold", Json::Float(alert.threshold));
+                });
+            }
+            let (logged, refusal) = match &outcome.decision {
+                RiskDecision::Approved { .. } => (log_entry::RiskOutcome::Approved, None),
+                RiskDecision::Refused {
+                    reason,
+                    max_quantity,
+                } => (
+                    log_entry::RiskOutcome::Refused {
+                        reason: reason.code().to_owned(),
+                        max_quantity: *max_quantity,
+                    },
+                    Some((reason.code(), *max_quantity)),
+                ),
+            };
+            self.write(&log_entry::RiskDecision {
+                at: now,
+                risk_profile: origin.risk_profile.to_owned(),
+                schedule: origin.schedule.to_string(),
+                strategy: origin.strategy.to_owned(),
+                signal_id: origin.signal_id.clone(),
+                symbol: symbol.to_string(),
+                side: side.as_str().to_owned(),
+                quantity: order.quantity,
+                price: Some(price),
+                outcome: logged,
+                latency_ms: None,
+            });
+            let Some((code, max_quantity)) = refusal else {
+                return Some(qty);
+            };
+            let smaller = max_quantity
+                .map(|q| spec.qty_floor_from_f64(q))
+                .filter(|q| allow_resize && q.is_positive() && *q < qty);
+            match smaller {
+                Some(q) => qty = q,
+                None => {
+                    self.events.push(EngineEvent::Refused {
+                        at: now,
+                        schedule: origin.schedule.to_string(),
+                        symbol,
+                        reason: code.to_owned(),
+                    });
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Sends an approved order and returns its id.
+    #[allow(clippy::too_many_arguments)]
+    fn submit(
+        &mut self,
+        now: SimTime,
+        origin: &OrderOrigin<'_>,
+        venue: VenueId,
+        symbol: Symbol,
+        side: Side,
+        qty: Qty,
+        unwind: bool,
+    ) -> ClientOrderId {
+        self.next_order_id += 1;
+        let id = ClientOrderId(self.next_order_id);
+        let account = self.settings.accounts[&venue];
+        let qty_units = self
+            .market
+            .spec(venue, symbol)
+            .map_or(0.0, |s| s.qty_to_f64(qty));
+        self.write(&log_entry::OrderSubmitted {
+            at: now,
+            venue: venue.to_string(),
+            account: Some(account.to_string()),
+            symbol: symbol.to_string(),
+            client_order_id: id.0,
+            side,
+            quantity: qty_units,
+            limit_price: None,
+            time_in_force: TimeInForce::Ioc,
+            schedule: Some(origin.schedule.to_string()),
+            strategy: Some(origin.strategy.to_owned()),
+            signal_id: origin.signal_id.clone(),
+            latency_ms: None,
+        });
+        self.events.push(EngineEvent::Order {
+            at: now,
+            schedule: origin.schedule.to_string(),
+            venue,
+            symbol,
+            side,
+            qty: qty_units,
+            client_order_id: id.0,
+            unwind,
+        });
+        self.orders.insert(
+            id,
+            TrackedOrder {
+                schedule: origin.schedule,
+                risk_profile: origin.risk_profile.to_owned(),
+                side,
+            },
+        );
+        self.commands.push(VenueCommand::Submit(OrderRequest {
+            client_order_id: id,
+            account,
+            venue,
+            symbol,
+            side,
+            kind: OrderKind::Market,
+            tif: TimeInForce::Ioc,
+            qty,
+            strategy: origin.schedule,
+        }));
+        id
+    }
+
+    fn settle_group(
+        &mut self,
+        now: SimTime,
+        risk_profile: &str,
+        purpose: GroupPurpose,
+        retry: Option<RetryClose>,
+        group: LegGroup,
+    ) {
+        let verdict = group.verdict();
+        let unwind = match verdict {
+            GroupVerdict::Consistent { filled: true } => return,
+            GroupVerdict::Consistent { filled: false } => Vec::new(),
+            GroupVerdict::Unwind(legs) => legs,
+        };
+        let strategy = group.schedule.to_string();
+        let origin = OrderOrigin {
+            schedule: group.schedule,
+            strategy: &strategy,
+            risk_profile,
+            signal_id: None,
+            interval: crate::domain::SimDuration::from_mins(1),
+        };
+        if !unwind.is_empty() {
+            self.log_json(now, "leg_group_unwind", |e| {
+                e.insert("schedule", Json::str(group.schedule.as_str()));
+                e.insert(
+                    "purpose",
+                    Json::str(format!("{purpose:?}").to_ascii_lowercase()),
+                );
+                e.insert("legs", Json::int(unwind.len() as i64));
+            });
+            for (venue, symbol, side, qty) in &unwind {
+                let key = PositionKey {
+                    strategy: group.schedule,
+                    venue: *venue,
+                    symbol: *symbol,
+                };
+                let current = self.ledger.position(&key).map_or(Qty::ZERO, |p| p.qty);
+                self.targets.insert(key, current);
+                match self.approve(now, &origin, *venue, *symbol, *side, *qty, false) {
+                    Some(q) => {
+                        self.submit(now, &origin, *venue, *symbol, *side, q, true);
+                    }
+                    // The unwind could not go out (override active, no price): flatten later.
+                    None => {
+                        let pair = retry
+                            .clone()
+                            .or_else(|| self.pair_of(group.schedule, *symbol, risk_profile));
+                        if let Some(r) = pair {
+                            self.schedule_retry(now, r);
+                        }
+                    }
+                }
+            }
+        }
+        if purpose == GroupPurpose::Close
+            && let Some(r) = retry
+        {
+            self.schedule_retry(now, r);
+        }
+    }
+
+    /// The pair a cross-exchange schedule trades, for retries that did not come from a close.
+    fn pair_of(
+        &self,
+        schedule: StrategyId,
+        symbol: Symbol,
+        risk_profile: &str,
+    ) -> Option<RetryClose> {
+        let spec = self
+            .scheduler
+            .specs()
+            .find(|s| s.name == schedule.as_str())?;
+        Some(RetryClose {
+            schedule,
+            risk_profile: risk_profile.to_owned(),
+            venues: [spec.market.venue, spec.market.secondary_venue?],
+            symbol,
+        })
+    }
+
+    fn schedule_retry(&mut self, now: SimTime, retry: RetryClose) {
+        self.retry_seq += 1;
+        self.retries.insert(
+            (now + self.settings.execution.retry_interval, self.retry_seq),
+            retry,
+        );
+    }
+
+    fn retry_close(&mut self, now: SimTime, retry: RetryClose) {
+        let flat = retry.venues.iter().all(|v| {
+            self.ledger
+                .position(&PositionKey {
+                    strategy: retry.schedule,
+                    venue: *v,
+                    symbol: retry.symbol,
+                })
+                .is_none_or(|p| p.qty.is_zero())
+        });
+        if flat {
+            return;
+        }
+        let blocked =
+            self.scheduler.is_disabled() || !retry.venues.iter().all(|v| self.market.is_up(*v));
+        if blocked {
+            return self.schedule_retry(now, retry);
+        }
+        let strategy = retry.schedule.to_string();
+        let profile = retry.risk_profile.clone();
+        let origin = OrderOrigin {
+            schedule: retry.schedule,
+            strategy: &strategy,
+            risk_profile: &profile,
+            signal_id: None,
+            interval: crate::domain::SimDuration::from_mins(1),
+        };
+        self.close_pair(now, &origin, retry);
+    }
+
+    fn refuse(&mut self, now: SimTime, origin: &OrderOrigin<'_>, symbol: Symbol, reason: &str) {
+        self.events.push(EngineEvent::Refused {
+            at: now,
+            schedule: origin.schedule.to_string(),
+            symbol,
+            reason: reason.to_owned(),
+        });
+        self.log_json(now, "order_skipped", |e| {
+            e.insert("schedule", Json::str(origin.schedule.as_str()));
+            e.insert("strategy", Json::str(origin.strategy));
+            e.insert("symbol", Json::str(symbol.as_str()));
+            e.insert("reason", Json::str(reason));
+            if let Some(id) = &origin.signal_id {
+                e.insert("signal_id", Json::str(id.as_str()));
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ bookkeeping
+
+    fn schedule_capital(&self, schedule: StrategyId) -> f64 {
+        let weight = self
+            .scheduler
+            .allocator_weight(schedule.as_str())
+            .unwrap_or(0.0);
+        self.ledger.total_equity().to_units_f64() * weight
+    }
+
+    /// `|actual − intended| × mark` summed over the schedule's instruments, as a percentage of
+    /// the schedule's equity: how far the book is from what the strategy asked for (a rejected
+    /// or unhedged leg shows up here).
+    fn exposure_deviation_pct(&self, schedule: StrategyId) -> f64 {
+        let Some(equity) = self.ledger.schedule_equity(schedule) else {
+            return 0.0;
+        };
+        let equity = equity.to_units_f64();
+        if equity <= 0.0 {
+            return 0.0;
+        }
+        let mut gap = 0.0;
+        let keys: Vec<PositionKey> = self
+            .targets
+            .keys()
+            .copied()
+            .chain(self.ledger.positions().map(|(k, _)| *k))
+            .filter(|k| k.strategy == schedule)
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for key in keys {
+            if !seen.insert(key) {
+                continue;
+            }
+            let actual = self.ledger.position(&key).map_or(0, |p| p.qty.get());
+            let target = self.targets.get(&key).map_or(actual, |q| q.get());
+            if let (Some(spec), Some(mark)) = (
+                self.market.spec(key.venue, key.symbol),
+                self.ledger.mark_price(key.venue, key.symbol),
+            ) {
+                gap += spec.qty_to_f64(Qty((actual - target).abs())) * spec.price_to_f64(mark);
+            }
+        }
+        gap / equity * 100.0
+    }
+
+    fn mark_risk(&mut self, now: SimTime) {
+        let equity = self.ledger.total_equity().to_units_f64();
+        let profiles: Vec<String> = self
+            .scheduler
+            .specs()
+            .map(|s| s.risk_profile.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for profile in profiles {
+            let mark = MarkToMarket {
+                at: now,
+                equity,
+                positions: None,
+                daily_realized_pnl: None,
+                weekly_realized_pnl: None,
+                rolling_profit_30d: None,
+                rolling_costs_30d: None,
+            };
+            if let Err(e) = self.risk.on_mark_to_market(&profile, &mark) {
+                self.log_error(now, "risk_mark", &e.to_string());
+            }
+        }
+    }
+
+    fn flush_scheduler_events(&mut self) {
+        for event in self.scheduler.drain_events() {
+            match event {
+                SchedulerEvent::Alert(alert) => {
+                    self.log_json(alert.timestamp, "scheduler_alert", |e| {
+                        e.insert("code", Json::str(alert.code));
+                        e.insert(
+                            "severity",
+                            Json::str(format!("{:?}", alert.severity).to_ascii_lowercase()),
+                        );
+                        e.insert("message", Json::str(alert.message.as_str()));
+                        if let Some(s) = &alert.schedule {
+                            e.insert("schedule", Json::str(s.as_str()));
+                        }
+                    });
+                    self.events.push(EngineEvent::SchedulerAlert(alert));
+                }
+                SchedulerEvent::Suspension {
+                    at,
+                    scope,
+                    name,
+                    change,
+                } => {
+                    let change = match change {
+                        SchedSuspensionChange::Suspended { suspension } => {
+                            log_entry::SuspensionChange::Suspended {
+                                reason: suspension.reason,
+                                until: suspension.until,
+                            }
+                        }
+                        SchedSuspensionChange::Resumed => {
+                            log_entry::SuspensionChange::Resumed { actor: None }
+                        }
+                        SchedSuspensionChange::AutoResumed { .. } => {
+                            log_entry::SuspensionChange::AutoResumed
+                        }
+                    };
+                    self.write(&log_entry::ScheduleSuspension {
+                        at,
+                        name,
+                        origin: format!("{scope:?}").to_ascii_lowercase(),
+                        change,
+                    });
+                }
+                SchedulerEvent::SignalLimit {
+                    at,
+                    strategy,
+                    profile,
+                    change,
+                } => {
+                    self.log_json(at, "signal_limit", |e| {
+                        e.insert("strategy", Json::str(strategy.as_str()));
+                        e.insert("risk_profile", Json::str(profile.as_str()));
+                        e.insert(
+                            "change",
+                            Json::from_serialize(&change).unwrap_or(Json::Null),
+                        );
+                    });
+                }
+                SchedulerEvent::Rollback {
+                    at,
+                    transition,
+                    state,
+                } => {
+                    let (o, log_state) = match &transition {
+                        RollbackTransition::Activated(o) => (o, log_entry::OverrideState::Active),
+                        RollbackTransition::Expired(o) => (o, log_entry::OverrideState::Expired),
+                        RollbackTransition::Removed(o) => (o, log_entry::OverrideState::Removed),
+                    };
+                    self.write(&log_entry::OverrideTransition {
+                        at,
+                        component: "multi_strategy".to_owned(),
+                        state: log_state,
+                        reason: Some(o.reason.clone()),
+                        ticket: o.ticket.clone(),
+                        requested_by: o.requested_by.clone(),
+                        expires_at: o.expires_at,
+                    });
+                    self.events.push(EngineEvent::Rollback { at, state });
+                }
+                SchedulerEvent::CapitalRebalanced {
+                    at,
+                    policy,
+                    weights,
+                } => {
+                    self.log_json(at, "capital_rebalance", |e| {
+                        e.insert("policy", Json::str(policy));
+                        e.insert(
+                            "weights",
+                            Json::from_serialize(&weights).unwrap_or(Json::Null),
+                        );
+                    });
+                }
+                SchedulerEvent::Aborted {
+                    at,
+                    schedule,
+                    failures,
+                } => {
+                    self.log_json(at, "scheduler_aborted", |e| {
+                        e.insert("schedule", Json::str(schedule.as_str()));
+                        e.insert("failures", Json::int(i64::from(failures)));
+                    });
+                }
+            }
+        }
+    }
+
+    fn log_alert(&mut self, t: &TelemetryTransition) {
+        let state = match t.kind {
+            TransitionKind::Pending => Some(log_entry::AlertState::Pending),
+            TransitionKind::Firing => Some(log_entry::AlertState::Firing),
+            TransitionKind::Resolved => Some(log_entry::AlertState::Resolved),
+            TransitionKind::Cleared => None,
+        };
+        let labels: BTreeMap<String, String> = t
+            .labels
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        match state {
+            Some(state) => self.write(&log_entry::AlertTransition {
+                at: t.at,
+                rule: t.rule.clone(),
+                state,
+                labels,
+                value: t.value.unwrap_or(f64::NAN),
+            }),
+            None => self.log_json(t.at, "alert_transition", |e| {
+                e.insert("rule", Json::str(t.rule.as_str()));
+                e.insert("state", Json::str("cleared"));
+                e.insert(
+                    "labels",
+                    Json::from_serialize(&labels).unwrap_or(Json::Null),
+                );
+            }),
+        }
+    }
+
+    fn log_json(&mut self, at: SimTime, event: &str, fill: impl FnOnce(&mut Json)) {
+        if let Some(w) = &mut self.log {
+            let mut e = log_entry::base_entry(event, at);
+            fill(&mut e);
+            self.log_lines.push(w.append(e));
+        }
+    }
+
+    fn log_error(&mut self, at: SimTime, stage: &str, message: &str) {
+        self.log_json(at, "engine_error", |e| {
+            e.insert("stage", Json::str(stage));
+            e.insert("message", Json::str(message));
+        });
+    }
+}
+
+fn schedule_id(name: &str) -> Result<StrategyId, String> {
+    StrategyId::new(name).map_err(|e| e.to_string())
+}
