@@ -8,8 +8,15 @@
 //! - [`exit`]: the exit-code convention (0 ok, 1 check failed, 2 bad input).
 //! - [`fsio`]: atomic writes with the right permissions.
 //! - [`secrets`]: env files, key files and the environment, read safely and never printed.
+//! - [`config`]: the `core.yaml` loader (raw sections plus typed views for the audits).
+//! - [`audit`]: compliance, security baseline and key-rotation audits, X.509 checks.
+//! - [`tls`]: the rustls mTLS probe and a loopback mTLS server.
+//! - [`site`]: `site materialize`, a concrete OEM training site with generated certificates.
 
+pub mod audit;
 pub mod cli;
+pub mod config;
 pub mod exit;
 pub mod fsio;
 pub mod secrets;
+pub mod tls;
