@@ -19,4 +19,5 @@ pub mod config;
 pub mod exit;
 pub mod fsio;
 pub mod secrets;
+pub mod site;
 pub mod tls;

@@ -2,6 +2,10 @@
 //! in its own module; argument structs are parsed here and resolved into validated plans by
 //! the library modules they call.
 
+pub mod audit;
+pub mod common;
+pub mod site;
+
 use clap::{Parser, Subcommand};
 
 use crate::exit::Exit;
@@ -22,10 +26,17 @@ pub struct Cli {
 
 /// Top-level command groups.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Site audits: compliance (RBAC, mTLS, rotation, real X.509), security baseline.
+    Audit(audit::AuditArgs),
+    /// Training sites: materialize the OEM site with generated certificates.
+    Site(site::SiteArgs),
+}
 
 /// Runs a parsed command line. `Err` means bad usage, configuration or input (exit 2).
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
-    #[allow(unreachable_code)] // until the first command group lands
-    match cli.command {}
+    match cli.command {
+        Command::Audit(args) => audit::run(args),
+        Command::Site(args) => site::run(args),
+    }
 }
