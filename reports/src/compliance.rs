@@ -162,7 +162,14 @@ mod tests {
         let keys: Vec<_> = value.as_object().unwrap().keys().cloned().collect();
         assert_eq!(
             keys,
-            ["checked_at", "config", "issues", "schema_version", "status", "warnings"]
+            [
+                "checked_at",
+                "config",
+                "issues",
+                "schema_version",
+                "status",
+                "warnings"
+            ]
         );
     }
 }

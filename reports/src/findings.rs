@@ -242,11 +242,20 @@ mod tests {
         };
         let doc = results.to_junit();
         let cases = &doc.suites[0].cases;
-        assert_eq!(cases.len(), 3, "two registered checks and one unregistered finding");
-        assert!(matches!(&cases[0].outcome, CaseOutcome::Failed { details, .. }
-            if details == "TLS must be enabled\nclient auth required"));
+        assert_eq!(
+            cases.len(),
+            3,
+            "two registered checks and one unregistered finding"
+        );
+        assert!(
+            matches!(&cases[0].outcome, CaseOutcome::Failed { details, .. }
+            if details == "TLS must be enabled\nclient auth required")
+        );
         assert_eq!(cases[1].outcome, CaseOutcome::Passed);
-        assert_eq!(cases[1].system_out.as_deref(), Some("warning: short secret"));
+        assert_eq!(
+            cases[1].system_out.as_deref(),
+            Some("warning: short secret")
+        );
         assert_eq!(cases[2].name, "env:X");
         let xml = junit::render(&doc);
         assert_eq!(xml.matches("<testcase ").count(), 3);

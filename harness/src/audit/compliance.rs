@@ -36,7 +36,8 @@ use crate::secrets::Secrets;
 use crate::tls::probe::{ProbeOutcome, ProbeRequest, probe};
 
 /// Scopes every scheduler token must hold (exact, case-sensitive, as in the reference).
-pub const REQUIRED_SCHEDULER_SCOPES: [&str; 2] = ["runtime.schedule.read", "runtime.schedule.write"];
+pub const REQUIRED_SCHEDULER_SCOPES: [&str; 2] =
+    ["runtime.schedule.read", "runtime.schedule.write"];
 /// The mTLS registry purposes checked for `--mtls-bundle-name`.
 pub const TLS_PURPOSES: [&str; 3] = ["tls_ca", "tls_server", "tls_client"];
 const MTLS_FIELDS: [&str; 7] = [
@@ -107,7 +108,11 @@ pub fn run(plan: &CompliancePlan, secrets: &Secrets) -> Result<ComplianceReport,
 }
 
 /// Runs the audit on an already loaded config.
-pub fn run_loaded(plan: &CompliancePlan, config: &CoreConfig, secrets: &Secrets) -> ComplianceReport {
+pub fn run_loaded(
+    plan: &CompliancePlan,
+    config: &CoreConfig,
+    secrets: &Secrets,
+) -> ComplianceReport {
     let mut audit = Audit {
         plan,
         config,
@@ -167,7 +172,8 @@ impl Audit<'_> {
         if !self.env_seen.insert(name.to_owned()) {
             return;
         }
-        self.r.check(&id, &format!("secret {name} is set and long enough"));
+        self.r
+            .check(&id, &format!("secret {name} is set and long enough"));
         match self.secrets.get(name) {
             None => self.r.issue_or_warn(
                 self.plan.allow_missing_env,
@@ -200,10 +206,8 @@ impl Audit<'_> {
     // ---- A. metrics service -------------------------------------------------------------
 
     fn metrics_service(&mut self) {
-        self.r.check(
-            "metrics_service",
-            "runtime.metrics_service is configured",
-        );
+        self.r
+            .check("metrics_service", "runtime.metrics_service is configured");
         let ms = match self.config.metrics_service() {
             None => {
                 self.r.issue(
@@ -222,7 +226,10 @@ impl Audit<'_> {
             }
         };
         let (key, ms) = ms;
-        self.r.check("metrics_service.auth", "metrics service requires an auth token");
+        self.r.check(
+            "metrics_service.auth",
+            "metrics service requires an auth token",
+        );
         if !["auth_token", "auth_token_env", "auth_token_file"]
             .iter()
             .any(|k| truthy(get(ms, k)))
@@ -240,19 +247,25 @@ impl Audit<'_> {
         {
             let id = "metrics_service.auth_token_file";
             let (path, exists) = self.exists(&file);
-            self.r.check_at(id, "the metrics auth token file exists", &path);
+            self.r
+                .check_at(id, "the metrics auth token file exists", &path);
             if !exists {
-                self.r.issue(id, format!("auth_token_file does not exist: {}", path.display()));
+                self.r.issue(
+                    id,
+                    format!("auth_token_file does not exist: {}", path.display()),
+                );
             } else {
                 let pid = "metrics_service.auth_token_file.permissions";
-                self.r.check_at(pid, "the metrics auth token file is private", &path);
+                self.r
+                    .check_at(pid, "the metrics auth token file is private", &path);
                 if let Err(e) = x509::check_key_permissions(&path) {
                     self.r.issue(pid, e);
                 }
             }
         }
 
-        self.r.check("metrics_service.tls", "metrics service serves mTLS");
+        self.r
+            .check("metrics_service.tls", "metrics service serves mTLS");
         let tls = match get(ms, "tls") {
             Some(t @ Value::Mapping(_)) => t,
             other => {
@@ -265,7 +278,10 @@ impl Audit<'_> {
             }
         };
         if !truthy(get(tls, "enabled")) {
-            self.r.issue("metrics_service.tls", "TLS must be enabled for metrics_service");
+            self.r.issue(
+                "metrics_service.tls",
+                "TLS must be enabled for metrics_service",
+            );
         }
         if !truthy(get(tls, "require_client_auth")) {
             self.r.issue(
@@ -276,15 +292,21 @@ impl Audit<'_> {
         let mut present = Vec::new();
         for field in METRICS_TLS_FIELDS {
             let id = format!("metrics_service.tls.{field}");
-            self.r.check(&id, &format!("metrics_service.tls.{field} is set and exists"));
+            self.r.check(
+                &id,
+                &format!("metrics_service.tls.{field} is set and exists"),
+            );
             match str_of(tls, field) {
-                None => self.r.issue(&id, format!("metrics_service.tls.{field} is required")),
+                None => self
+                    .r
+                    .issue(&id, format!("metrics_service.tls.{field} is required")),
                 Some(p) if self.plan.check_paths => {
                     let (path, exists) = self.exists(&p);
                     if exists {
                         present.push((field, path));
                     } else {
-                        self.r.issue(&id, format!("path does not exist: {}", path.display()));
+                        self.r
+                            .issue(&id, format!("path does not exist: {}", path.display()));
                     }
                 }
                 Some(_) => {}
@@ -293,7 +315,12 @@ impl Audit<'_> {
         if !self.plan.check_paths {
             return;
         }
-        let find = |f: &str| present.iter().find(|(n, _)| *n == f).map(|(_, p)| p.clone());
+        let find = |f: &str| {
+            present
+                .iter()
+                .find(|(n, _)| *n == f)
+                .map(|(_, p)| p.clone())
+        };
         let client_ca = find("client_ca_path").and_then(|p| {
             self.certificate("metrics_service.tls.client_ca_path", &p, &Role::Ca, None)
         });
@@ -316,7 +343,8 @@ impl Audit<'_> {
 
     fn schedulers(&mut self) {
         let id = "multi_strategy_schedulers";
-        self.r.check(id, "at least one multi-strategy scheduler is configured");
+        self.r
+            .check(id, "at least one multi-strategy scheduler is configured");
         let (schedulers, problems) = self.config.schedulers();
         for p in problems {
             self.r.issue(id, p);
@@ -330,7 +358,8 @@ impl Audit<'_> {
         }
         for s in schedulers {
             let sid = format!("scheduler:{}", s.name);
-            self.r.check(&sid, &format!("scheduler {} has RBAC tokens", s.name));
+            self.r
+                .check(&sid, &format!("scheduler {} has RBAC tokens", s.name));
             if let Some(p) = &s.rbac_problem {
                 self.r.issue(&sid, format!("{}: {p}", s.key_path));
                 continue;
@@ -345,7 +374,10 @@ impl Audit<'_> {
             for t in &s.rbac_tokens {
                 let label = t.label();
                 let tid = format!("scheduler:{}:{label}", s.name);
-                self.r.check(&tid, &format!("token {label} of scheduler {} has a secret", s.name));
+                self.r.check(
+                    &tid,
+                    &format!("token {label} of scheduler {} has a secret", s.name),
+                );
                 if t.token_id.is_none() {
                     self.r.issue(
                         &tid,
@@ -370,7 +402,10 @@ impl Audit<'_> {
                 let scid = format!("{tid}:scopes");
                 self.r.check(
                     &scid,
-                    &format!("token {label} of scheduler {} holds the schedule scopes", s.name),
+                    &format!(
+                        "token {label} of scheduler {} holds the schedule scopes",
+                        s.name
+                    ),
                 );
                 let missing: Vec<&str> = REQUIRED_SCHEDULER_SCOPES
                     .iter()
@@ -405,24 +440,31 @@ impl Audit<'_> {
     // ---- C. live router, mTLS bundle, rotation registry ---------------------------------
 
     fn execution(&mut self) {
-        self.r.check("execution", "the execution section is configured");
+        self.r
+            .check("execution", "the execution section is configured");
         let exec = match self.config.section(&["execution"]) {
             Some(v @ Value::Mapping(_)) => v,
             other => {
                 let found = other.map_or("nothing", kind);
-                self.r.issue("execution", format!("execution must be a mapping, found {found}"));
+                self.r.issue(
+                    "execution",
+                    format!("execution must be a mapping, found {found}"),
+                );
                 return;
             }
         };
         self.live_router(exec);
-        self.r.check("execution.mtls", "the mTLS bundle is configured");
+        self.r
+            .check("execution.mtls", "the mTLS bundle is configured");
         let mtls = match get(exec, "mtls") {
             Some(v @ Value::Mapping(_)) => v,
             other => {
                 let found = other.map_or("nothing", kind);
                 self.r.issue(
                     "execution.mtls",
-                    format!("execution.mtls must be a mapping with the bundle paths, found {found}"),
+                    format!(
+                        "execution.mtls must be a mapping with the bundle paths, found {found}"
+                    ),
                 );
                 return;
             }
@@ -430,13 +472,17 @@ impl Audit<'_> {
         let mut paths = Vec::new();
         for field in MTLS_FIELDS {
             let id = format!("execution.mtls.{field}");
-            self.r.check(&id, &format!("execution.mtls.{field} is set and exists"));
+            self.r
+                .check(&id, &format!("execution.mtls.{field} is set and exists"));
             match str_of(mtls, field) {
-                None => self.r.issue(&id, format!("execution.mtls.{field} is required")),
+                None => self
+                    .r
+                    .issue(&id, format!("execution.mtls.{field} is required")),
                 Some(p) => {
                     let (path, exists) = self.exists(&p);
                     if self.plan.check_paths && !exists {
-                        self.r.issue(&id, format!("path does not exist: {}", path.display()));
+                        self.r
+                            .issue(&id, format!("path does not exist: {}", path.display()));
                     }
                     if exists {
                         paths.push((field, path));
@@ -463,29 +509,38 @@ impl Audit<'_> {
             Some(v @ Value::Mapping(_)) => v,
             other => {
                 let found = other.map_or("nothing", kind);
-                self.r.issue(base, format!("execution.live_router must be a mapping, found {found}"));
+                self.r.issue(
+                    base,
+                    format!("execution.live_router must be a mapping, found {found}"),
+                );
                 return;
             }
         };
         let id = "execution.live_router.decision_log";
-        self.r.check(id, "the live router writes a signed decision log");
+        self.r
+            .check(id, "the live router writes a signed decision log");
         let log = match get(router, "decision_log") {
             Some(v @ Value::Mapping(_)) => v,
             other => {
                 let found = other.map_or("nothing", kind);
-                self.r.issue(id, format!("{id} must be a mapping, found {found}"));
+                self.r
+                    .issue(id, format!("{id} must be a mapping, found {found}"));
                 return;
             }
         };
         let pid = "execution.live_router.decision_log.path";
         self.r.check(pid, "the decision log has a path");
         if str_of(log, "path").is_none() {
-            self.r.issue(pid, "execution.live_router.decision_log.path is required");
+            self.r
+                .issue(pid, "execution.live_router.decision_log.path is required");
         }
         let key_file = str_of(log, "hmac_key_path").or_else(|| str_of(log, "signing_key_path"));
         let key_env = str_of(log, "hmac_key_env");
         if key_env.is_none() && key_file.is_none() {
-            self.r.issue(id, "the decision log needs hmac_key_env or hmac_key_path to be signed");
+            self.r.issue(
+                id,
+                "the decision log needs hmac_key_env or hmac_key_path to be signed",
+            );
         }
         if let Some(env) = key_env {
             self.env_secret(&env, "decision log live router");
@@ -495,12 +550,17 @@ impl Audit<'_> {
         {
             let kid = "execution.live_router.decision_log.hmac_key_path";
             let (path, exists) = self.exists(&file);
-            self.r.check_at(kid, "the decision-log HMAC key file exists", &path);
+            self.r
+                .check_at(kid, "the decision-log HMAC key file exists", &path);
             if !exists {
-                self.r.issue(kid, format!("HMAC key file does not exist: {}", path.display()));
+                self.r.issue(
+                    kid,
+                    format!("HMAC key file does not exist: {}", path.display()),
+                );
             } else {
                 let perm = "execution.live_router.decision_log.hmac_key_path.permissions";
-                self.r.check_at(perm, "the decision-log HMAC key file is private", &path);
+                self.r
+                    .check_at(perm, "the decision-log HMAC key file is private", &path);
                 if let Err(e) = x509::check_key_permissions(&path) {
                     self.r.issue(perm, e);
                 }
@@ -525,7 +585,12 @@ impl Audit<'_> {
             self.private_key("execution.mtls.server_key", &k, server.as_ref());
         }
         let client = find("client_certificate").and_then(|p| {
-            self.certificate("execution.mtls.client_certificate", &p, &Role::Client, ca.as_ref())
+            self.certificate(
+                "execution.mtls.client_certificate",
+                &p,
+                &Role::Client,
+                ca.as_ref(),
+            )
         });
         if let Some(k) = find("client_key") {
             self.private_key("execution.mtls.client_key", &k, client.as_ref());
@@ -541,7 +606,8 @@ impl Audit<'_> {
         ca: Option<&CertInfo>,
     ) -> Option<CertInfo> {
         let parse_id = format!("{base}.parse");
-        self.r.check_at(&parse_id, "the certificate file parses as X.509", path);
+        self.r
+            .check_at(&parse_id, "the certificate file parses as X.509", path);
         let certs = match x509::read_certificates(path) {
             Ok(c) => c,
             Err(e) => {
@@ -552,7 +618,8 @@ impl Audit<'_> {
         let leaf = certs[0].clone();
         let what = format!("{} ({})", leaf.subject, path.display());
         let exp_id = format!("{base}.expiry");
-        self.r.check_at(&exp_id, "the certificate is valid at the audit time", path);
+        self.r
+            .check_at(&exp_id, "the certificate is valid at the audit time", path);
         match leaf.validity_at(self.plan.as_of) {
             Validity::NotYetValid { in_days } => self.r.issue(
                 &exp_id,
@@ -570,7 +637,9 @@ impl Audit<'_> {
                     days_ago
                 ),
             ),
-            Validity::Valid { expires_in_days } if expires_in_days <= self.plan.rotation_warn_days => {
+            Validity::Valid { expires_in_days }
+                if expires_in_days <= self.plan.rotation_warn_days =>
+            {
                 self.r.warn(
                     &exp_id,
                     format!(
@@ -586,7 +655,8 @@ impl Audit<'_> {
         match role {
             Role::Ca => {
                 let id = format!("{base}.ca");
-                self.r.check_at(&id, "the CA certificate is marked CA:TRUE", path);
+                self.r
+                    .check_at(&id, "the CA certificate is marked CA:TRUE", path);
                 if !leaf.is_ca {
                     self.r.issue(
                         &id,
@@ -601,7 +671,8 @@ impl Audit<'_> {
                 };
                 if let Some(ca) = ca {
                     let id = format!("{base}.chain");
-                    self.r.check_at(&id, "the certificate is issued by the bundle CA", path);
+                    self.r
+                        .check_at(&id, "the certificate is issued by the bundle CA", path);
                     if let Err(why) = leaf.verify_issued_by(ca) {
                         self.r.issue(
                             &id,
@@ -610,7 +681,8 @@ impl Audit<'_> {
                     }
                 }
                 let id = format!("{base}.eku");
-                self.r.check_at(&id, &format!("the certificate allows {eku_name}"), path);
+                self.r
+                    .check_at(&id, &format!("the certificate allows {eku_name}"), path);
                 match leaf.eku {
                     None => self.r.warn(
                         &id,
@@ -633,7 +705,8 @@ impl Audit<'_> {
                         .filter(|h| !["0.0.0.0", "::", "[::]"].contains(&h.as_str()))
                         .collect();
                     if !hosts.is_empty() {
-                        self.r.check_at(&id, "the SAN covers the configured host names", path);
+                        self.r
+                            .check_at(&id, "the SAN covers the configured host names", path);
                         for host in hosts {
                             if !leaf.san_covers(host) {
                                 let sans: Vec<String> =
@@ -642,7 +715,11 @@ impl Audit<'_> {
                                     &id,
                                     format!(
                                         "certificate {what} does not cover host {host} (SAN: {})",
-                                        if sans.is_empty() { "none".to_owned() } else { sans.join(", ") }
+                                        if sans.is_empty() {
+                                            "none".to_owned()
+                                        } else {
+                                            sans.join(", ")
+                                        }
                                     ),
                                 );
                             }
@@ -656,13 +733,15 @@ impl Audit<'_> {
 
     fn private_key(&mut self, base: &str, path: &Path, cert: Option<&CertInfo>) {
         let id = format!("{base}.permissions");
-        self.r.check_at(&id, "the private key is readable by its owner only", path);
+        self.r
+            .check_at(&id, "the private key is readable by its owner only", path);
         if let Err(e) = x509::check_key_permissions(path) {
             self.r.issue(&id, e);
         }
         if let Some(cert) = cert {
             let id = format!("{base}.match");
-            self.r.check_at(&id, "the private key matches its certificate", path);
+            self.r
+                .check_at(&id, "the private key matches its certificate", path);
             match x509::key_matches(cert, path) {
                 Ok(true) => {}
                 Ok(false) => self.r.issue(
@@ -685,12 +764,18 @@ impl Audit<'_> {
             Ok(Some(reg)) => reg,
             Ok(None) => {
                 if !self.r.has_issue(id) {
-                    self.r.issue(id, format!("TLS rotation registry does not exist: {}", path.display()));
+                    self.r.issue(
+                        id,
+                        format!("TLS rotation registry does not exist: {}", path.display()),
+                    );
                 }
                 return;
             }
             Err(e) => {
-                self.r.issue(id, format!("cannot read TLS rotation registry {}: {e}", path.display()));
+                self.r.issue(
+                    id,
+                    format!("cannot read TLS rotation registry {}: {e}", path.display()),
+                );
                 return;
             }
         };
@@ -702,8 +787,17 @@ impl Audit<'_> {
             Some(bundle) => {
                 for purpose in TLS_PURPOSES {
                     let pid = format!("{id}.{purpose}");
-                    self.r.check_at(&pid, &format!("{bundle}::{purpose} was rotated within the interval"), &path);
-                    let status = registry.status(bundle, purpose, self.plan.rotation_interval_days, self.plan.as_of);
+                    self.r.check_at(
+                        &pid,
+                        &format!("{bundle}::{purpose} was rotated within the interval"),
+                        &path,
+                    );
+                    let status = registry.status(
+                        bundle,
+                        purpose,
+                        self.plan.rotation_interval_days,
+                        self.plan.as_of,
+                    );
                     self.rotation_finding(
                         &pid,
                         &format!("{bundle}/{purpose}"),
@@ -716,7 +810,13 @@ impl Audit<'_> {
             }
             None => {
                 if registry.is_empty() {
-                    self.r.warn(id, format!("TLS rotation registry {} exists but is empty", path.display()));
+                    self.r.warn(
+                        id,
+                        format!(
+                            "TLS rotation registry {} exists but is empty",
+                            path.display()
+                        ),
+                    );
                 }
             }
         }
@@ -795,18 +895,25 @@ impl Audit<'_> {
         let rid = "observability.key_rotation.registry_path";
         self.r.check(rid, "the key rotation registry exists");
         let Some(configured) = &kr.registry_path else {
-            self.r.issue(rid, "observability.key_rotation.registry_path is required");
+            self.r
+                .issue(rid, "observability.key_rotation.registry_path is required");
             return;
         };
         let path = self.config.resolve(configured);
         let registry = match RotationRegistry::load(&path) {
             Ok(Some(reg)) => reg,
             Ok(None) => {
-                self.r.warn(rid, format!("key rotation registry does not exist: {}", path.display()));
+                self.r.warn(
+                    rid,
+                    format!("key rotation registry does not exist: {}", path.display()),
+                );
                 return;
             }
             Err(e) => {
-                self.r.issue(rid, format!("cannot read key rotation registry {}: {e}", path.display()));
+                self.r.issue(
+                    rid,
+                    format!("cannot read key rotation registry {}: {e}", path.display()),
+                );
                 return;
             }
         };
@@ -820,11 +927,16 @@ impl Audit<'_> {
             self.r.issue(eid, p.clone());
         }
         if kr.entries.is_empty() {
-            self.r.warn(eid, "observability.key_rotation has no entries");
+            self.r
+                .warn(eid, "observability.key_rotation has no entries");
         }
         for e in &kr.entries {
             let id = format!("observability.key_rotation:{}:{}", e.key, e.purpose);
-            self.r.check_at(&id, &format!("{}::{} was rotated within its interval", e.key, e.purpose), &path);
+            self.r.check_at(
+                &id,
+                &format!("{}::{} was rotated within its interval", e.key, e.purpose),
+                &path,
+            );
             let interval = e.interval_days.unwrap_or(kr.default_interval_days);
             let warn = e.warn_within_days.unwrap_or(kr.default_warn_within_days);
             let status = registry.status(&e.key, &e.purpose, interval, self.plan.as_of);

@@ -67,7 +67,10 @@ impl Recorder {
 }
 
 fn push_once(list: &mut Vec<Finding>, check: &str, message: String) {
-    if !list.iter().any(|f| f.check == check && f.message == message) {
+    if !list
+        .iter()
+        .any(|f| f.check == check && f.message == message)
+    {
         list.push(Finding {
             check: check.to_owned(),
             message,

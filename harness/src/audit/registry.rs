@@ -164,12 +164,14 @@ impl RotationRegistry {
         let value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
-                reg.problems.push(RegistryProblem::InvalidJson(e.to_string()));
+                reg.problems
+                    .push(RegistryProblem::InvalidJson(e.to_string()));
                 return reg;
             }
         };
         let Value::Object(map) = value else {
-            reg.problems.push(RegistryProblem::NotAnObject(json_kind(&value)));
+            reg.problems
+                .push(RegistryProblem::NotAnObject(json_kind(&value)));
             return reg;
         };
         for (raw_key, v) in map {
@@ -180,7 +182,8 @@ impl RotationRegistry {
             };
             let normal = record_key(key, purpose);
             if normal != raw_key {
-                reg.problems.push(RegistryProblem::NotLowercase(raw_key.clone()));
+                reg.problems
+                    .push(RegistryProblem::NotLowercase(raw_key.clone()));
             }
             let entry = match &v {
                 Value::String(s) => match parse_timestamp(s) {
@@ -317,7 +320,10 @@ mod tests {
             ("2026-11-20T02:00:00+02:00", Some("2026-11-20T00:00:00Z")),
             ("2026-11-20T00:00:00", Some("2026-11-20T00:00:00Z")),
             ("2026-11-20", Some("2026-11-20T00:00:00Z")),
-            ("2026-11-20 00:00:00.250000Z", Some("2026-11-20T00:00:00.250Z")),
+            (
+                "2026-11-20 00:00:00.250000Z",
+                Some("2026-11-20T00:00:00.250Z"),
+            ),
             ("2026-11-20T00:00", Some("2026-11-20T00:00:00Z")),
             ("yesterday", None),
             ("", None),
@@ -341,10 +347,9 @@ mod tests {
         let s = reg.status("core-oem", "tls_server", 90.0, as_of);
         assert_eq!(s.days_since, Some(85.0));
         assert!(s.is_warning(14.0) && !s.is_warning(4.0));
-        assert!(
-            reg.problems()
-                .contains(&RegistryProblem::NotLowercase("Core-OEM::TLS_SERVER".into()))
-        );
+        assert!(reg.problems().contains(&RegistryProblem::NotLowercase(
+            "Core-OEM::TLS_SERVER".into()
+        )));
         assert!(
             reg.problems()
                 .contains(&RegistryProblem::KeyWithoutSeparator("nosep".into()))
@@ -358,7 +363,10 @@ mod tests {
             Some("5")
         );
         let missing = reg.status("other", "x", 90.0, as_of);
-        assert_eq!((missing.is_due, missing.is_overdue, missing.due_in_days), (true, true, 0.0));
+        assert_eq!(
+            (missing.is_due, missing.is_overdue, missing.due_in_days),
+            (true, true, 0.0)
+        );
     }
 
     #[test]
@@ -368,7 +376,11 @@ mod tests {
         assert!(r.problems()[0].is_fatal());
         let r = RotationRegistry::parse("{", Path::new("/r.json"));
         assert!(matches!(r.problems()[0], RegistryProblem::InvalidJson(_)));
-        assert!(RotationRegistry::load(Path::new("/nonexistent/x.json")).unwrap().is_none());
+        assert!(
+            RotationRegistry::load(Path::new("/nonexistent/x.json"))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -376,10 +388,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("security/rotation_log.json");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, r#"{"b::x":"not a date","a::trading":"2026-01-01T00:00:00Z"}"#)
-            .unwrap();
-        mark_rotated(&path, "Live_Binance_Trading", "Trading", t("2026-11-28T09:00:00.75Z"))
-            .unwrap();
+        std::fs::write(
+            &path,
+            r#"{"b::x":"not a date","a::trading":"2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        mark_rotated(
+            &path,
+            "Live_Binance_Trading",
+            "Trading",
+            t("2026-11-28T09:00:00.75Z"),
+        )
+        .unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "{\"a::trading\":\"2026-01-01T00:00:00Z\",\"b::x\":\"not a date\",\"live_binance_trading::trading\":\"2026-11-28T09:00:00Z\"}\n"

@@ -253,7 +253,10 @@ impl CertInfo {
     pub fn san_covers(&self, host: &str) -> bool {
         let host = host.trim().trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = host.parse::<IpAddr>() {
-            return self.sans.iter().any(|s| matches!(s, San::Ip(a) if *a == ip));
+            return self
+                .sans
+                .iter()
+                .any(|s| matches!(s, San::Ip(a) if *a == ip));
         }
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         self.sans.iter().any(|s| match s {
@@ -288,8 +291,12 @@ impl CertInfo {
 /// Whether the private key in `key_path` belongs to `cert`. `Err` when the key cannot be read
 /// or parsed (encrypted keys included).
 pub fn key_matches(cert: &CertInfo, key_path: &Path) -> Result<bool, String> {
-    let key = PrivateKeyDer::from_pem_file(key_path)
-        .map_err(|e| format!("cannot read a PEM private key from {}: {e}", key_path.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| {
+        format!(
+            "cannot read a PEM private key from {}: {e}",
+            key_path.display()
+        )
+    })?;
     let signing = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| {
         format!(
             "{}: unsupported or encrypted private key ({e})",
@@ -346,8 +353,7 @@ pub fn round1(v: f64) -> f64 {
 mod tests {
     use super::*;
     use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair,
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     };
     use time::OffsetDateTime;
 
@@ -375,8 +381,7 @@ mod tests {
     ) -> (KeyPair, String) {
         let key = KeyPair::generate().unwrap();
         let mut p =
-            CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                .unwrap();
+            CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
         p.distinguished_name.push(DnType::CommonName, "leaf");
         p.extended_key_usages = vec![eku];
         p.not_before = t(AS_OF - 86_400);
@@ -424,9 +429,13 @@ mod tests {
             assert_eq!(leaf.san_covers(host), covered, "{host}");
         }
         let as_of = SimTime::from_unix_secs(AS_OF as u64);
-        assert!(matches!(leaf.validity_at(as_of), Validity::Valid { expires_in_days } if (expires_in_days - 10.0).abs() < 1e-9));
+        assert!(
+            matches!(leaf.validity_at(as_of), Validity::Valid { expires_in_days } if (expires_in_days - 10.0).abs() < 1e-9)
+        );
         let later = SimTime::from_unix_secs((AS_OF + 11 * 86_400) as u64);
-        assert!(matches!(leaf.validity_at(later), Validity::Expired { days_ago } if (days_ago - 1.0).abs() < 1e-9));
+        assert!(
+            matches!(leaf.validity_at(later), Validity::Expired { days_ago } if (days_ago - 1.0).abs() < 1e-9)
+        );
         let earlier = SimTime::from_unix_secs((AS_OF - 2 * 86_400) as u64);
         assert!(matches!(
             leaf.validity_at(earlier),
@@ -474,6 +483,10 @@ mod tests {
         let key = dir.path().join("k.pem");
         std::fs::write(&key, "not a key").unwrap();
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
-        assert!(check_key_permissions(&key).unwrap_err().contains("mode 0640"));
+        assert!(
+            check_key_permissions(&key)
+                .unwrap_err()
+                .contains("mode 0640")
+        );
     }
 }

@@ -129,8 +129,9 @@ fn run_compliance(a: ComplianceArgs) -> Result<Exit> {
     let stdout = match a.format {
         ReportFormat::Json => report_json,
         ReportFormat::Junit => junit::render(&report.results().to_junit()),
-        ReportFormat::Sarif => sarif::render(&report.results().to_sarif())
-            .context("building the SARIF log")?,
+        ReportFormat::Sarif => {
+            sarif::render(&report.results().to_sarif()).context("building the SARIF log")?
+        }
     };
     print(&stdout)?;
     Ok(match report.status {

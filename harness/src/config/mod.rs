@@ -284,9 +284,15 @@ mod tests {
         )
         .unwrap_err();
         let text = err.to_string();
-        assert!(matches!(err, ConfigError::Malformed { line: 4, .. }), "{text}");
+        assert!(
+            matches!(err, ConfigError::Malformed { line: 4, .. }),
+            "{text}"
+        );
         assert!(text.starts_with("/site/core.yaml:4:"), "{text}");
-        assert!(!text.contains("at line 4 column 7"), "location printed once: {text}");
+        assert!(
+            !text.contains("at line 4 column 7"),
+            "location printed once: {text}"
+        );
     }
 
     #[test]

@@ -99,7 +99,9 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            [false, false, false, false, false, false, true, true, true, true, false]
+            [
+                false, false, false, false, false, false, true, true, true, true, false
+            ]
         );
     }
 

@@ -106,8 +106,10 @@ impl CoreConfig {
     pub fn schedulers(&self) -> (Vec<SchedulerView>, Vec<String>) {
         let mut out: Vec<SchedulerView> = Vec::new();
         let mut problems = Vec::new();
-        for prefix in [&["multi_strategy_schedulers"][..], &["runtime", "multi_strategy_schedulers"]]
-        {
+        for prefix in [
+            &["multi_strategy_schedulers"][..],
+            &["runtime", "multi_strategy_schedulers"],
+        ] {
             let path = prefix.join(".");
             match self.section(prefix) {
                 None | Some(Value::Null) => {}
@@ -169,8 +171,7 @@ impl CoreConfig {
                             key,
                             purpose,
                             interval_days: f64_of(e, "interval_days").filter(|d| *d > 0.0),
-                            warn_within_days: f64_of(e, "warn_within_days")
-                                .filter(|d| *d >= 0.0),
+                            warn_within_days: f64_of(e, "warn_within_days").filter(|d| *d >= 0.0),
                         }),
                         _ => problems.push(format!(
                             "observability.key_rotation.entries[{i}] needs `key` and `purpose`"
@@ -357,8 +358,14 @@ observability:
       - {key: broken}
 ");
         let kr = c.key_rotation().unwrap().unwrap();
-        assert_eq!(kr.registry_path.as_deref(), Some("var/security/key_rotation.json"));
-        assert_eq!((kr.default_interval_days, kr.default_warn_within_days), (90.0, 14.0));
+        assert_eq!(
+            kr.registry_path.as_deref(),
+            Some("var/security/key_rotation.json")
+        );
+        assert_eq!(
+            (kr.default_interval_days, kr.default_warn_within_days),
+            (90.0, 14.0)
+        );
         assert_eq!(kr.entries.len(), 2);
         assert_eq!(kr.entries[0].interval_days, Some(60.0));
         assert_eq!(kr.problems.len(), 1);
@@ -377,7 +384,10 @@ runtime:
 ");
         let envs = c.environments().unwrap();
         assert_eq!(envs[0].credential_purpose, "trading");
-        assert_eq!(envs[0].keychain_key.as_deref(), Some("live_binance_trading"));
+        assert_eq!(
+            envs[0].keychain_key.as_deref(),
+            Some("live_binance_trading")
+        );
         let rl = c.resource_limits().unwrap().unwrap();
         assert_eq!(rl.cpu_percent, 65.0);
         assert_eq!(rl.headroom_warning_threshold, 0.85);

@@ -63,7 +63,9 @@ impl FromStr for CertRole {
             "ca" => Ok(CertRole::Ca),
             "server" => Ok(CertRole::Server),
             "client" => Ok(CertRole::Client),
-            _ => Err(format!("`{s}` is not a certificate (expected server, client or ca)")),
+            _ => Err(format!(
+                "`{s}` is not a certificate (expected server, client or ca)"
+            )),
         }
     }
 }
@@ -94,7 +96,9 @@ impl FromStr for LeafRole {
         match s {
             "server" => Ok(LeafRole::Server),
             "client" => Ok(LeafRole::Client),
-            _ => Err(format!("`{s}` is not a leaf certificate (expected server or client)")),
+            _ => Err(format!(
+                "`{s}` is not a leaf certificate (expected server or client)"
+            )),
         }
     }
 }
@@ -256,7 +260,9 @@ impl SiteSpec {
         }
         for k in self.tls_registry_values.keys() {
             if !k.contains("::") {
-                bail!("registry key `{k}` must look like <bundle>::<purpose>, e.g. core-oem::tls_ca");
+                bail!(
+                    "registry key `{k}` must look like <bundle>::<purpose>, e.g. core-oem::tls_ca"
+                );
             }
         }
         Ok(())
@@ -276,10 +282,10 @@ impl SiteSpec {
                 bail!("scope `{s}` contains a character that cannot be written into YAML as is");
             }
         }
-        Ok(TEMPLATE_CORE_YAML.replace(
-            TEMPLATE_SCOPES,
-            &format!("scopes: [{}]", scopes.join(", ")),
-        ))
+        Ok(
+            TEMPLATE_CORE_YAML
+                .replace(TEMPLATE_SCOPES, &format!("scopes: [{}]", scopes.join(", "))),
+        )
     }
 
     fn secrets_env(&self) -> Result<String> {
@@ -399,13 +405,19 @@ pub fn materialize(spec: &SiteSpec) -> Result<MaterializedSite> {
 
     let valid = f64::from(spec.cert_valid_days);
     let ca_key = KeyPair::generate().context("generating the CA key")?;
-    let ca_p = ca_params("Stage4 OEM training CA core-oem", &spec.window(CertRole::Ca, 2.0 * valid)?);
+    let ca_p = ca_params(
+        "Stage4 OEM training CA core-oem",
+        &spec.window(CertRole::Ca, 2.0 * valid)?,
+    );
     let ca_cert = ca_p.self_signed(&ca_key).context("signing the CA")?;
     let ca = Issuer::from_params(&ca_p, &ca_key);
     let rogue_key = KeyPair::generate().context("generating the rogue CA key")?;
     // Same subject as the bundle CA: only the signature tells them apart, which is what a
     // real chain check must catch.
-    let rogue_p = ca_params("Stage4 OEM training CA core-oem", &spec.window(CertRole::Ca, 2.0 * valid)?);
+    let rogue_p = ca_params(
+        "Stage4 OEM training CA core-oem",
+        &spec.window(CertRole::Ca, 2.0 * valid)?,
+    );
     let rogue = Issuer::from_params(&rogue_p, &rogue_key);
 
     let leaf = |role: LeafRole| -> Result<(String, String)> {
@@ -415,10 +427,16 @@ pub fn materialize(spec: &SiteSpec) -> Result<MaterializedSite> {
         };
         let key = KeyPair::generate().context("generating a leaf key")?;
         let params = leaf_params(role, &spec.window(cert_role, valid)?)?;
-        let issuer = if spec.wrong_ca.contains(&role) { &rogue } else { &ca };
+        let issuer = if spec.wrong_ca.contains(&role) {
+            &rogue
+        } else {
+            &ca
+        };
         let cert = params.signed_by(&key, issuer).context("signing a leaf")?;
         let key_pem = if spec.mismatched_key.contains(&role) {
-            KeyPair::generate().context("generating a stray key")?.serialize_pem()
+            KeyPair::generate()
+                .context("generating a stray key")?
+                .serialize_pem()
         } else {
             key.serialize_pem()
         };
@@ -451,19 +469,36 @@ pub fn materialize(spec: &SiteSpec) -> Result<MaterializedSite> {
     write_atomic(&site.ca_certificate, ca_cert.pem().as_bytes(), PUBLIC)?;
     write_atomic(&site.ca_key, ca_key.serialize_pem().as_bytes(), PRIVATE)?;
     write_atomic(&site.server_certificate, server_pem.as_bytes(), PUBLIC)?;
-    write_atomic(&site.server_key, server_key_pem.as_bytes(), key_mode(LeafRole::Server))?;
+    write_atomic(
+        &site.server_key,
+        server_key_pem.as_bytes(),
+        key_mode(LeafRole::Server),
+    )?;
     write_atomic(&site.client_certificate, client_pem.as_bytes(), PUBLIC)?;
-    write_atomic(&site.client_key, client_key_pem.as_bytes(), key_mode(LeafRole::Client))?;
+    write_atomic(
+        &site.client_key,
+        client_key_pem.as_bytes(),
+        key_mode(LeafRole::Client),
+    )?;
     // The metrics service serves the bundle's server identity and trusts the bundle CA.
-    write_atomic(&metrics_dir.join("server.crt"), server_pem.as_bytes(), PUBLIC)?;
+    write_atomic(
+        &metrics_dir.join("server.crt"),
+        server_pem.as_bytes(),
+        PUBLIC,
+    )?;
     write_atomic(
         &metrics_dir.join("server.key"),
         server_key_pem.as_bytes(),
         key_mode(LeafRole::Server),
     )?;
-    write_atomic(&metrics_dir.join("clients.pem"), ca_cert.pem().as_bytes(), PUBLIC)?;
+    write_atomic(
+        &metrics_dir.join("clients.pem"),
+        ca_cert.pem().as_bytes(),
+        PUBLIC,
+    )?;
 
-    let tls_rotated = SimTime::from_unix_secs(minus_days(spec.as_of, spec.rotated_days_ago)?.unix_secs());
+    let tls_rotated =
+        SimTime::from_unix_secs(minus_days(spec.as_of, spec.rotated_days_ago)?.unix_secs());
     let keys_rotated =
         SimTime::from_unix_secs(minus_days(spec.as_of, spec.keys_rotated_days_ago)?.unix_secs());
     if !spec.no_tls_registry {
@@ -472,7 +507,11 @@ pub fn materialize(spec: &SiteSpec) -> Result<MaterializedSite> {
             .map(|p| (format!("{BUNDLE}::{p}"), tls_rotated.to_rfc3339()))
             .collect();
         entries.extend(spec.tls_registry_values.clone());
-        write_atomic(&site.tls_rotation_registry, registry_json(&entries).as_bytes(), PUBLIC)?;
+        write_atomic(
+            &site.tls_rotation_registry,
+            registry_json(&entries).as_bytes(),
+            PUBLIC,
+        )?;
     }
     if let Ok(Some(kr)) = config.key_rotation() {
         let entries: BTreeMap<String, String> = kr
@@ -485,7 +524,11 @@ pub fn materialize(spec: &SiteSpec) -> Result<MaterializedSite> {
                 )
             })
             .collect();
-        write_atomic(&site.key_rotation_registry, registry_json(&entries).as_bytes(), PUBLIC)?;
+        write_atomic(
+            &site.key_rotation_registry,
+            registry_json(&entries).as_bytes(),
+            PUBLIC,
+        )?;
     }
     let mut site = site;
     for env in config.environments().map_err(anyhow::Error::msg)? {
@@ -544,7 +587,9 @@ mod tests {
         assert_eq!(client.verify_issued_by(ca), Ok(()));
         assert_eq!(x509::key_matches(server, &site.server_key), Ok(true));
         assert!(server.san_covers("127.0.0.1") && server.san_covers("localhost"));
-        assert!(matches!(server.validity_at(as_of()), Validity::Valid { expires_in_days } if (expires_in_days - 360.0).abs() < 1e-6));
+        assert!(
+            matches!(server.validity_at(as_of()), Validity::Valid { expires_in_days } if (expires_in_days - 360.0).abs() < 1e-6)
+        );
         assert_eq!(
             std::fs::read_to_string(&site.tls_rotation_registry).unwrap(),
             "{\"core-oem::tls_ca\":\"2026-11-23T09:00:00Z\",\"core-oem::tls_client\":\"2026-11-23T09:00:00Z\",\"core-oem::tls_server\":\"2026-11-23T09:00:00Z\"}\n"
@@ -569,13 +614,16 @@ mod tests {
         spec.mismatched_key.insert(LeafRole::Client);
         spec.group_readable_key.insert(LeafRole::Server);
         spec.omit_secrets.insert("CORE_SCHEDULER_TOKEN".into());
-        spec.secret_lengths.insert("LIVE_DECISION_LOG_HMAC".into(), 23);
+        spec.secret_lengths
+            .insert("LIVE_DECISION_LOG_HMAC".into(), 23);
         spec.scheduler_scopes = Some(vec!["Runtime.Schedule.Read".into()]);
         let site = materialize(&spec).unwrap();
         let ca = &x509::read_certificates(&site.ca_certificate).unwrap()[0];
         let server = &x509::read_certificates(&site.server_certificate).unwrap()[0];
         let client = &x509::read_certificates(&site.client_certificate).unwrap()[0];
-        assert!(matches!(server.validity_at(as_of()), Validity::Expired { days_ago } if (days_ago - 30.0).abs() < 1e-6));
+        assert!(
+            matches!(server.validity_at(as_of()), Validity::Expired { days_ago } if (days_ago - 30.0).abs() < 1e-6)
+        );
         assert!(client.verify_issued_by(ca).is_err());
         assert_eq!(x509::key_matches(client, &site.client_key), Ok(false));
         assert_eq!(x509::mode_of(&site.server_key), Some(0o640));
@@ -591,7 +639,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut spec = SiteSpec::new(dir.path().join("s"), as_of());
         spec.omit_secrets.insert("NOPE".into());
-        assert!(materialize(&spec).unwrap_err().to_string().contains("unknown secret `NOPE`"));
+        assert!(
+            materialize(&spec)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown secret `NOPE`")
+        );
         let mut spec = SiteSpec::new(dir.path().join("s"), as_of());
         spec.tls_registry_values.insert("tls_ca".into(), "x".into());
         assert!(materialize(&spec).is_err());

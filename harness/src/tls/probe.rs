@@ -33,12 +33,27 @@ use crate::audit::x509::{self, Validity};
 
 /// The checks the probe reports under, with their titles.
 pub const CHECKS: [(&str, &str); 6] = [
-    ("probe.connect", "the probed endpoint accepts TCP connections"),
+    (
+        "probe.connect",
+        "the probed endpoint accepts TCP connections",
+    ),
     ("probe.handshake", "the TLS handshake completes"),
-    ("probe.client_auth", "the server accepts the bundle's client certificate"),
-    ("probe.server_chain", "the presented chain verifies against the bundle CA"),
-    ("probe.server_expiry", "the presented certificate is valid at the audit time"),
-    ("probe.server_name", "the presented certificate covers the probed host"),
+    (
+        "probe.client_auth",
+        "the server accepts the bundle's client certificate",
+    ),
+    (
+        "probe.server_chain",
+        "the presented chain verifies against the bundle CA",
+    ),
+    (
+        "probe.server_expiry",
+        "the presented certificate is valid at the audit time",
+    ),
+    (
+        "probe.server_name",
+        "the presented certificate covers the probed host",
+    ),
 ];
 
 /// What to probe, with what.
@@ -200,17 +215,16 @@ pub fn probe(req: &ProbeRequest) -> ProbeOutcome {
         provider: provider.clone(),
         chain: Mutex::new(Vec::new()),
     });
-    let builder = match ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-    {
-        Ok(b) => b
-            .dangerous()
-            .with_custom_certificate_verifier(verifier.clone()),
-        Err(e) => {
-            f.issue("probe.handshake", format!("TLS configuration: {e}"));
-            return done(report, f);
-        }
-    };
+    let builder =
+        match ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
+            Ok(b) => b
+                .dangerous()
+                .with_custom_certificate_verifier(verifier.clone()),
+            Err(e) => {
+                f.issue("probe.handshake", format!("TLS configuration: {e}"));
+                return done(report, f);
+            }
+        };
     let config = match (&req.client_certificate, &req.client_key) {
         (Some(cert), Some(key)) => {
             match load_certs(cert)
@@ -290,7 +304,10 @@ pub fn probe(req: &ProbeRequest) -> ProbeOutcome {
             report.client_certificate_accepted = Some(false);
             f.issue(
                 "probe.client_auth",
-                format!("{} refused the bundle client certificate: {why}", req.target),
+                format!(
+                    "{} refused the bundle client certificate: {why}",
+                    req.target
+                ),
             );
         } else {
             f.issue(
@@ -302,7 +319,9 @@ pub fn probe(req: &ProbeRequest) -> ProbeOutcome {
     }
     report.handshake_completed = true;
     report.protocol = conn.protocol_version().map(|v| format!("{v:?}"));
-    report.cipher_suite = conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite()));
+    report.cipher_suite = conn
+        .negotiated_cipher_suite()
+        .map(|s| format!("{:?}", s.suite()));
     // Flush our final flight, then wait for the server's verdict on our certificate.
     while conn.wants_write() {
         if conn.write_tls(&mut sock).unwrap_or(0) == 0 {
@@ -327,7 +346,10 @@ pub fn probe(req: &ProbeRequest) -> ProbeOutcome {
             report.failure = Some(why.clone());
             f.issue(
                 "probe.client_auth",
-                format!("{} refused the bundle client certificate: {why}", req.target),
+                format!(
+                    "{} refused the bundle client certificate: {why}",
+                    req.target
+                ),
             );
         }
     }

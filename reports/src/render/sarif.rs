@@ -350,7 +350,10 @@ pub fn validate_shape(doc: &serde_json::Value) -> Vec<String> {
             .and_then(Value::as_str)
             .is_none_or(str::is_empty)
         {
-            err(&format!("{rp}.tool.driver.name"), "required non-empty string");
+            err(
+                &format!("{rp}.tool.driver.name"),
+                "required non-empty string",
+            );
         }
         let rules = driver
             .and_then(|d| d.get("rules"))
@@ -359,7 +362,10 @@ pub fn validate_shape(doc: &serde_json::Value) -> Vec<String> {
             .unwrap_or_default();
         for (i, rule) in rules.iter().enumerate() {
             if rule.get("id").and_then(Value::as_str).is_none() {
-                err(&format!("{rp}.tool.driver.rules[{i}].id"), "required string");
+                err(
+                    &format!("{rp}.tool.driver.rules[{i}].id"),
+                    "required string",
+                );
             }
         }
         let results = match run.get("results") {
@@ -372,10 +378,17 @@ pub fn validate_shape(doc: &serde_json::Value) -> Vec<String> {
         };
         for (i, res) in results.iter().enumerate() {
             let p = format!("{rp}.results[{i}]");
-            if res.pointer("/message/text").and_then(Value::as_str).is_none() {
+            if res
+                .pointer("/message/text")
+                .and_then(Value::as_str)
+                .is_none()
+            {
                 err(&format!("{p}.message.text"), "required string");
             }
-            let level = res.get("level").and_then(Value::as_str).unwrap_or("warning");
+            let level = res
+                .get("level")
+                .and_then(Value::as_str)
+                .unwrap_or("warning");
             if !["none", "note", "warning", "error"].contains(&level) {
                 err(&format!("{p}.level"), "not one of none|note|warning|error");
             }
@@ -393,7 +406,10 @@ pub fn validate_shape(doc: &serde_json::Value) -> Vec<String> {
                 err(&format!("{p}.kind"), "not a SARIF kind");
             }
             if kind != "fail" && level != "none" {
-                err(&p, "a result whose kind is not `fail` must have level `none`");
+                err(
+                    &p,
+                    "a result whose kind is not `fail` must have level `none`",
+                );
             }
             if let Some(idx) = res.get("ruleIndex") {
                 match idx.as_u64() {
@@ -408,7 +424,13 @@ pub fn validate_shape(doc: &serde_json::Value) -> Vec<String> {
                 }
             }
             if let Some(locs) = res.get("locations") {
-                for (li, loc) in locs.as_array().cloned().unwrap_or_default().iter().enumerate() {
+                for (li, loc) in locs
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
                     if loc
                         .pointer("/physicalLocation/artifactLocation/uri")
                         .and_then(Value::as_str)
@@ -488,7 +510,8 @@ mod tests {
     #[test]
     fn unknown_and_duplicate_rules_are_refused() {
         let mut r = run();
-        r.results.push(SarifResult::failed("nope", Level::Error, "m"));
+        r.results
+            .push(SarifResult::failed("nope", Level::Error, "m"));
         assert_eq!(render(&r), Err(SarifError::UnknownRule("nope".into())));
         let mut r = run();
         r.tool.rules.push(r.tool.rules[0].clone());
