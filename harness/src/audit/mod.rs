@@ -8,7 +8,9 @@
 //! and their building blocks: [`findings`] (the recorder), [`registry`] (rotation registries),
 //! [`x509`] (certificate, chain, key and permission checks).
 
+pub mod baseline;
 pub mod compliance;
 pub mod findings;
 pub mod registry;
+pub mod rotation;
 pub mod x509;

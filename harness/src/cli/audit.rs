@@ -11,9 +11,12 @@ use stage4_reports::compliance::ComplianceStatus;
 use stage4_reports::render::{json, junit, sarif};
 
 use super::common::{as_of_or_now, parse_as_of, print, write_report};
+use stage4_engine::decision_log::SigningKey;
+
+use crate::audit::baseline::{self, BaselinePlan, SchedulerScopes, normalize_scope};
 use crate::audit::compliance::{self, CompliancePlan, ProbeTarget};
 use crate::exit::Exit;
-use crate::secrets::Secrets;
+use crate::secrets::{Secrets, read_private_file};
 
 /// `stage4 audit ...`
 #[derive(Debug, Args)]
@@ -31,6 +34,68 @@ pub enum AuditCommand {
     /// Exit 0 when the status is ok or warn, 1 on fail, 2 when the config is missing or
     /// unreadable.
     Compliance(ComplianceArgs),
+    /// TLS and RBAC baseline of the services and the mTLS bundle (audit_security_baseline.py).
+    ///
+    /// Status ok, warning or error. Exit 0 unless --fail-on-error (2 on errors) or
+    /// --fail-on-warning (1 on warnings or errors); 2 for bad input or signing problems.
+    SecurityBaseline(BaselineArgs),
+}
+
+/// Flags of `stage4 audit security-baseline`.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Path to core.yaml.
+    #[arg(long, default_value = "config/core.yaml")]
+    pub config: PathBuf,
+    /// Write the JSON report to this file (parent directories created).
+    #[arg(long, visible_alias = "json-output")]
+    pub output_json: Option<PathBuf>,
+    /// Pretty JSON (2-space indent, sorted keys); otherwise compact.
+    #[arg(long)]
+    pub pretty: bool,
+    /// Print the report on stdout (always printed when no output file is given).
+    #[arg(long)]
+    pub print: bool,
+    /// Exit 1 when there are warnings or errors.
+    #[arg(long)]
+    pub fail_on_warning: bool,
+    /// Exit 2 when there are errors (wins over --fail-on-warning).
+    #[arg(long)]
+    pub fail_on_error: bool,
+    /// Certificate expiry warning window, in days.
+    #[arg(long, default_value_t = 30.0)]
+    pub warn_expiring_days: f64,
+    /// Scope required for metrics_service (repeatable; default metrics.read).
+    #[arg(long, value_name = "SCOPE")]
+    pub metrics_required_scope: Vec<String>,
+    /// Scope required for risk_service (repeatable; default risk.read).
+    #[arg(long, value_name = "SCOPE")]
+    pub risk_required_scope: Vec<String>,
+    /// Scheduler scope (repeatable): `scope` or `:scope` replaces the default read+write pair;
+    /// `name:scope` applies to scheduler `name` only.
+    #[arg(long, value_name = "[NAME:]SCOPE")]
+    pub scheduler_required_scope: Vec<String>,
+    /// HMAC key for the report signature (UTF-8 text).
+    #[arg(long)]
+    pub summary_hmac_key: Option<String>,
+    /// File holding the HMAC key (mode 0600; stripped).
+    #[arg(long)]
+    pub summary_hmac_key_file: Option<PathBuf>,
+    /// Environment variable holding the HMAC key (the --env-file is consulted first).
+    #[arg(long)]
+    pub summary_hmac_key_env: Option<String>,
+    /// Key id written into the signature.
+    #[arg(long)]
+    pub summary_hmac_key_id: Option<String>,
+    /// Fail (exit 2) when no signing key is available.
+    #[arg(long)]
+    pub require_summary_signature: bool,
+    /// Audit instant (RFC 3339); default now.
+    #[arg(long, value_parser = parse_as_of)]
+    pub as_of: Option<SimTime>,
+    /// KEY=VALUE secrets file (mode 0600) read before the process environment.
+    #[arg(long)]
+    pub env_file: Option<PathBuf>,
 }
 
 /// Output format of the compliance report on stdout.
@@ -97,6 +162,7 @@ pub struct ComplianceArgs {
 pub fn run(args: AuditArgs) -> Result<Exit> {
     match args.command {
         AuditCommand::Compliance(a) => run_compliance(a),
+        AuditCommand::SecurityBaseline(a) => run_baseline(a),
     }
 }
 
@@ -137,5 +203,95 @@ fn run_compliance(a: ComplianceArgs) -> Result<Exit> {
     Ok(match report.status {
         ComplianceStatus::Fail => Exit::Failed,
         ComplianceStatus::Ok | ComplianceStatus::Warn => Exit::Ok,
+    })
+}
+
+fn signing_key(a: &BaselineArgs, secrets: &Secrets) -> Result<Option<SigningKey>> {
+    let sources = [
+        a.summary_hmac_key.is_some(),
+        a.summary_hmac_key_file.is_some(),
+        a.summary_hmac_key_env.is_some(),
+    ];
+    anyhow::ensure!(
+        sources.iter().filter(|s| **s).count() <= 1,
+        "give at most one of --summary-hmac-key, --summary-hmac-key-file, --summary-hmac-key-env"
+    );
+    let bytes: Option<Vec<u8>> = if let Some(k) = &a.summary_hmac_key {
+        Some(k.trim().as_bytes().to_vec())
+    } else if let Some(path) = &a.summary_hmac_key_file {
+        Some(read_private_file(path)?)
+    } else if let Some(name) = &a.summary_hmac_key_env {
+        let value = secrets.get(name).with_context(|| {
+            format!("--summary-hmac-key-env {name}: the variable is not set (export it or put it in --env-file)")
+        })?;
+        Some(value.trim().as_bytes().to_vec())
+    } else {
+        None
+    };
+    if let Some(b) = &bytes {
+        anyhow::ensure!(!b.is_empty(), "the summary HMAC key is empty");
+        if b.len() < 16 {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "warning: the summary HMAC key is {} bytes long; use at least 16",
+                    b.len()
+                );
+            }
+        }
+    }
+    if bytes.is_none() && a.require_summary_signature {
+        anyhow::bail!(
+            "--require-summary-signature: no key given (use --summary-hmac-key, --summary-hmac-key-file or --summary-hmac-key-env)"
+        );
+    }
+    let key_id = a
+        .summary_hmac_key_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    Ok(bytes.map(|b| SigningKey::new(b, key_id)))
+}
+
+fn run_baseline(a: BaselineArgs) -> Result<Exit> {
+    anyhow::ensure!(
+        a.warn_expiring_days.is_finite() && a.warn_expiring_days >= 0.0,
+        "--warn-expiring-days must be zero or a positive number of days"
+    );
+    let secrets = Secrets::with_env_file(a.env_file.as_deref())?;
+    let key = signing_key(&a, &secrets)?;
+    let mut plan = BaselinePlan::new(&a.config, as_of_or_now(a.as_of));
+    plan.warn_expiring_days = a.warn_expiring_days;
+    let scopes = |given: &[String], default: &str| -> Vec<String> {
+        let s: Vec<String> = given.iter().filter_map(|s| normalize_scope(s)).collect();
+        if s.is_empty() {
+            vec![default.to_owned()]
+        } else {
+            s
+        }
+    };
+    plan.metrics_scopes = scopes(&a.metrics_required_scope, "metrics.read");
+    plan.risk_scopes = scopes(&a.risk_required_scope, "risk.read");
+    plan.scheduler_scopes = SchedulerScopes::resolve(&a.scheduler_required_scope);
+    plan.signing_key = key;
+    let report = baseline::run(&plan, &secrets)?;
+    let text = if a.pretty {
+        json::to_pretty_sorted(&report)?
+    } else {
+        serde_json::to_string(&report)?
+    };
+    if let Some(path) = &a.output_json {
+        write_report(path, &text)?;
+    }
+    if a.print || a.output_json.is_none() {
+        print(&text)?;
+    }
+    Ok(if a.fail_on_error && !report.errors.is_empty() {
+        Exit::Error
+    } else if a.fail_on_warning && !(report.errors.is_empty() && report.warnings.is_empty()) {
+        Exit::Failed
+    } else {
+        Exit::Ok
     })
 }

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod common;
+pub mod keys;
 pub mod site;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Site audits: compliance (RBAC, mTLS, rotation, real X.509), security baseline.
     Audit(audit::AuditArgs),
+    /// API keys: rotation check per environment.
+    Keys(keys::KeysArgs),
     /// Training sites: materialize the OEM site with generated certificates.
     Site(site::SiteArgs),
 }
@@ -37,6 +40,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Audit(args) => audit::run(args),
+        Command::Keys(args) => keys::run(args),
         Command::Site(args) => site::run(args),
     }
 }

@@ -1,8 +1,11 @@
 //! Audits on materialized training sites: compliance, security baseline, key rotation, the
 //! live mTLS probe, and the CLI contract (exit codes, formats, errors).
 
+mod baseline;
+mod cli;
 mod compliance;
 mod probe;
+mod rotation;
 
 use std::path::Path;
 
