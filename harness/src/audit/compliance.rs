@@ -143,6 +143,8 @@ pub fn run_loaded(
 #[derive(Default)]
 struct MtlsMaterial {
     ca: Option<CertInfo>,
+    server: Option<CertInfo>,
+    client: Option<CertInfo>,
     ca_path: Option<PathBuf>,
     client_cert_path: Option<PathBuf>,
     client_key_path: Option<PathBuf>,
@@ -584,6 +586,7 @@ impl Audit<'_> {
         if let Some(k) = find("server_key") {
             self.private_key("execution.mtls.server_key", &k, server.as_ref());
         }
+        self.mtls.server = server;
         let client = find("client_certificate").and_then(|p| {
             self.certificate(
                 "execution.mtls.client_certificate",
@@ -595,6 +598,7 @@ impl Audit<'_> {
         if let Some(k) = find("client_key") {
             self.private_key("execution.mtls.client_key", &k, client.as_ref());
         }
+        self.mtls.client = client;
     }
 
     /// Parses a certificate file and runs the checks for its role; returns the leaf.
@@ -806,6 +810,7 @@ impl Audit<'_> {
                         self.plan.rotation_warn_days,
                         "immediate rotation required",
                     );
+                    self.rotation_evidence(&pid, bundle, purpose, &status);
                 }
             }
             None => {
@@ -819,6 +824,38 @@ impl Audit<'_> {
                     );
                 }
             }
+        }
+    }
+
+    /// A registry entry is only a claim: with `--check-paths` the certificate in use must have
+    /// been issued no earlier than a day before the recorded rotation, or the registry says
+    /// "rotated" while the old certificate is still deployed.
+    fn rotation_evidence(
+        &mut self,
+        id: &str,
+        bundle: &str,
+        purpose: &str,
+        status: &RotationStatus,
+    ) {
+        let cert = match purpose {
+            "tls_ca" => self.mtls.ca.as_ref(),
+            "tls_server" => self.mtls.server.as_ref(),
+            _ => self.mtls.client.as_ref(),
+        };
+        let (Some(cert), Some(rotated)) = (cert, status.last_rotated) else {
+            return;
+        };
+        let slack = 86_400;
+        if cert.not_before + slack < rotated.unix_secs() as i64 {
+            self.r.warn(
+                id,
+                format!(
+                    "entry {bundle}/{purpose} records a rotation at {} but the certificate in use ({}) was issued at {}: the registry does not match the deployed certificate",
+                    SimTime::from_unix_secs(rotated.unix_secs()).to_rfc3339(),
+                    cert.subject,
+                    x509::rfc3339(cert.not_before)
+                ),
+            );
         }
     }
 

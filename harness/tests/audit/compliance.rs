@@ -358,3 +358,27 @@ fn sarif_validates_and_junit_has_one_testcase_per_check() {
         );
     }
 }
+
+#[test]
+fn registry_claiming_a_rotation_the_certificates_do_not_show_warns() {
+    // The registry says the server certificate was rotated today, but the deployed one was
+    // issued 30 days ago.
+    let (report, _) = audit(
+        |s| {
+            s.rotated_days_ago = 30.0;
+            s.tls_registry_values
+                .insert("core-oem::tls_server".into(), super::AS_OF.into());
+        },
+        |_| {},
+    );
+    assert_eq!(report.status, ComplianceStatus::Warn);
+    assert_eq!(
+        checks(&report).1,
+        ["execution.mtls.rotation_registry.tls_server"]
+    );
+    assert!(
+        report.warnings[0]
+            .message
+            .contains("does not match the deployed certificate")
+    );
+}
