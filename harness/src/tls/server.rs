@@ -104,6 +104,20 @@ impl MtlsServer {
     pub fn log(&self) -> ServerLog {
         self.log.lock().expect("server log lock").clone()
     }
+
+    /// Waits until `count` connections have been judged (accepted or refused), or `timeout`
+    /// passed, and returns the log. The client may learn the verdict before the server thread
+    /// has recorded it, so tests wait here instead of reading the log at once.
+    pub fn wait_for(&self, count: usize, timeout: Duration) -> ServerLog {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let log = self.log();
+            if log.accepted + log.refused.len() >= count || std::time::Instant::now() >= deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
 }
 
 impl Drop for MtlsServer {

@@ -29,7 +29,7 @@ fn probe_site(tweak: impl FnOnce(&mut SiteSpec)) -> ComplianceReport {
         timeout: Duration::from_secs(3),
     });
     let report = compliance::run(&plan, &secrets(&site)).unwrap();
-    let log = server.log();
+    let log = server.wait_for(1, Duration::from_secs(5));
     assert_eq!(
         log.accepted + log.refused.len(),
         1,
