@@ -323,9 +323,9 @@ impl Audit<'_> {
                 .find(|(n, _)| *n == f)
                 .map(|(_, p)| p.clone())
         };
-        let client_ca = find("client_ca_path").and_then(|p| {
-            self.certificate("metrics_service.tls.client_ca_path", &p, &Role::Ca, None)
-        });
+        if let Some(p) = find("client_ca_path") {
+            self.certificate("metrics_service.tls.client_ca_path", &p, &Role::Ca, None);
+        }
         let hosts: Vec<String> = str_of(ms, "host").into_iter().collect();
         let cert = find("certificate_path").and_then(|p| {
             self.certificate(
@@ -335,7 +335,6 @@ impl Audit<'_> {
                 None,
             )
         });
-        let _ = client_ca;
         if let Some(key) = find("private_key_path") {
             self.private_key("metrics_service.tls.private_key_path", &key, cert.as_ref());
         }

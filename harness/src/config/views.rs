@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_norway::Value;
 
 use super::CoreConfig;
-use super::value::{self, entries, f64_of, get, scalar_text, str_list, str_of};
+use super::value::{self, entries, f64_of, get, str_list, str_of};
 
 /// One multi-strategy scheduler's RBAC view.
 #[derive(Debug, Clone)]
@@ -301,11 +301,6 @@ pub struct ResourceLimits {
 
 fn default_headroom() -> f64 {
     0.85
-}
-
-/// Scalars of a mapping member as text, used by callers printing config values.
-pub fn text(v: &Value) -> Option<String> {
-    scalar_text(v)
 }
 
 #[cfg(test)]

@@ -339,3 +339,37 @@ fn site_materialize_refuses_bad_flags() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn probe_flag_makes_a_real_handshake() {
+    let now = stage4_harness::cli::common::as_of_or_now(None);
+    let (_dir, good) = super::site_at(now, |_| {});
+    let (_dir2, expired) = super::site_at(now, |s| {
+        s.expired.insert(stage4_harness::site::CertRole::Client);
+    });
+    for (s, code) in [(&good, 0), (&expired, 1)] {
+        let server = stage4_harness::tls::server::MtlsServer::start(
+            &s.server_certificate,
+            &s.server_key,
+            &s.ca_certificate,
+        )
+        .unwrap();
+        let target = format!("127.0.0.1:{}", server.addr().port());
+        let out = stage4(&[
+            "audit",
+            "compliance",
+            "--config",
+            p(&s.config),
+            "--env-file",
+            p(&s.env_file),
+            "--mtls-bundle-name",
+            "core-oem",
+            "--probe",
+            &target,
+        ]);
+        assert_eq!(out.status.code(), Some(code), "{}", text(&out.stdout));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["probe"]["client_certificate_accepted"], code == 0);
+        assert_eq!(report["probe"]["chains_to_bundle_ca"], true);
+    }
+}
