@@ -16,7 +16,7 @@ fn plan(site: &MaterializedSite, envs: &[&str]) -> RotationPlan {
 fn fresh_due_soon_and_overdue_keys() {
     for (days, state, name) in [
         (5.0, RotationState::Ok, "rotation_keys_fresh"),
-        (80.0, RotationState::DueSoon, "rotation_keys_80_days"),
+        (85.0, RotationState::DueSoon, "rotation_keys_85_days"),
         (95.0, RotationState::Overdue, "rotation_keys_95_days"),
     ] {
         let (_dir, site) = site(|s| s.keys_rotated_days_ago = days);
