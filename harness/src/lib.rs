@@ -9,9 +9,17 @@
 //! - [`fsio`]: atomic writes with the right permissions.
 //! - [`rollback`]: the multi-strategy override file (disable, restore, status).
 //! - [`secrets`]: env files, key files and the environment, read safely and never printed.
+//! - [`config`]: the `core.yaml` loader (raw sections plus typed views for the audits).
+//! - [`audit`]: compliance, security baseline and key-rotation audits, X.509 checks.
+//! - [`tls`]: the rustls mTLS probe and a loopback mTLS server.
+//! - [`site`]: `site materialize`, a concrete OEM training site with generated certificates.
 
+pub mod audit;
 pub mod cli;
+pub mod config;
 pub mod exit;
 pub mod fsio;
 pub mod rollback;
 pub mod secrets;
+pub mod site;
+pub mod tls;

@@ -1,3 +1,4 @@
 //! Integration tests of the stage4 harness (one binary; one module per area).
 
+mod audit;
 mod promtool;

@@ -2,3 +2,16 @@
 //!
 //! Pure data to text: serde schemas for every report stage4 writes, and renderers for JSON,
 //! Markdown, JUnit XML, SARIF and HTML with SVG charts. No engine or simulator types.
+//!
+//! ## Map
+//! - [`findings`]: `{check, message}` findings, the checks that ran, and their JUnit/SARIF views.
+//! - [`compliance`]: the `stage4 audit compliance` report (reference keys + `schema_version`).
+//! - [`baseline`]: the `stage4 audit security-baseline` report.
+//! - [`rotation`]: the `stage4 keys check-rotation --json` report.
+//! - [`render`]: sorted pretty JSON, JUnit XML and SARIF 2.1.0 renderers over neutral structs.
+
+pub mod baseline;
+pub mod compliance;
+pub mod findings;
+pub mod render;
+pub mod rotation;

@@ -2,6 +2,11 @@
 //! in its own module; argument structs are parsed here and resolved into validated plans by
 //! the library modules they call.
 
+pub mod audit;
+pub mod common;
+pub mod keys;
+pub mod site;
+
 use clap::{Parser, Subcommand};
 
 pub mod rollback;
@@ -28,11 +33,20 @@ pub enum Command {
     /// Disable multi-strategy trading (override file), restore it, or show its state.
     #[command(subcommand)]
     Rollback(rollback::RollbackCommand),
+    /// Site audits: compliance (RBAC, mTLS, rotation, real X.509), security baseline.
+    Audit(audit::AuditArgs),
+    /// API keys: rotation check per environment.
+    Keys(keys::KeysArgs),
+    /// Training sites: materialize the OEM site with generated certificates.
+    Site(site::SiteArgs),
 }
 
 /// Runs a parsed command line. `Err` means bad usage, configuration or input (exit 2).
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Rollback(cmd) => rollback::run(cmd),
+        Command::Audit(args) => audit::run(args),
+        Command::Keys(args) => keys::run(args),
+        Command::Site(args) => site::run(args),
     }
 }

@@ -1,0 +1,3 @@
+//! Integration tests of stage4-reports (one test binary for the crate).
+
+mod compliance;
