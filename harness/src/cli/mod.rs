@@ -5,11 +5,10 @@
 pub mod audit;
 pub mod common;
 pub mod keys;
+pub mod rollback;
 pub mod site;
 
 use clap::{Parser, Subcommand};
-
-pub mod rollback;
 
 use crate::exit::Exit;
 
