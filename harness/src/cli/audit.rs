@@ -166,7 +166,9 @@ pub fn run(args: AuditArgs) -> Result<Exit> {
     }
 }
 
-fn run_compliance(a: ComplianceArgs) -> Result<Exit> {
+/// The compliance plan the flags describe (shared with scenario actions, which parse the same
+/// flags). `--as-of` defaults to the wall clock here; callers may override `plan.as_of`.
+pub fn compliance_plan(a: &ComplianceArgs) -> Result<CompliancePlan> {
     anyhow::ensure!(
         a.rotation_interval_days.is_finite() && a.rotation_interval_days > 0.0,
         "--rotation-interval-days must be a positive number of days"
@@ -175,7 +177,6 @@ fn run_compliance(a: ComplianceArgs) -> Result<Exit> {
         a.rotation_warn_days.is_finite() && a.rotation_warn_days >= 0.0,
         "--rotation-warn-days must be zero or a positive number of days"
     );
-    let secrets = Secrets::with_env_file(a.env_file.as_deref())?;
     let mut plan = CompliancePlan::new(&a.config, as_of_or_now(a.as_of));
     plan.allow_missing_env = a.allow_missing_env;
     plan.check_paths = a.check_paths;
@@ -183,10 +184,16 @@ fn run_compliance(a: ComplianceArgs) -> Result<Exit> {
     plan.rotation_interval_days = a.rotation_interval_days;
     plan.rotation_warn_days = a.rotation_warn_days;
     plan.min_secret_length = a.min_secret_length;
-    plan.probe = a.probe.map(|target| ProbeTarget {
+    plan.probe = a.probe.clone().map(|target| ProbeTarget {
         target,
         timeout: Duration::from_millis(a.probe_timeout_ms.max(1)),
     });
+    Ok(plan)
+}
+
+fn run_compliance(a: ComplianceArgs) -> Result<Exit> {
+    let secrets = Secrets::with_env_file(a.env_file.as_deref())?;
+    let plan = compliance_plan(&a)?;
     let report = compliance::run(&plan, &secrets)?;
     let report_json = json::to_pretty_sorted(&report)?;
     if let Some(path) = &a.output_json {

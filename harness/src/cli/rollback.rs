@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use stage4_engine::domain::{SimDuration, SimTime};
 
+use super::common::{as_of_or_now, parse_as_of};
 use crate::exit::Exit;
 use crate::rollback::{self, DisableRequest, Disabled, Status};
 
@@ -67,7 +68,7 @@ pub struct DisableArgs {
     #[arg(long)]
     pub replace: bool,
     /// Time to record as "now" (RFC 3339); default: the current time.
-    #[arg(long, value_parser = parse_time)]
+    #[arg(long, value_parser = parse_as_of)]
     pub as_of: Option<SimTime>,
     #[command(flatten)]
     dir: DirArgs,
@@ -77,7 +78,7 @@ pub struct DisableArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Evaluate expiry at this time (RFC 3339); default: the current time.
-    #[arg(long, value_parser = parse_time)]
+    #[arg(long, value_parser = parse_as_of)]
     pub as_of: Option<SimTime>,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -86,17 +87,6 @@ pub struct StatusArgs {
     dir: DirArgs,
 }
 
-fn parse_time(text: &str) -> Result<SimTime, String> {
-    SimTime::parse_rfc3339(text).map_err(|e| e.to_string())
-}
-
-/// The wall clock as a [`SimTime`] (the harness is allowed to read it).
-pub fn wall_now() -> SimTime {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("the clock is after 1970");
-    SimTime::from_nanos(u64::try_from(now.as_nanos()).expect("before year 2554"))
-}
 
 /// Runs a rollback command.
 pub fn run(cmd: RollbackCommand) -> Result<Exit> {
@@ -112,7 +102,7 @@ pub fn run(cmd: RollbackCommand) -> Result<Exit> {
                 requested_by: args.requested_by,
                 ticket: args.ticket,
                 duration: args.duration_minutes.map(SimDuration::from_mins),
-                now: args.as_of.unwrap_or_else(wall_now),
+                now: as_of_or_now(args.as_of),
                 replace: args.replace,
             };
             let path = rollback::override_path(&req.dir);
@@ -145,7 +135,7 @@ pub fn run(cmd: RollbackCommand) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         RollbackCommand::Status(args) => {
-            let now = args.as_of.unwrap_or_else(wall_now);
+            let now = as_of_or_now(args.as_of);
             let status = rollback::status(&args.dir.output_dir, now)?;
             if args.json {
                 let (state, o) = match &status {
