@@ -7,7 +7,9 @@
 //! - [`cli`]: argument structs and dispatch, one module per command group.
 //! - [`exit`]: the exit-code convention (0 ok, 1 check failed, 2 bad input).
 //! - [`fsio`]: atomic writes with the right permissions.
+//! - [`sim_run`]: `stage4 sim run`, a market run streamed to disk with its digest.
 
 pub mod cli;
 pub mod exit;
 pub mod fsio;
+pub mod sim_run;

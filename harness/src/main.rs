@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use stage4_harness::cli::{Cli, run};
 
-#[allow(unreachable_code, unused_variables)] // until the first command group lands
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {

@@ -6,6 +6,8 @@ use clap::{Parser, Subcommand};
 
 use crate::exit::Exit;
 
+pub mod sim;
+
 /// stage4: prove a Stage4 deployment is safe to run.
 ///
 /// A deterministic market and exchange simulator drives our own implementation of the Stage4
@@ -22,10 +24,15 @@ pub struct Cli {
 
 /// Top-level command groups.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// The market and exchange simulator on its own.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
+}
 
 /// Runs a parsed command line. `Err` means bad usage, configuration or input (exit 2).
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
-    #[allow(unreachable_code)] // until the first command group lands
-    match cli.command {}
+    match cli.command {
+        Command::Sim(command) => sim::run(command),
+    }
 }
