@@ -304,7 +304,7 @@ mod tests {
 
     #[test]
     fn decimals_print_exactly() {
-        let cases = [(1_000_000, 6_000_012, "60000.12"), (10_000, 12_345, "0.1234"), (100_000_000, 42, "42"), (1_000, 15_000, "0.15000")];
+        let cases = [(1_000_000, 6_000_012, "60000.12"), (10_000, 12_345, "1.2345"), (100_000_000, 42, "42"), (1_000, 15_000, "0.15000")];
         for (unit, count, text) in cases {
             let mut s = String::new();
             push_decimal(&mut s, i128::from(count) * i128::from(unit), decimals(unit));
