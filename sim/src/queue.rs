@@ -74,6 +74,7 @@ impl<T> EventQueue<T> {
     }
 
     /// Schedules `item` at `at` in class `priority`; returns its sequence number.
+    #[inline]
     pub fn push(&mut self, at: SimTime, priority: Priority, item: T) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -94,6 +95,7 @@ impl<T> EventQueue<T> {
     }
 
     /// Removes and returns the earliest event with its time and class.
+    #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, Priority, T)> {
         let Reverse((key, slot)) = self.heap.pop()?;
         let item = self.slots[slot as usize].take().expect("queued slot holds an item");

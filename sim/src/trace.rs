@@ -154,9 +154,9 @@ impl Trace {
         self.stage.extend_from_slice(&v.to_le_bytes());
     }
     #[inline]
-    fn name(&mut self, s: &str) {
-        self.stage.push(u8::try_from(s.len()).expect("names are at most 31 bytes"));
-        self.stage.extend_from_slice(s.as_bytes());
+    fn name(&mut self, bytes: &[u8]) {
+        self.stage.push(u8::try_from(bytes.len()).expect("names are at most 31 bytes"));
+        self.stage.extend_from_slice(bytes);
     }
     #[inline]
     fn head(&mut self, tag: u8, t: SimTime) {
@@ -171,8 +171,8 @@ impl Trace {
             MarketEvent::Quote(q) => {
                 self.counts.quotes += 1;
                 self.head(0x01, t);
-                self.name(q.venue.as_str());
-                self.name(q.symbol.as_str());
+                self.name(q.venue.as_bytes());
+                self.name(q.symbol.as_bytes());
                 self.u64(q.at.as_nanos());
                 self.i64(q.bid.0);
                 self.i64(q.bid_qty.0);
@@ -182,8 +182,8 @@ impl Trace {
             MarketEvent::Bar(b) => {
                 self.counts.bars += 1;
                 self.head(0x02, t);
-                self.name(b.venue.as_str());
-                self.name(b.symbol.as_str());
+                self.name(b.venue.as_bytes());
+                self.name(b.symbol.as_bytes());
                 self.u64(b.open_at.as_nanos());
                 self.u64(b.interval.as_nanos());
                 for p in [b.open, b.high, b.low, b.close] {
@@ -194,7 +194,7 @@ impl Trace {
             MarketEvent::Status { venue, at, status } => {
                 self.counts.status += 1;
                 self.head(0x03, t);
-                self.name(venue.as_str());
+                self.name(venue.as_bytes());
                 self.u64(at.as_nanos());
                 self.u8(match status {
                     VenueStatus::Up => 0,
@@ -209,9 +209,9 @@ impl Trace {
     #[inline]
     pub fn report(&mut self, t: SimTime, r: &ExecReport) {
         self.head(0x04, t);
-        self.name(r.venue.as_str());
+        self.name(r.venue.as_bytes());
         self.u32(r.account.0);
-        self.name(r.symbol.as_str());
+        self.name(r.symbol.as_bytes());
         self.u64(r.client_order_id.0);
         self.u64(r.at.as_nanos());
         match r.kind {
@@ -224,7 +224,7 @@ impl Trace {
                 self.counts.rejects += 1;
                 *self.counts.rejects_by_reason.entry(reason).or_default() += 1;
                 self.u8(1);
-                self.name(reason.as_str());
+                self.name(reason.as_str().as_bytes());
             }
             ExecKind::Fill { price, qty, fee, fee_asset, liquidity, leaves } => {
                 self.counts.fills += 1;
@@ -232,7 +232,7 @@ impl Trace {
                 self.i64(price.0);
                 self.i64(qty.0);
                 self.stage.extend_from_slice(&fee.0.to_le_bytes());
-                self.name(fee_asset.as_str());
+                self.name(fee_asset.as_bytes());
                 self.u8(match liquidity {
                     Liquidity::Maker => 0,
                     Liquidity::Taker => 1,
@@ -268,8 +268,8 @@ impl Trace {
         self.head(0x10, t);
         self.u64(o.client_order_id.0);
         self.u32(o.account.0);
-        self.name(o.venue.as_str());
-        self.name(o.symbol.as_str());
+        self.name(o.venue.as_bytes());
+        self.name(o.symbol.as_bytes());
         self.u8(match o.side {
             Side::Buy => 0,
             Side::Sell => 1,
@@ -287,7 +287,7 @@ impl Trace {
             TimeInForce::PostOnly => 2,
         });
         self.i64(o.qty.0);
-        self.name(o.strategy.as_str());
+        self.name(o.strategy.as_bytes());
         self.flush_if_full();
     }
 
@@ -297,8 +297,8 @@ impl Trace {
         self.head(0x11, t);
         self.u64(c.client_order_id.0);
         self.u32(c.account.0);
-        self.name(c.venue.as_str());
-        self.name(c.symbol.as_str());
+        self.name(c.venue.as_bytes());
+        self.name(c.symbol.as_bytes());
         self.flush_if_full();
     }
 
@@ -311,8 +311,8 @@ impl Trace {
         }
         self.head(if started { 0x20 } else { 0x21 }, t);
         self.u32(u32::try_from(index).expect("fewer than 2³² faults"));
-        self.name(venue.as_str());
-        self.name(kind);
+        self.name(venue.as_bytes());
+        self.name(kind.as_bytes());
         self.flush_if_full();
     }
 }

@@ -58,8 +58,8 @@ use stage4_engine::domain::{
 };
 
 use super::book::{Book, Ladder, RestingOrder, better};
-use super::ledger::{FEE_ACCOUNT, OUTSIDE_WORLD};
-use super::{Exchange, LiveOrder, buy_hold, report};
+use super::ledger::{FEE_ROW, OUTSIDE_ROW};
+use super::{Exchange, LiveOrder, buy_hold, fee, notional, report};
 
 /// Where a planned fill takes its liquidity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,25 +204,27 @@ impl Exchange {
             return reject(RejectReason::NoLiquidity, out);
         }
         let reference = limit.unwrap_or_else(|| plan[0].price);
-        if spec.notional(reference, order.qty) < spec.min_notional {
+        if notional(spec, reference, order.qty) < spec.min_notional {
             self.plan = plan;
             self.stats.rejected += 1;
             return reject(RejectReason::BelowMinNotional, out);
         }
         let rest_qty = if resting_allowed { order.qty - taker_qty } else { Qty::ZERO };
+        let (base_col, quote_col) = self.columns[bi];
+        let row = self.ledger.row(order.account);
         let funded = match order.side {
             Side::Buy => {
                 let mut need = stage4_engine::domain::Amount::ZERO;
                 for f in &plan {
-                    let notional = spec.notional(f.price, f.qty);
-                    need += notional + notional.bps_ceil(self.fees.taker_bps);
+                    let notional = notional(spec, f.price, f.qty);
+                    need += notional + fee(notional, self.fees.taker_bps);
                 }
                 if let Some(limit) = limit {
                     need += buy_hold(spec, limit, rest_qty, self.fees.maker_bps);
                 }
-                self.ledger.available(order.account, spec.quote) >= need
+                self.ledger.available_at(row, quote_col) >= need
             }
-            Side::Sell => self.ledger.available(order.account, spec.base) >= spec.base_amount(taker_qty + rest_qty),
+            Side::Sell => self.ledger.available_at(row, base_col) >= spec.base_amount(taker_qty + rest_qty),
         };
         if !funded {
             self.plan = plan;
@@ -236,14 +238,14 @@ impl Exchange {
         let mut leaves = order.qty;
         for f in &plan {
             leaves -= f.qty;
-            self.execute_taker_fill(now, bi, order, f, leaves, out);
+            self.execute_taker_fill(now, bi, row, order, f, leaves, out);
         }
         self.plan = plan;
 
         if leaves.is_positive() {
             if rest_qty.is_positive() {
                 debug_assert_eq!(leaves, rest_qty);
-                self.rest(now, bi, order, order_id, limit.expect("only limits rest"), leaves);
+                self.rest(now, bi, row, order, order_id, limit.expect("only limits rest"), leaves);
             } else {
                 self.stats.expired += 1;
                 out.push(report(now, venue, order.account, order.symbol, order.client_order_id, ExecKind::Expired { leaves }));
@@ -275,30 +277,32 @@ impl Exchange {
         &mut self,
         now: SimTime,
         bi: usize,
+        row: usize,
         order: &OrderRequest,
         fill: &PlannedFill,
         leaves: Qty,
         out: &mut Vec<ExecReport>,
     ) {
         let spec = &self.books[bi].spec;
-        let (base, quote) = (spec.base, spec.quote);
-        let notional = spec.notional(fill.price, fill.qty);
+        let quote = spec.quote;
+        let (base_col, quote_col) = self.columns[bi];
+        let notional = notional(spec, fill.price, fill.qty);
         let base_amount = spec.base_amount(fill.qty);
-        let fee = notional.bps_ceil(self.fees.taker_bps);
+        let fee = fee(notional, self.fees.taker_bps);
         let counterparty = match fill.source {
             FillSource::Ladder(i) => {
                 self.books[bi].ladder.take(order.side.opposite(), i, fill.qty);
-                OUTSIDE_WORLD
+                OUTSIDE_ROW
             }
             FillSource::Resting => self.fill_front_resting(now, bi, order.side.opposite(), fill.qty, out),
         };
         let (buyer, seller) = match order.side {
-            Side::Buy => (order.account, counterparty),
-            Side::Sell => (counterparty, order.account),
+            Side::Buy => (row, counterparty),
+            Side::Sell => (counterparty, row),
         };
-        self.ledger.transfer(buyer, seller, quote, notional);
-        self.ledger.transfer(seller, buyer, base, base_amount);
-        self.ledger.transfer(order.account, FEE_ACCOUNT, quote, fee);
+        self.ledger.transfer_at(buyer, seller, quote_col, notional);
+        self.ledger.transfer_at(seller, buyer, base_col, base_amount);
+        self.ledger.transfer_at(row, FEE_ROW, quote_col, fee);
         self.stats.taker_fills += 1;
         out.push(report(
             now,
@@ -318,8 +322,8 @@ impl Exchange {
     }
 
     /// Fills `qty` of the front order of the best level on resting side `side` as maker
-    /// (payment is settled by the caller); returns its account.
-    fn fill_front_resting(&mut self, now: SimTime, bi: usize, side: Side, qty: Qty, out: &mut Vec<ExecReport>) -> stage4_engine::domain::AccountId {
+    /// (payment is settled by the caller); returns its ledger row.
+    fn fill_front_resting(&mut self, now: SimTime, bi: usize, side: Side, qty: Qty, out: &mut Vec<ExecReport>) -> usize {
         let maker_bps = self.fees.maker_bps;
         let book = &mut self.books[bi];
         let mut entry = match side {
@@ -341,18 +345,20 @@ impl Exchange {
             }
         }
         let spec = &book.spec;
-        let notional = spec.notional(price, qty);
-        let fee = notional.bps_ceil(maker_bps);
+        let (base_col, quote_col) = self.columns[bi];
+        let row = self.ledger.row(resting.account);
+        let notional = notional(spec, price, qty);
+        let fee = fee(notional, maker_bps);
         match side {
             Side::Buy => {
                 let release = buy_hold(spec, price, before, maker_bps) - buy_hold(spec, price, resting.leaves, maker_bps);
-                self.ledger.release(resting.account, spec.quote, release);
+                self.ledger.release_at(row, quote_col, release);
             }
-            Side::Sell => self.ledger.release(resting.account, spec.base, spec.base_amount(qty)),
+            Side::Sell => self.ledger.release_at(row, base_col, spec.base_amount(qty)),
         }
         let quote = spec.quote;
         let symbol = spec.symbol;
-        self.ledger.transfer(resting.account, FEE_ACCOUNT, quote, fee);
+        self.ledger.transfer_at(row, FEE_ROW, quote_col, fee);
         if resting.leaves.is_zero() {
             self.live.remove(&(resting.account, resting.client_order_id));
         }
@@ -365,16 +371,18 @@ impl Exchange {
             resting.client_order_id,
             ExecKind::Fill { price, qty, fee, fee_asset: quote, liquidity: Liquidity::Maker, leaves: resting.leaves },
         ));
-        resting.account
+        row
     }
 
-    fn rest(&mut self, now: SimTime, bi: usize, order: &OrderRequest, order_id: stage4_engine::domain::OrderId, price: Price, leaves: Qty) {
+    #[allow(clippy::too_many_arguments)]
+    fn rest(&mut self, now: SimTime, bi: usize, row: usize, order: &OrderRequest, order_id: stage4_engine::domain::OrderId, price: Price, leaves: Qty) {
         let maker_bps = self.fees.maker_bps;
+        let (base_col, quote_col) = self.columns[bi];
         let book = &mut self.books[bi];
         let spec = &book.spec;
         match order.side {
-            Side::Buy => self.ledger.hold(order.account, spec.quote, buy_hold(spec, price, leaves, maker_bps)),
-            Side::Sell => self.ledger.hold(order.account, spec.base, spec.base_amount(leaves)),
+            Side::Buy => self.ledger.hold_at(row, quote_col, buy_hold(spec, price, leaves, maker_bps)),
+            Side::Sell => self.ledger.hold_at(row, base_col, spec.base_amount(leaves)),
         }
         book.resting_mut(order.side).entry(price).or_default().push_back(RestingOrder {
             order_id,
@@ -408,9 +416,11 @@ impl Exchange {
             levels.remove(&live.price);
         }
         let spec = &book.spec;
+        let (base_col, quote_col) = self.columns[live.book];
+        let row = self.ledger.row(order.account);
         match live.side {
-            Side::Buy => self.ledger.release(order.account, spec.quote, buy_hold(spec, order.price, order.leaves, maker_bps)),
-            Side::Sell => self.ledger.release(order.account, spec.base, spec.base_amount(order.leaves)),
+            Side::Buy => self.ledger.release_at(row, quote_col, buy_hold(spec, order.price, order.leaves, maker_bps)),
+            Side::Sell => self.ledger.release_at(row, base_col, spec.base_amount(order.leaves)),
         }
         self.stats.cancelled += 1;
         out.push(report(now, self.venue, cancel.account, cancel.symbol, cancel.client_order_id, ExecKind::Cancelled { leaves: order.leaves }));
@@ -440,17 +450,17 @@ impl Exchange {
                 let front_leaves = book.resting(side)[&resting_price].front().expect("levels are never empty").leaves;
                 let qty = front_leaves.min(book.ladder.remaining(side.opposite(), li));
                 self.books[bi].ladder.take(side.opposite(), li, qty);
-                let account = self.fill_front_resting(now, bi, side, qty, out);
+                let row = self.fill_front_resting(now, bi, side, qty, out);
                 let spec = &self.books[bi].spec;
-                let notional = spec.notional(resting_price, qty);
+                let notional = notional(spec, resting_price, qty);
                 let base_amount = spec.base_amount(qty);
-                let (quote_asset, base_asset) = (spec.quote, spec.base);
+                let (base_col, quote_col) = self.columns[bi];
                 let (buyer, seller) = match side {
-                    Side::Buy => (account, OUTSIDE_WORLD),
-                    Side::Sell => (OUTSIDE_WORLD, account),
+                    Side::Buy => (row, OUTSIDE_ROW),
+                    Side::Sell => (OUTSIDE_ROW, row),
                 };
-                self.ledger.transfer(buyer, seller, quote_asset, notional);
-                self.ledger.transfer(seller, buyer, base_asset, base_amount);
+                self.ledger.transfer_at(buyer, seller, quote_col, notional);
+                self.ledger.transfer_at(seller, buyer, base_col, base_amount);
             }
         }
         Some(self.books[bi].top_of_book(quote))

@@ -58,8 +58,10 @@ pub struct Exchange {
     ledger: Ledger,
     fees: FeeSchedule,
     rate_limit: RateLimit,
-    /// Per account: (window index, requests in it). Fixed windows aligned to the epoch.
-    rate_windows: BTreeMap<AccountId, (u64, u32)>,
+    /// Per ledger row: (window index, requests in it). Fixed windows aligned to the epoch.
+    rate_windows: Vec<(u64, u32)>,
+    /// Per book: ledger columns of (base, quote).
+    columns: Vec<(usize, usize)>,
     live: BTreeMap<(AccountId, ClientOrderId), LiveOrder>,
     next_order_id: u64,
     plan: Vec<matching::PlannedFill>,
@@ -86,6 +88,11 @@ impl Exchange {
         fees: FeeSchedule,
         rate_limit: RateLimit,
     ) -> Exchange {
+        let mut ledger = Ledger::new();
+        let columns = specs
+            .iter()
+            .map(|s| (ledger.asset_index(s.base), ledger.asset_index(s.quote)))
+            .collect();
         Exchange {
             venue,
             symbols: specs.iter().map(|s| s.symbol).collect(),
@@ -93,10 +100,11 @@ impl Exchange {
                 .iter()
                 .map(|s| Book::new(s.clone(), shape.levels, shape.growth, shape.spacing_bps))
                 .collect(),
-            ledger: Ledger::default(),
+            ledger,
             fees,
             rate_limit,
-            rate_windows: BTreeMap::new(),
+            rate_windows: Vec::new(),
+            columns,
             live: BTreeMap::new(),
             next_order_id: 1,
             plan: Vec::new(),
@@ -148,7 +156,11 @@ impl Exchange {
     /// Counts a request against the account's rate window; false when over the limit.
     pub(crate) fn admit_request(&mut self, now: SimTime, account: AccountId) -> bool {
         let window = now.as_nanos() / self.rate_limit.window.as_nanos().max(1);
-        let entry = self.rate_windows.entry(account).or_insert((window, 0));
+        let row = self.ledger.row(account);
+        if self.rate_windows.len() < self.ledger.rows() {
+            self.rate_windows.resize(self.ledger.rows(), (0, 0));
+        }
+        let entry = &mut self.rate_windows[row];
         if entry.0 != window {
             *entry = (window, 0);
         }
@@ -186,10 +198,54 @@ pub(crate) fn report(
     }
 }
 
+/// Exact notional of `qty` at `price` in quote atoms (as [`InstrumentSpec::notional`],
+/// without its 128-bit division on the hot path).
+#[inline]
+pub(crate) fn notional(spec: &InstrumentSpec, price: Price, qty: Qty) -> Amount {
+    match spec.tick_atoms.checked_mul(spec.lot_atoms) {
+        Some(per_tick_lot) => {
+            Amount(i128::from(price.0) * i128::from(qty.0) * i128::from(per_tick_lot / stage4_engine::domain::ATOMS_PER_UNIT))
+        }
+        None => spec.notional(price, qty),
+    }
+}
+
+/// `Amount::bps_ceil` with a 64-bit fast path for the non-negative amounts fees are charged
+/// on (128-bit division is a slow library call). Same result everywhere.
+#[inline]
+pub(crate) fn fee(amount: Amount, bps: u32) -> Amount {
+    if let Ok(n) = i64::try_from(amount.0)
+        && (0..=i64::MAX / 10_000).contains(&n)
+        && bps <= 10_000
+    {
+        return Amount(i128::from((n * i64::from(bps) + 9_999) / 10_000));
+    }
+    amount.bps_ceil(bps)
+}
+
 /// Quote a resting buy of `qty` at `price` reserves: notional, the fee rounded up, and one
 /// atom per lot because each partial fill's fee is rounded up on its own.
 #[inline]
 pub(crate) fn buy_hold(spec: &InstrumentSpec, price: Price, qty: Qty, fee_bps: u32) -> Amount {
-    let notional = spec.notional(price, qty);
-    notional + notional.bps_ceil(fee_bps) + Amount(i128::from(qty.0))
+    let notional = notional(spec, price, qty);
+    notional + fee(notional, fee_bps) + Amount(i128::from(qty.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fast_fee_equals_bps_ceil(atoms in -(1i128 << 70)..(1i128 << 70), bps in 0u32..=10_000) {
+            prop_assert_eq!(fee(Amount(atoms), bps), Amount(atoms).bps_ceil(bps));
+        }
+
+        #[test]
+        fn fast_notional_equals_the_spec(price in 1i64..10_000_000_000, qty in 1i64..10_000_000) {
+            let spec = crate::market::instruments::default_spec(Symbol::new("BTC_USDT").unwrap()).unwrap();
+            prop_assert_eq!(notional(&spec, Price(price), Qty(qty)), spec.notional(Price(price), Qty(qty)));
+        }
+    }
 }
