@@ -158,7 +158,7 @@ impl SimRng {
             }
             k
         } else {
-            let x = libm::round(lambda + libm::sqrt(lambda) * self.normal());
+            let x = (lambda + libm::sqrt(lambda) * self.normal()).round();
             if x <= 0.0 { 0 } else { x as u64 }
         }
     }

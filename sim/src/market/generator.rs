@@ -4,13 +4,14 @@
 //! # Model, per step of `Δt` (the quote interval)
 //! 1. Each symbol's fair log price `x` takes one step of its [`FairProcess`] (stream
 //!    `market/fair/<symbol>`). The first step, at the start, shows the start price.
-//! 2. Each venue `v` sees `x` **`lag_v` late**, linearly interpolated between the two
-//!    bracketing steps (a ring buffer keeps just enough history), plus its own basis `b_v`,
+//! 2. Each venue `v` sees the fair price **`lag_v` late**, linearly interpolated between the
+//!    two bracketing steps (a ring buffer keeps just enough history), times `e^{b_v}` for its
+//!    own log basis `b_v`,
 //!    an Ornstein–Uhlenbeck process with stationary deviation `basis_bps` and half-life
 //!    `basis_half_life` (stream `market/basis/<venue>/<symbol>`, started from its stationary
 //!    distribution). Cross-venue spreads therefore open in fast moves (lag) and at random
 //!    (basis), and close again.
-//! 3. The venue mid in ticks is `round(exp(x(t − lag_v) + b_v) / tick)`; the quoted spread is
+//! 3. The venue mid in ticks is `round(P(t − lag_v) · e^{b_v} / tick)`; the quoted spread is
 //!    `max(1 tick, round(mid × spread_bps))`, `bid = mid − ⌊spread/2⌋`, `ask = bid + spread`.
 //! 4. Sizes at the best bid and ask are `top_notional / price` in lots, each jittered by a
 //!    uniform factor in `[0.5, 1.5)`. Synthetic traded volume per step is
@@ -41,7 +42,9 @@ struct FairPath {
     rng: SimRng,
     x: f64,
     shock: f64,
-    /// Ring of past fair log prices, newest at `head`.
+    /// `exp(x)`: the fair price, computed once per step.
+    price: f64,
+    /// Ring of past fair prices, newest at `head`.
     history: Vec<f64>,
     head: usize,
     /// Quote units per tick.
@@ -51,11 +54,11 @@ struct FairPath {
 }
 
 impl FairPath {
-    /// The fair log price `lag_steps` steps ago (fractional: interpolated).
+    /// The fair price `lag_steps` steps ago (fractional: linearly interpolated).
     #[inline]
     fn lagged(&self, lag_steps: f64) -> f64 {
         if lag_steps <= 0.0 {
-            return self.x;
+            return self.price;
         }
         let n = self.history.len();
         let k = lag_steps as usize;
@@ -115,13 +118,13 @@ impl MarketGenerator {
             .symbols
             .iter()
             .map(|s: &MarketSymbol| {
-                let x = libm::log(s.start_price);
                 FairPath {
                     process: FairProcess::new(&s.model, step, s.start_price),
                     rng: root.fork(&format!("market/fair/{}", s.symbol)),
-                    x,
+                    x: libm::log(s.start_price),
+                    price: s.start_price,
                     shock: 0.8,
-                    history: vec![x; history_len],
+                    history: vec![s.start_price; history_len],
                     head: 0,
                     tick_size: s.spec.tick_atoms as f64 / 1e8,
                     lot_size: s.spec.lot_atoms as f64 / 1e8,
@@ -199,9 +202,10 @@ impl MarketGenerator {
                 for path in &mut self.symbols {
                     let (x, shock) = path.process.step(path.x, &mut path.rng);
                     path.x = x;
+                    path.price = libm::exp(x);
                     path.shock = shock;
                     path.head = (path.head + 1) % path.history.len();
-                    path.history[path.head] = x;
+                    path.history[path.head] = path.price;
                 }
             }
         }
@@ -225,10 +229,9 @@ impl MarketGenerator {
         for venue in &mut self.venues {
             for (path, vs) in self.symbols.iter().zip(venue.symbols.iter_mut()) {
                 vs.basis = vs.basis * venue.basis_decay + venue.basis_sd * vs.rng.normal();
-                let log_price = path.lagged(venue.lag_steps) + vs.basis;
-                let price = libm::exp(log_price);
-                let mid = libm::round(price / path.tick_size).max(2.0) as i64;
-                let spread = (libm::round(mid as f64 * venue.spread_frac) as i64).max(1);
+                let price = path.lagged(venue.lag_steps) * exp_small(vs.basis);
+                let mid = (price / path.tick_size).round().max(2.0) as i64;
+                let spread = ((mid as f64 * venue.spread_frac).round() as i64).max(1);
                 let bid = (mid - spread / 2).max(1);
                 let ask = bid + spread;
 
@@ -261,7 +264,19 @@ impl MarketGenerator {
 
     /// The fair price of symbol number `index` (config order) now, in quote units.
     pub fn fair_price(&self, index: usize) -> Option<f64> {
-        self.symbols.get(index).map(|p| libm::exp(p.x))
+        self.symbols.get(index).map(|p| p.price)
+    }
+}
+
+/// `e^b` for the small basis values of a venue: a 5th-order Taylor series (relative error
+/// below 10⁻¹⁴ for |b| < 0.01, i.e. 100 bps), falling back to `libm::exp` beyond. Only `+`
+/// and `×`, so it is as portable as `libm` and several times cheaper on the per-quote path.
+#[inline]
+fn exp_small(b: f64) -> f64 {
+    if b.abs() < 0.01 {
+        1.0 + b * (1.0 + b * (0.5 + b * (1.0 / 6.0 + b * (1.0 / 24.0 + b * (1.0 / 120.0)))))
+    } else {
+        libm::exp(b)
     }
 }
 
@@ -275,5 +290,20 @@ impl MarketFeed for MarketGenerator {
         let event = self.out[self.pos];
         self.pos += 1;
         Some(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_small_matches_exp() {
+        for i in -200..=200 {
+            let b = i as f64 * 0.0001;
+            let rel = (exp_small(b) - libm::exp(b)).abs() / libm::exp(b);
+            assert!(rel < 1e-14, "{b}: {rel}");
+        }
+        assert_eq!(exp_small(0.5), libm::exp(0.5));
     }
 }

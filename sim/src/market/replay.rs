@@ -206,7 +206,7 @@ impl ReplayFeed {
             for bar in group {
                 let p = self.params[&(bar.venue, bar.symbol)];
                 let mid = path_price(bar, k, steps);
-                let spread = (libm::round(mid as f64 * p.spread_frac) as i64).max(1);
+                let spread = ((mid as f64 * p.spread_frac).round() as i64).max(1);
                 let bid = (mid - spread / 2).max(1);
                 let price = mid as f64 * p.tick_size;
                 let lots = Qty((p.top_notional / price / p.lot_size).max(1.0) as i64);
@@ -238,7 +238,7 @@ fn path_price(bar: &Bar, k: u64, n: u64) -> i64 {
     let seg = (s as usize).min(2);
     let frac = s - seg as f64;
     let (from, to) = (anchors[seg] as f64, anchors[seg + 1] as f64);
-    libm::round(from + (to - from) * frac) as i64
+    (from + (to - from) * frac).round() as i64
 }
 
 impl MarketFeed for ReplayFeed {
