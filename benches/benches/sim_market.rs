@@ -18,13 +18,31 @@ use stage4_sim::rng::SimRng;
 use stage4_sim::{SimBuilder, SimConfig};
 
 const SYMBOLS: [&str; 10] = [
-    "BTC_USDT", "ETH_USDT", "SOL_USDT", "BNB_USDT", "XRP_USDT", "ADA_USDT", "DOGE_USDT", "LTC_USDT", "DOT_USDT", "LINK_USDT",
+    "BTC_USDT",
+    "ETH_USDT",
+    "SOL_USDT",
+    "BNB_USDT",
+    "XRP_USDT",
+    "ADA_USDT",
+    "DOGE_USDT",
+    "LTC_USDT",
+    "DOT_USDT",
+    "LINK_USDT",
 ];
 
 fn config() -> SimConfig {
-    let venues: Vec<VenueId> = ["binance", "kraken", "okx"].iter().map(|v| VenueId::new(v).unwrap()).collect();
+    let venues: Vec<VenueId> = ["binance", "kraken", "okx"]
+        .iter()
+        .map(|v| VenueId::new(v).unwrap())
+        .collect();
     let symbols: Vec<Symbol> = SYMBOLS.iter().map(|s| Symbol::new(s).unwrap()).collect();
-    let mut cfg = SimConfig::new(7, SimTime::parse_rfc3339("2026-01-01T00:00:00Z").unwrap(), SimDuration::from_hours(1), &venues, &symbols);
+    let mut cfg = SimConfig::new(
+        7,
+        SimTime::parse_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+        SimDuration::from_hours(1),
+        &venues,
+        &symbols,
+    );
     cfg.quote_interval = SimDuration::from_secs(1);
     cfg
 }
@@ -64,7 +82,11 @@ fn bench(c: &mut Criterion) {
                 .venues
                 .iter()
                 .map(|v| {
-                    let shape = BookShape { levels: v.depth.levels as usize, growth: v.depth.growth, spacing_bps: v.depth.spacing_bps };
+                    let shape = BookShape {
+                        levels: v.depth.levels as usize,
+                        growth: v.depth.growth,
+                        spacing_bps: v.depth.spacing_bps,
+                    };
                     Exchange::new(v.name, &specs, shape, v.fees, v.rate_limit)
                 })
                 .collect();

@@ -12,8 +12,8 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use stage4_engine::domain::{
-    AccountId, Amount, Asset, ClientOrderId, MarketEvent, OrderKind, OrderRequest, Qty, Side, SimDuration, SimTime,
-    StrategyId, Symbol, TimeInForce, VenueId,
+    AccountId, Amount, Asset, ClientOrderId, MarketEvent, OrderKind, OrderRequest, Qty, Side,
+    SimDuration, SimTime, StrategyId, Symbol, TimeInForce, VenueId,
 };
 use stage4_sim::config::{AccountConfig, RateLimit, Units};
 use stage4_sim::exchange::latency::LatencyModel;
@@ -32,8 +32,13 @@ fn config() -> SimConfig {
     );
     let v = &mut cfg.venues[0];
     v.depth.levels = 10;
-    v.rate_limit = RateLimit { max_requests: u32::MAX, window: SimDuration::from_secs(1) };
-    let zero = LatencyModel::Constant { latency: SimDuration::ZERO };
+    v.rate_limit = RateLimit {
+        max_requests: u32::MAX,
+        window: SimDuration::from_secs(1),
+    };
+    let zero = LatencyModel::Constant {
+        latency: SimDuration::ZERO,
+    };
     v.latency.order_entry = zero.clone();
     v.latency.reports = zero.clone();
     v.latency.market_data = zero;
@@ -41,8 +46,14 @@ fn config() -> SimConfig {
         account: AccountId(1),
         venue,
         balances: [
-            (Asset::new("USDT").unwrap(), Units(Amount::from_units(1_000_000_000))),
-            (Asset::new("BTC").unwrap(), Units(Amount::from_units(10_000))),
+            (
+                Asset::new("USDT").unwrap(),
+                Units(Amount::from_units(1_000_000_000)),
+            ),
+            (
+                Asset::new("BTC").unwrap(),
+                Units(Amount::from_units(10_000)),
+            ),
         ]
         .into_iter()
         .collect(),
@@ -88,7 +99,13 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let (sim, at) = at_first_quote(&builder);
-                (sim.exchange(VenueId::new("binance").unwrap()).unwrap().clone(), at, Vec::with_capacity(16))
+                (
+                    sim.exchange(VenueId::new("binance").unwrap())
+                        .unwrap()
+                        .clone(),
+                    at,
+                    Vec::with_capacity(16),
+                )
             },
             |(mut exchange, at, mut reports)| {
                 // The reports buffer is reused per order, as the sim does.

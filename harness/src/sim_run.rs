@@ -15,7 +15,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
-use stage4_engine::domain::{Bar, InstrumentSpec, MarketEvent, SimDuration, SimTime, Symbol, VenueId};
+use stage4_engine::domain::{
+    Bar, InstrumentSpec, MarketEvent, SimDuration, SimTime, Symbol, VenueId,
+};
 use stage4_sim::market::process::PriceModel;
 use stage4_sim::market::replay::{HEADER, parse_csv};
 use stage4_sim::trace::TraceCounts;
@@ -149,7 +151,8 @@ pub fn default_start() -> SimTime {
 
 /// Runs the plan, streaming bars to `out/bars.csv` and writing `out/summary.json`.
 pub fn run(plan: &SimRunPlan) -> Result<SimRunSummary> {
-    fs::create_dir_all(&plan.out).with_context(|| format!("--out: cannot create directory {}", plan.out.display()))?;
+    fs::create_dir_all(&plan.out)
+        .with_context(|| format!("--out: cannot create directory {}", plan.out.display()))?;
     let probe = tempfile::Builder::new()
         .prefix(".stage4-probe-")
         .tempfile_in(&plan.out)
@@ -163,14 +166,18 @@ pub fn run(plan: &SimRunPlan) -> Result<SimRunSummary> {
     let mut sim = builder.build();
 
     let partial = plan.out.join(".bars.csv.partial");
-    let file = fs::File::create(&partial).with_context(|| format!("--out: cannot create {}", partial.display()))?;
+    let file = fs::File::create(&partial)
+        .with_context(|| format!("--out: cannot create {}", partial.display()))?;
     let mut csv = BufWriter::with_capacity(1 << 16, file);
     writeln!(csv, "{HEADER}")?;
     let mut bars_written = 0u64;
     let mut line = String::with_capacity(128);
     while let Some(delivery) = sim.step() {
         if let Delivered::Market(MarketEvent::Bar(bar)) = delivery.item {
-            let spec = specs.iter().find(|s| s.symbol == bar.symbol).expect("bars are of configured symbols");
+            let spec = specs
+                .iter()
+                .find(|s| s.symbol == bar.symbol)
+                .expect("bars are of configured symbols");
             line.clear();
             bar_row(&mut line, &bar, spec);
             csv.write_all(line.as_bytes())
@@ -178,11 +185,16 @@ pub fn run(plan: &SimRunPlan) -> Result<SimRunSummary> {
             bars_written += 1;
         }
     }
-    let file = csv.into_inner().map_err(|e| e.into_error()).with_context(|| format!("cannot write {}", partial.display()))?;
-    file.sync_all().with_context(|| format!("cannot write {}", partial.display()))?;
+    let file = csv
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    file.sync_all()
+        .with_context(|| format!("cannot write {}", partial.display()))?;
     drop(file);
     let bars_path = plan.out.join("bars.csv");
-    fs::rename(&partial, &bars_path).with_context(|| format!("cannot replace {}", bars_path.display()))?;
+    fs::rename(&partial, &bars_path)
+        .with_context(|| format!("cannot replace {}", bars_path.display()))?;
 
     let summary = SimRunSummary {
         schema_version: SUMMARY_SCHEMA_VERSION,
@@ -204,7 +216,11 @@ pub fn run(plan: &SimRunPlan) -> Result<SimRunSummary> {
             start: market.start,
             duration: market.duration,
             quote_interval: market.quote_interval,
-            replay: plan.replay.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()),
+            replay: plan
+                .replay
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned()),
         },
         counts: sim.counts().clone(),
         stats: sim.stats(),
@@ -221,25 +237,44 @@ fn build_config(plan: &SimRunPlan) -> Result<SimConfig> {
     let mut start = plan.start.unwrap_or_else(default_start);
     let mut duration = plan.duration.unwrap_or(SimDuration::from_days(1));
     if let Some(path) = &plan.replay {
-        let text = fs::read_to_string(path).with_context(|| format!("--replay: cannot read {}", path.display()))?;
+        let text = fs::read_to_string(path)
+            .with_context(|| format!("--replay: cannot read {}", path.display()))?;
         let specs = plan
             .symbols
             .iter()
             .map(|s| Ok((*s, stage4_sim::market::instruments::default_spec(*s)?)))
             .collect::<Result<std::collections::BTreeMap<_, _>, stage4_sim::ConfigError>>()
             .map_err(|e| anyhow::anyhow!("--symbols: {e}"))?;
-        let bars = parse_csv(&text, plan.bar, &specs).map_err(|e| anyhow::anyhow!("--replay: {}: {e}", path.display()))?;
+        let bars = parse_csv(&text, plan.bar, &specs)
+            .map_err(|e| anyhow::anyhow!("--replay: {}: {e}", path.display()))?;
         for bar in &bars {
             if !plan.venues.contains(&bar.venue) {
-                bail!("--replay: {} has bars of venue `{}`, which is not in --venues", path.display(), bar.venue);
+                bail!(
+                    "--replay: {} has bars of venue `{}`, which is not in --venues",
+                    path.display(),
+                    bar.venue
+                );
             }
         }
-        let first = bars.iter().map(|b| b.open_at).min().expect("parse_csv refuses empty files");
-        let last = bars.iter().map(|b| b.close_at()).max().expect("parse_csv refuses empty files");
+        let first = bars
+            .iter()
+            .map(|b| b.open_at)
+            .min()
+            .expect("parse_csv refuses empty files");
+        let last = bars
+            .iter()
+            .map(|b| b.close_at())
+            .max()
+            .expect("parse_csv refuses empty files");
         start = plan.start.unwrap_or(first);
-        duration = plan.duration.unwrap_or_else(|| last.saturating_since(start));
+        duration = plan
+            .duration
+            .unwrap_or_else(|| last.saturating_since(start));
         if duration.is_zero() {
-            bail!("--start: {start} is at or after the last bar of {} ({last})", path.display());
+            bail!(
+                "--start: {start} is at or after the last bar of {} ({last})",
+                path.display()
+            );
         }
         replay_bars = Some(bars);
     }
@@ -264,10 +299,18 @@ fn bar_row(out: &mut String, bar: &Bar, spec: &InstrumentSpec) {
     let _ = write!(out, "{},{},{}", bar.open_at, bar.venue, bar.symbol);
     for price in [bar.open, bar.high, bar.low, bar.close] {
         out.push(',');
-        push_decimal(out, i128::from(price.0) * i128::from(spec.tick_atoms), tick_decimals);
+        push_decimal(
+            out,
+            i128::from(price.0) * i128::from(spec.tick_atoms),
+            tick_decimals,
+        );
     }
     out.push(',');
-    push_decimal(out, i128::from(bar.volume.0) * i128::from(spec.lot_atoms), lot_decimals);
+    push_decimal(
+        out,
+        i128::from(bar.volume.0) * i128::from(spec.lot_atoms),
+        lot_decimals,
+    );
     out.push('\n');
 }
 
@@ -304,7 +347,12 @@ mod tests {
 
     #[test]
     fn decimals_print_exactly() {
-        let cases = [(1_000_000, 6_000_012, "60000.12"), (10_000, 12_345, "1.2345"), (100_000_000, 42, "42"), (1_000, 15_000, "0.15000")];
+        let cases = [
+            (1_000_000, 6_000_012, "60000.12"),
+            (10_000, 12_345, "1.2345"),
+            (100_000_000, 42, "42"),
+            (1_000, 15_000, "0.15000"),
+        ];
         for (unit, count, text) in cases {
             let mut s = String::new();
             push_decimal(&mut s, i128::from(count) * i128::from(unit), decimals(unit));
@@ -330,6 +378,9 @@ mod tests {
         let mut text = format!("{HEADER}\n");
         bar_row(&mut text, &bar, &spec);
         let specs = [(symbol, spec)].into_iter().collect();
-        assert_eq!(parse_csv(&text, SimDuration::from_mins(1), &specs).unwrap(), vec![bar]);
+        assert_eq!(
+            parse_csv(&text, SimDuration::from_mins(1), &specs).unwrap(),
+            vec![bar]
+        );
     }
 }

@@ -346,7 +346,10 @@ mod tests {
         assert_eq!(cfg.venues[1].lag, SimDuration::from_millis(250));
         assert_eq!(cfg.venues[0].fees.taker_bps, 4);
         let usdt = Asset::new("USDT").unwrap();
-        assert_eq!(cfg.accounts[0].balances[&usdt].0, Amount::from_units(100_000));
+        assert_eq!(
+            cfg.accounts[0].balances[&usdt].0,
+            Amount::from_units(100_000)
+        );
         assert!(matches!(
             cfg.symbols[0].model,
             Some(PriceModel::RegimeSwitching { .. })

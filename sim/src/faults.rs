@@ -146,9 +146,8 @@ impl Fault {
                 format!("{field}.factor"),
                 "must be at least 1",
             )),
-            FaultKind::GappedFeed { probability: p } | FaultKind::RejectStorm { probability: p } => {
-                probability(*p)
-            }
+            FaultKind::GappedFeed { probability: p }
+            | FaultKind::RejectStorm { probability: p } => probability(*p),
             _ => Ok(()),
         }
     }
@@ -199,9 +198,10 @@ impl VenueFaults {
         let mut latency = base;
         for &(_, op, factor, extra) in &self.spikes {
             if op == operation {
-                latency = SimDuration::from_nanos(latency.as_nanos().saturating_mul(u64::from(factor)))
-                    .checked_add(extra)
-                    .unwrap_or(SimDuration::MAX);
+                latency =
+                    SimDuration::from_nanos(latency.as_nanos().saturating_mul(u64::from(factor)))
+                        .checked_add(extra)
+                        .unwrap_or(SimDuration::MAX);
             }
         }
         if operation == Operation::MarketData {
@@ -226,12 +226,18 @@ impl VenueFaults {
     /// Starts fault `index`.
     pub fn open(&mut self, index: usize, kind: &FaultKind) {
         match *kind {
-            FaultKind::LatencySpike { operation, factor, extra } => self.spikes.push((index, operation, factor, extra)),
+            FaultKind::LatencySpike {
+                operation,
+                factor,
+                extra,
+            } => self.spikes.push((index, operation, factor, extra)),
             FaultKind::Outage => self.outages += 1,
             FaultKind::StaleFeed => self.stale += 1,
             FaultKind::GappedFeed { probability } => self.gaps.push((index, probability)),
             FaultKind::RejectStorm { probability } => self.storms.push((index, probability)),
-            FaultKind::ClockSkew { offset_ms } => self.skews.push((index, offset_ms.saturating_mul(1_000_000))),
+            FaultKind::ClockSkew { offset_ms } => self
+                .skews
+                .push((index, offset_ms.saturating_mul(1_000_000))),
             FaultKind::FeedDelay { delay } => self.feed_delays.push((index, delay)),
         }
     }
@@ -253,7 +259,8 @@ impl VenueFaults {
 /// Shifts a venue timestamp by a skew, saturating at the epoch and at the far end.
 pub fn skewed(at: SimTime, skew_ns: i64) -> SimTime {
     if skew_ns >= 0 {
-        at.checked_add(SimDuration::from_nanos(skew_ns as u64)).unwrap_or(SimTime::MAX)
+        at.checked_add(SimDuration::from_nanos(skew_ns as u64))
+            .unwrap_or(SimTime::MAX)
     } else {
         at.checked_sub(SimDuration::from_nanos(skew_ns.unsigned_abs()))
             .unwrap_or(SimTime::EPOCH)
@@ -280,7 +287,10 @@ mod tests {
         assert!(f.is_down());
         assert_eq!(f.gap_probability(), 0.75);
         let ten = SimDuration::from_millis(10);
-        assert_eq!(f.adjust(Operation::OrderEntry, ten), SimDuration::from_millis(35));
+        assert_eq!(
+            f.adjust(Operation::OrderEntry, ten),
+            SimDuration::from_millis(35)
+        );
         assert_eq!(f.adjust(Operation::Reports, ten), ten);
         f.close(0, &FaultKind::Outage);
         assert!(f.is_down());
@@ -295,15 +305,32 @@ mod tests {
     fn bad_windows_and_probabilities_name_the_field() {
         let t = SimTime::from_unix_secs(100);
         let venue = VenueId::new("kraken").unwrap();
-        let backwards = Fault { venue, start: t, end: t, kind: FaultKind::Outage };
-        assert!(backwards.validate("faults[0]").unwrap_err().to_string().contains("faults[0]"));
+        let backwards = Fault {
+            venue,
+            start: t,
+            end: t,
+            kind: FaultKind::Outage,
+        };
+        assert!(
+            backwards
+                .validate("faults[0]")
+                .unwrap_err()
+                .to_string()
+                .contains("faults[0]")
+        );
         let storm = Fault {
             venue,
             start: t,
             end: t + SimDuration::from_secs(1),
             kind: FaultKind::RejectStorm { probability: 1.5 },
         };
-        assert!(storm.validate("faults[1]").unwrap_err().to_string().contains("faults[1].probability"));
+        assert!(
+            storm
+                .validate("faults[1]")
+                .unwrap_err()
+                .to_string()
+                .contains("faults[1].probability")
+        );
         assert_eq!(skewed(SimTime::from_nanos(5), -10), SimTime::EPOCH);
     }
 }

@@ -79,7 +79,9 @@ impl<T> EventQueue<T> {
         let seq = self.next_seq;
         self.next_seq += 1;
         assert!(seq < 1 << SEQ_BITS, "event sequence exhausted");
-        let key = (u128::from(at.as_nanos()) << 64) | (u128::from(priority as u8) << SEQ_BITS) | u128::from(seq);
+        let key = (u128::from(at.as_nanos()) << 64)
+            | (u128::from(priority as u8) << SEQ_BITS)
+            | u128::from(seq);
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slots[s as usize] = Some(item);
@@ -98,7 +100,9 @@ impl<T> EventQueue<T> {
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, Priority, T)> {
         let Reverse((key, slot)) = self.heap.pop()?;
-        let item = self.slots[slot as usize].take().expect("queued slot holds an item");
+        let item = self.slots[slot as usize]
+            .take()
+            .expect("queued slot holds an item");
         self.free.push(slot);
         Some((key_time(key), key_priority(key), item))
     }
@@ -161,7 +165,15 @@ mod tests {
         let order: Vec<&str> = std::iter::from_fn(|| q.pop().map(|(_, _, x)| x)).collect();
         assert_eq!(
             order,
-            ["control", "order", "report", "md first", "md second", "timer", "late control"]
+            [
+                "control",
+                "order",
+                "report",
+                "md first",
+                "md second",
+                "timer",
+                "late control"
+            ]
         );
         assert!(q.is_empty());
     }

@@ -227,7 +227,10 @@ mod tests {
         assert!((var(&logn) - 0.25).abs() < 0.01);
         for lambda in [0.3, 4.0, 80.0] {
             let ps: Vec<f64> = (0..n).map(|_| rng.poisson(lambda) as f64).collect();
-            assert!((mean(&ps) - lambda).abs() < lambda * 0.03 + 0.01, "{lambda}");
+            assert!(
+                (mean(&ps) - lambda).abs() < lambda * 0.03 + 0.01,
+                "{lambda}"
+            );
         }
         let hits = (0..n).filter(|_| rng.bernoulli(0.1)).count();
         assert!((hits as f64 / n as f64 - 0.1).abs() < 0.005);

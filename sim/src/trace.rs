@@ -33,8 +33,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use stage4_engine::domain::{
-    CancelRequest, ExecKind, ExecReport, Liquidity, MarketEvent, OrderKind, OrderRequest, RejectReason, Side,
-    SimTime, TimeInForce, VenueId, VenueStatus,
+    CancelRequest, ExecKind, ExecReport, Liquidity, MarketEvent, OrderKind, OrderRequest,
+    RejectReason, Side, SimTime, TimeInForce, VenueId, VenueStatus,
 };
 
 const STAGE_BYTES: usize = 4096;
@@ -155,7 +155,8 @@ impl Trace {
     }
     #[inline]
     fn name(&mut self, bytes: &[u8]) {
-        self.stage.push(u8::try_from(bytes.len()).expect("names are at most 31 bytes"));
+        self.stage
+            .push(u8::try_from(bytes.len()).expect("names are at most 31 bytes"));
         self.stage.extend_from_slice(bytes);
     }
     #[inline]
@@ -226,7 +227,14 @@ impl Trace {
                 self.u8(1);
                 self.name(reason.as_str().as_bytes());
             }
-            ExecKind::Fill { price, qty, fee, fee_asset, liquidity, leaves } => {
+            ExecKind::Fill {
+                price,
+                qty,
+                fee,
+                fee_asset,
+                liquidity,
+                leaves,
+            } => {
                 self.counts.fills += 1;
                 self.u8(2);
                 self.i64(price.0);

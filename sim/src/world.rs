@@ -39,8 +39,8 @@
 //!   other, whatever the latency draws (`delivery = max(now + latency, last delivery)`).
 
 use stage4_engine::domain::{
-    AccountId, CancelRequest, ExecKind, ExecReport, InstrumentSpec, MarketEvent, OrderRequest, Quote, RejectReason,
-    SimDuration, SimTime, VenueId, VenueStatus,
+    AccountId, CancelRequest, ExecKind, ExecReport, InstrumentSpec, MarketEvent, OrderRequest,
+    Quote, RejectReason, SimDuration, SimTime, VenueId, VenueStatus,
 };
 use stage4_engine::ports::{MarketFeed, Venue};
 
@@ -115,6 +115,13 @@ enum Event {
     Timer(u64),
 }
 
+/// One account's starting balances on one venue, validated.
+type StartingBalances = (
+    AccountId,
+    VenueId,
+    Vec<(stage4_engine::domain::Asset, stage4_engine::domain::Amount)>,
+);
+
 /// The validated, resolved plan of a run. Building a [`Sim`] from it is infallible and may be
 /// repeated (each build is a fresh run from the same inputs).
 #[derive(Clone, Debug)]
@@ -122,7 +129,7 @@ pub struct SimBuilder {
     seed: u64,
     market: MarketPlan,
     venues: Vec<VenueConfig>,
-    accounts: Vec<(AccountId, VenueId, Vec<(stage4_engine::domain::Asset, stage4_engine::domain::Amount)>)>,
+    accounts: Vec<StartingBalances>,
     faults: Vec<Fault>,
     replay: Option<Vec<stage4_engine::domain::Bar>>,
 }
@@ -141,20 +148,31 @@ impl SimBuilder {
         if qi.is_zero() {
             return Err(invalid("quote_interval", "must be longer than 0s"));
         }
-        if config.start.as_nanos() % qi.as_nanos() != 0 {
+        if !config.start.as_nanos().is_multiple_of(qi.as_nanos()) {
             return Err(invalid(
                 "start",
-                format!("{} must be a multiple of the quote interval {qi} (so bar boundaries fall on quotes)", config.start),
+                format!(
+                    "{} must be a multiple of the quote interval {qi} (so bar boundaries fall on quotes)",
+                    config.start
+                ),
             ));
         }
         let day = SimDuration::from_days(1);
         for (i, bar) in config.bar_intervals.iter().enumerate() {
             let field = format!("bar_intervals[{i}]");
-            if bar.is_zero() || *bar > day || day.as_nanos() % bar.as_nanos() != 0 {
-                return Err(invalid(field, format!("{bar} must be between 1s and 1d and divide one day (1s, 5s, 1m, 5m, 15m, 1h, 4h, 1d, ...)")));
+            if bar.is_zero() || *bar > day || !day.as_nanos().is_multiple_of(bar.as_nanos()) {
+                return Err(invalid(
+                    field,
+                    format!(
+                        "{bar} must be between 1s and 1d and divide one day (1s, 5s, 1m, 5m, 15m, 1h, 4h, 1d, ...)"
+                    ),
+                ));
             }
             if bar.as_nanos() % qi.as_nanos() != 0 {
-                return Err(invalid(field, format!("{bar} must be a multiple of the quote interval {qi}")));
+                return Err(invalid(
+                    field,
+                    format!("{bar} must be a multiple of the quote interval {qi}"),
+                ));
             }
         }
         let mut sorted_bars = config.bar_intervals.clone();
@@ -176,7 +194,10 @@ impl SimBuilder {
                 if x.is_finite() && x >= 0.0 {
                     Ok(())
                 } else {
-                    Err(invalid(format!("{field}.{name}"), format!("must be a finite number ≥ 0, got {x}")))
+                    Err(invalid(
+                        format!("{field}.{name}"),
+                        format!("must be a finite number ≥ 0, got {x}"),
+                    ))
                 }
             };
             non_negative("basis_bps", v.basis_bps)?;
@@ -184,23 +205,44 @@ impl SimBuilder {
             non_negative("depth.spacing_bps", v.depth.spacing_bps)?;
             non_negative("depth.growth", v.depth.growth)?;
             if !(1..=crate::exchange::book::MAX_LEVELS as u32).contains(&v.depth.levels) {
-                return Err(invalid(format!("{field}.depth.levels"), format!("must be 1 … 64, got {}", v.depth.levels)));
+                return Err(invalid(
+                    format!("{field}.depth.levels"),
+                    format!("must be 1 … 64, got {}", v.depth.levels),
+                ));
             }
             if let Some(n) = v.depth.top_notional
                 && !(n.is_finite() && n > 0.0)
             {
-                return Err(invalid(format!("{field}.depth.top_notional"), format!("must be positive, got {n}")));
+                return Err(invalid(
+                    format!("{field}.depth.top_notional"),
+                    format!("must be positive, got {n}"),
+                ));
             }
-            for (name, bps) in [("maker_bps", v.fees.maker_bps), ("taker_bps", v.fees.taker_bps)] {
+            for (name, bps) in [
+                ("maker_bps", v.fees.maker_bps),
+                ("taker_bps", v.fees.taker_bps),
+            ] {
                 if bps > 10_000 {
-                    return Err(invalid(format!("{field}.fees.{name}"), format!("must be at most 10000 (100 %), got {bps}")));
+                    return Err(invalid(
+                        format!("{field}.fees.{name}"),
+                        format!("must be at most 10000 (100 %), got {bps}"),
+                    ));
                 }
             }
-            v.latency.order_entry.validate(&format!("{field}.latency.order_entry"))?;
-            v.latency.reports.validate(&format!("{field}.latency.reports"))?;
-            v.latency.market_data.validate(&format!("{field}.latency.market_data"))?;
+            v.latency
+                .order_entry
+                .validate(&format!("{field}.latency.order_entry"))?;
+            v.latency
+                .reports
+                .validate(&format!("{field}.latency.reports"))?;
+            v.latency
+                .market_data
+                .validate(&format!("{field}.latency.market_data"))?;
             if v.rate_limit.max_requests == 0 || v.rate_limit.window.is_zero() {
-                return Err(invalid(format!("{field}.rate_limit"), "max_requests and window must be positive"));
+                return Err(invalid(
+                    format!("{field}.rate_limit"),
+                    "max_requests and window must be positive",
+                ));
             }
         }
 
@@ -211,7 +253,10 @@ impl SimBuilder {
         for (i, s) in config.symbols.iter().enumerate() {
             let field = format!("symbols.{}", s.symbol);
             if config.symbols[..i].iter().any(|t| t.symbol == s.symbol) {
-                return Err(invalid("symbols", format!("`{}` is listed twice", s.symbol)));
+                return Err(invalid(
+                    "symbols",
+                    format!("`{}` is listed twice", s.symbol),
+                ));
             }
             let defaults = defaults_for(s.symbol);
             let mut spec = default_spec(s.symbol)?;
@@ -229,26 +274,50 @@ impl SimBuilder {
             }
             let start_price = s.start_price.unwrap_or(defaults.start_price);
             if !(start_price.is_finite() && start_price > 0.0) {
-                return Err(invalid(format!("{field}.start_price"), format!("must be a positive price, got {start_price}")));
+                return Err(invalid(
+                    format!("{field}.start_price"),
+                    format!("must be a positive price, got {start_price}"),
+                ));
             }
-            let model = s.model.clone().unwrap_or(PriceModel::Gbm { vol: defaults.vol_per_sqrt_sec, drift: 0.0 });
+            let model = s.model.clone().unwrap_or(PriceModel::Gbm {
+                vol: defaults.vol_per_sqrt_sec,
+                drift: 0.0,
+            });
             model.validate(&format!("{field}.model"))?;
-            symbols.push(MarketSymbol { symbol: s.symbol, spec, start_price, model, top_notional: defaults.top_notional });
+            symbols.push(MarketSymbol {
+                symbol: s.symbol,
+                spec,
+                start_price,
+                model,
+                top_notional: defaults.top_notional,
+            });
         }
 
         let mut accounts = Vec::new();
         for (i, a) in config.accounts.iter().enumerate() {
             let field = format!("accounts[{i}]");
             if is_reserved(a.account) {
-                return Err(invalid(format!("{field}.account"), format!("{} is reserved for the venue's fee and outside-world accounts", a.account)));
+                return Err(invalid(
+                    format!("{field}.account"),
+                    format!(
+                        "{} is reserved for the venue's fee and outside-world accounts",
+                        a.account
+                    ),
+                ));
             }
             if !config.venues.iter().any(|v| v.name == a.venue) {
-                return Err(invalid(format!("{field}.venue"), format!("`{}` is not one of the venues", a.venue)));
+                return Err(invalid(
+                    format!("{field}.venue"),
+                    format!("`{}` is not one of the venues", a.venue),
+                ));
             }
             let mut balances = Vec::new();
             for (asset, units) in &a.balances {
                 if units.0.0 < 0 {
-                    return Err(invalid(format!("{field}.balances.{asset}"), "a starting balance cannot be negative"));
+                    return Err(invalid(
+                        format!("{field}.balances.{asset}"),
+                        "a starting balance cannot be negative",
+                    ));
                 }
                 balances.push((*asset, units.0));
             }
@@ -258,7 +327,10 @@ impl SimBuilder {
         for (i, f) in config.faults.iter().enumerate() {
             let field = format!("faults[{i}]");
             if !config.venues.iter().any(|v| v.name == f.venue) {
-                return Err(invalid(format!("{field}.venue"), format!("`{}` is not one of the venues", f.venue)));
+                return Err(invalid(
+                    format!("{field}.venue"),
+                    format!("`{}` is not one of the venues", f.venue),
+                ));
             }
             f.validate(&field)?;
         }
@@ -269,20 +341,41 @@ impl SimBuilder {
                 let mut kept = Vec::new();
                 for bar in bars {
                     if !config.venues.iter().any(|v| v.name == bar.venue) {
-                        return Err(invalid("replay", format!("bar of venue `{}` at {}: not one of the venues", bar.venue, bar.open_at)));
+                        return Err(invalid(
+                            "replay",
+                            format!(
+                                "bar of venue `{}` at {}: not one of the venues",
+                                bar.venue, bar.open_at
+                            ),
+                        ));
                     }
                     if !config.symbols.iter().any(|s| s.symbol == bar.symbol) {
-                        return Err(invalid("replay", format!("bar of symbol `{}` at {}: not one of the symbols", bar.symbol, bar.open_at)));
+                        return Err(invalid(
+                            "replay",
+                            format!(
+                                "bar of symbol `{}` at {}: not one of the symbols",
+                                bar.symbol, bar.open_at
+                            ),
+                        ));
                     }
                     if bar.interval.is_zero() || bar.interval.as_nanos() % qi.as_nanos() != 0 {
-                        return Err(invalid("quote_interval", format!("{qi} must divide the replayed bar interval {}", bar.interval)));
+                        return Err(invalid(
+                            "quote_interval",
+                            format!(
+                                "{qi} must divide the replayed bar interval {}",
+                                bar.interval
+                            ),
+                        ));
                     }
                     if bar.open_at >= config.start && bar.close_at() <= end {
                         kept.push(*bar);
                     }
                 }
                 if kept.is_empty() {
-                    return Err(invalid("replay", format!("no recorded bar lies within {} … {end}", config.start)));
+                    return Err(invalid(
+                        "replay",
+                        format!("no recorded bar lies within {} … {end}", config.start),
+                    ));
                 }
                 Some(kept)
             }
@@ -307,7 +400,14 @@ impl SimBuilder {
                 })
                 .collect(),
         };
-        Ok(SimBuilder { seed: config.seed, market, venues: config.venues, accounts, faults: config.faults, replay })
+        Ok(SimBuilder {
+            seed: config.seed,
+            market,
+            venues: config.venues,
+            accounts,
+            faults: config.faults,
+            replay,
+        })
     }
 
     /// The resolved market plan (specs, start prices and models after defaults).
@@ -324,7 +424,8 @@ impl SimBuilder {
     pub fn build(&self) -> Sim {
         let root = SimRng::from_seed(self.seed);
         let start = self.market.start;
-        let specs: Vec<InstrumentSpec> = self.market.symbols.iter().map(|s| s.spec.clone()).collect();
+        let specs: Vec<InstrumentSpec> =
+            self.market.symbols.iter().map(|s| s.spec.clone()).collect();
         let mut venues: Vec<VenueRuntime> = self
             .venues
             .iter()
@@ -334,14 +435,30 @@ impl SimBuilder {
                     exchange: Exchange::new(
                         v.name,
                         &specs,
-                        BookShape { levels: v.depth.levels as usize, growth: v.depth.growth, spacing_bps: v.depth.spacing_bps },
+                        BookShape {
+                            levels: v.depth.levels as usize,
+                            growth: v.depth.growth,
+                            spacing_bps: v.depth.spacing_bps,
+                        },
                         v.fees,
                         v.rate_limit,
                     ),
                     faults: VenueFaults::default(),
-                    order_entry: LatencySampler::new(v.latency.order_entry.clone(), stream("order_entry"), start),
-                    reports: LatencySampler::new(v.latency.reports.clone(), stream("reports"), start),
-                    market_data: LatencySampler::new(v.latency.market_data.clone(), stream("market_data"), start),
+                    order_entry: LatencySampler::new(
+                        v.latency.order_entry.clone(),
+                        stream("order_entry"),
+                        start,
+                    ),
+                    reports: LatencySampler::new(
+                        v.latency.reports.clone(),
+                        stream("reports"),
+                        start,
+                    ),
+                    market_data: LatencySampler::new(
+                        v.latency.market_data.clone(),
+                        stream("market_data"),
+                        start,
+                    ),
                     gap_rng: root.fork(&format!("faults/{}/gap", v.name)),
                     storm_rng: root.fork(&format!("faults/{}/reject_storm", v.name)),
                     last_entry: SimTime::EPOCH,
@@ -354,13 +471,18 @@ impl SimBuilder {
             })
             .collect();
         for (account, venue, balances) in &self.accounts {
-            let v = venues.iter_mut().find(|r| r.exchange.venue() == *venue).expect("validated venue");
+            let v = venues
+                .iter_mut()
+                .find(|r| r.exchange.venue() == *venue)
+                .expect("validated venue");
             for (asset, amount) in balances {
                 v.exchange.ledger_mut().deposit(*account, *asset, *amount);
             }
         }
         let mut source = match &self.replay {
-            Some(bars) => MarketSource::Replay(Box::new(ReplayFeed::new(bars.clone(), &self.market))),
+            Some(bars) => {
+                MarketSource::Replay(Box::new(ReplayFeed::new(bars.clone(), &self.market)))
+            }
             None => MarketSource::Generated(Box::new(MarketGenerator::new(&self.market, &root))),
         };
         let mut queue = EventQueue::new();
@@ -456,15 +578,24 @@ impl Sim {
             match event {
                 Event::DeliverMarket(e) => {
                     self.trace.market(t, &e);
-                    return Some(Delivery { at: t, item: Delivered::Market(e) });
+                    return Some(Delivery {
+                        at: t,
+                        item: Delivered::Market(e),
+                    });
                 }
                 Event::DeliverReport(r) => {
                     self.trace.report(t, &r);
-                    return Some(Delivery { at: t, item: Delivered::Report(r) });
+                    return Some(Delivery {
+                        at: t,
+                        item: Delivered::Report(r),
+                    });
                 }
                 Event::Timer(token) => {
                     self.trace.timer(t, token);
-                    return Some(Delivery { at: t, item: Delivered::Timer(token) });
+                    return Some(Delivery {
+                        at: t,
+                        item: Delivered::Timer(token),
+                    });
                 }
                 Event::MarketUpdate => self.market_update(t),
                 Event::Order(o) => self.order_arrives(t, &o),
@@ -479,8 +610,13 @@ impl Sim {
     /// Schedules a driver timer: a [`Delivered::Timer`] at `at` (after every other delivery of
     /// that instant). `at` must not be before the clock.
     pub fn set_timer(&mut self, at: SimTime, token: u64) {
-        assert!(at >= self.clock.now(), "timer at {at} is before the sim clock {}", self.clock.now());
-        self.queue.push(at, Priority::EngineTimer, Event::Timer(token));
+        assert!(
+            at >= self.clock.now(),
+            "timer at {at} is before the sim clock {}",
+            self.clock.now()
+        );
+        self.queue
+            .push(at, Priority::EngineTimer, Event::Timer(token));
         self.note_queue();
     }
 
@@ -501,7 +637,10 @@ impl Sim {
 
     /// The exchange of `venue`.
     pub fn exchange(&self, venue: VenueId) -> Option<&Exchange> {
-        self.venues.iter().find(|v| v.exchange.venue() == venue).map(|v| &v.exchange)
+        self.venues
+            .iter()
+            .find(|v| v.exchange.venue() == venue)
+            .map(|v| &v.exchange)
     }
 
     /// The venues, config order.
@@ -511,7 +650,9 @@ impl Sim {
 
     /// True while `venue` is in an outage.
     pub fn is_down(&self, venue: VenueId) -> bool {
-        self.venues.iter().any(|v| v.exchange.venue() == venue && v.faults.is_down())
+        self.venues
+            .iter()
+            .any(|v| v.exchange.venue() == venue && v.faults.is_down())
     }
 
     #[inline]
@@ -547,12 +688,23 @@ impl Sim {
         self.check_submission_time(now, "order");
         self.trace.order(now, order);
         let Some(vi) = self.venue_index(order.venue) else {
-            let r = report(now, order.venue, order.account, order.symbol, order.client_order_id, ExecKind::Reject { reason: RejectReason::UnknownSymbol });
-            self.queue.push(now, Priority::ReportDelivery, Event::DeliverReport(r));
+            let r = report(
+                now,
+                order.venue,
+                order.account,
+                order.symbol,
+                order.client_order_id,
+                ExecKind::Reject {
+                    reason: RejectReason::UnknownSymbol,
+                },
+            );
+            self.queue
+                .push(now, Priority::ReportDelivery, Event::DeliverReport(r));
             return;
         };
         let arrival = self.entry_arrival(vi, now);
-        self.queue.push(arrival, Priority::OrderEntry, Event::Order(*order));
+        self.queue
+            .push(arrival, Priority::OrderEntry, Event::Order(*order));
         self.note_queue();
     }
 
@@ -561,19 +713,35 @@ impl Sim {
         self.check_submission_time(now, "cancel");
         self.trace.cancel(now, cancel);
         let Some(vi) = self.venue_index(cancel.venue) else {
-            let r = report(now, cancel.venue, cancel.account, cancel.symbol, cancel.client_order_id, ExecKind::Reject { reason: RejectReason::UnknownOrder });
-            self.queue.push(now, Priority::ReportDelivery, Event::DeliverReport(r));
+            let r = report(
+                now,
+                cancel.venue,
+                cancel.account,
+                cancel.symbol,
+                cancel.client_order_id,
+                ExecKind::Reject {
+                    reason: RejectReason::UnknownOrder,
+                },
+            );
+            self.queue
+                .push(now, Priority::ReportDelivery, Event::DeliverReport(r));
             return;
         };
         let arrival = self.entry_arrival(vi, now);
-        self.queue.push(arrival, Priority::OrderEntry, Event::Cancel(*cancel));
+        self.queue
+            .push(arrival, Priority::OrderEntry, Event::Cancel(*cancel));
         self.note_queue();
     }
 
     fn entry_arrival(&mut self, vi: usize, now: SimTime) -> SimTime {
         let v = &mut self.venues[vi];
-        let latency = v.faults.adjust(Operation::OrderEntry, v.order_entry.sample(now));
-        let arrival = now.checked_add(latency).unwrap_or(SimTime::MAX).max(v.last_entry);
+        let latency = v
+            .faults
+            .adjust(Operation::OrderEntry, v.order_entry.sample(now));
+        let arrival = now
+            .checked_add(latency)
+            .unwrap_or(SimTime::MAX)
+            .max(v.last_entry);
         v.last_entry = arrival;
         arrival
     }
@@ -587,13 +755,21 @@ impl Sim {
             Some(RejectReason::VenueDown)
         } else if !v.exchange.admit_request(now, order.account) {
             Some(RejectReason::RateLimited)
-        } else if !v.faults.storms.is_empty() && v.storm_rng.bernoulli(v.faults.storm_probability()) {
+        } else if !v.faults.storms.is_empty() && v.storm_rng.bernoulli(v.faults.storm_probability())
+        {
             Some(RejectReason::VenueError)
         } else {
             None
         };
         match reason {
-            Some(reason) => reports.push(report(now, order.venue, order.account, order.symbol, order.client_order_id, ExecKind::Reject { reason })),
+            Some(reason) => reports.push(report(
+                now,
+                order.venue,
+                order.account,
+                order.symbol,
+                order.client_order_id,
+                ExecKind::Reject { reason },
+            )),
             None => v.exchange.on_order(now, order, &mut reports),
         }
         self.schedule_reports(vi, now, &mut reports);
@@ -613,7 +789,14 @@ impl Sim {
             None
         };
         match reason {
-            Some(reason) => reports.push(report(now, cancel.venue, cancel.account, cancel.symbol, cancel.client_order_id, ExecKind::Reject { reason })),
+            Some(reason) => reports.push(report(
+                now,
+                cancel.venue,
+                cancel.account,
+                cancel.symbol,
+                cancel.client_order_id,
+                ExecKind::Reject { reason },
+            )),
             None => v.exchange.on_cancel(now, cancel, &mut reports),
         }
         self.schedule_reports(vi, now, &mut reports);
@@ -627,14 +810,18 @@ impl Sim {
         }
         let v = &mut self.venues[vi];
         let latency = v.faults.adjust(Operation::Reports, v.reports.sample(now));
-        let delivery = now.checked_add(latency).unwrap_or(SimTime::MAX).max(v.last_report);
+        let delivery = now
+            .checked_add(latency)
+            .unwrap_or(SimTime::MAX)
+            .max(v.last_report);
         v.last_report = delivery;
         let skew = v.faults.skew_ns();
         for mut r in reports.drain(..) {
             if skew != 0 {
                 r.at = skewed(r.at, skew);
             }
-            self.queue.push(delivery, Priority::ReportDelivery, Event::DeliverReport(r));
+            self.queue
+                .push(delivery, Priority::ReportDelivery, Event::DeliverReport(r));
         }
         self.note_queue();
     }
@@ -643,7 +830,9 @@ impl Sim {
         let mut reports = std::mem::take(&mut self.reports);
         while let Some(event) = self.pending.filter(|e| e.at() <= now) {
             self.stats.market_events += 1;
-            let vi = self.venue_index(event.venue()).expect("feeds only carry configured venues");
+            let vi = self
+                .venue_index(event.venue())
+                .expect("feeds only carry configured venues");
             match event {
                 MarketEvent::Quote(q) => {
                     if !self.venues[vi].faults.is_down() {
@@ -669,7 +858,11 @@ impl Sim {
         }
         self.reports = reports;
         if let Some(next) = &self.pending {
-            self.queue.push(next.at().max(now), Priority::MarketUpdate, Event::MarketUpdate);
+            self.queue.push(
+                next.at().max(now),
+                Priority::MarketUpdate,
+                Event::MarketUpdate,
+            );
         }
     }
 
@@ -687,7 +880,10 @@ impl Sim {
                     None => return,
                 }
             }
-            if !v.faults.gaps.is_empty() && !matches!(event, MarketEvent::Status { .. }) && v.gap_rng.bernoulli(v.faults.gap_probability()) {
+            if !v.faults.gaps.is_empty()
+                && !matches!(event, MarketEvent::Status { .. })
+                && v.gap_rng.bernoulli(v.faults.gap_probability())
+            {
                 self.stats.dropped_by_gap += 1;
                 return;
             }
@@ -703,16 +899,26 @@ impl Sim {
         if v.faults.stale == 0 {
             remember_published(v, &event);
         }
-        let latency = v.faults.adjust(Operation::MarketData, v.market_data.sample(now));
-        let delivery = now.checked_add(latency).unwrap_or(SimTime::MAX).max(v.last_market);
+        let latency = v
+            .faults
+            .adjust(Operation::MarketData, v.market_data.sample(now));
+        let delivery = now
+            .checked_add(latency)
+            .unwrap_or(SimTime::MAX)
+            .max(v.last_market);
         v.last_market = delivery;
-        self.queue.push(delivery, Priority::MarketDelivery, Event::DeliverMarket(event));
+        self.queue.push(
+            delivery,
+            Priority::MarketDelivery,
+            Event::DeliverMarket(event),
+        );
         self.note_queue();
     }
 
     fn fault_edge(&mut self, now: SimTime, index: usize, start: bool) {
         let fault = self.faults[index].clone();
-        self.trace.fault(now, start, index, fault.venue, fault.kind.name());
+        self.trace
+            .fault(now, start, index, fault.venue, fault.kind.name());
         let vi = self.venue_index(fault.venue).expect("validated venue");
         let v = &mut self.venues[vi];
         let was_down = v.faults.is_down();
@@ -726,8 +932,20 @@ impl Sim {
         }
         let is_down = v.faults.is_down();
         if was_down != is_down {
-            let status = if is_down { VenueStatus::Down } else { VenueStatus::Up };
-            self.publish(vi, now, MarketEvent::Status { venue: fault.venue, at: now, status });
+            let status = if is_down {
+                VenueStatus::Down
+            } else {
+                VenueStatus::Up
+            };
+            self.publish(
+                vi,
+                now,
+                MarketEvent::Status {
+                    venue: fault.venue,
+                    at: now,
+                    status,
+                },
+            );
         }
     }
 }
@@ -740,7 +958,10 @@ fn stale_copy(v: &VenueRuntime, event: &MarketEvent) -> Option<MarketEvent> {
             v.frozen[si].map(MarketEvent::Quote)
         }
         MarketEvent::Bar(b) => {
-            let last = v.last_bars.iter().find(|l| l.symbol == b.symbol && l.interval == b.interval)?;
+            let last = v
+                .last_bars
+                .iter()
+                .find(|l| l.symbol == b.symbol && l.interval == b.interval)?;
             Some(MarketEvent::Bar(stage4_engine::domain::Bar {
                 open: last.close,
                 high: last.close,
@@ -761,7 +982,11 @@ fn remember_published(v: &mut VenueRuntime, event: &MarketEvent) {
                 v.published[si] = Some(*q);
             }
         }
-        MarketEvent::Bar(b) => match v.last_bars.iter_mut().find(|l| l.symbol == b.symbol && l.interval == b.interval) {
+        MarketEvent::Bar(b) => match v
+            .last_bars
+            .iter_mut()
+            .find(|l| l.symbol == b.symbol && l.interval == b.interval)
+        {
             Some(slot) => *slot = *b,
             None => v.last_bars.push(*b),
         },

@@ -5,9 +5,9 @@ mod support;
 
 /// Same seed ⇒ same digest; label forking keeps existing paths when venues are added.
 mod determinism;
+/// One test per fault kind, showing its effect.
+mod faults;
 /// Market realism: cross-venue spreads open and close; replay drives the exchange.
 mod market;
 /// Matching invariants (proptest over random order streams) and reject reasons.
 mod matching;
-/// One test per fault kind, showing its effect.
-mod faults;

@@ -99,8 +99,13 @@ fn parse_positive_duration(text: &str) -> Result<SimDuration, String> {
 fn parse_bar(text: &str) -> Result<SimDuration, String> {
     let d = parse_positive_duration(text)?;
     let day = SimDuration::from_days(1);
-    if d > day || day.as_nanos() % d.as_nanos() != 0 || d.as_nanos() % SimDuration::from_secs(1).as_nanos() != 0 {
-        return Err(format!("{d} must be whole seconds between 1s and 1d and divide one day (1s, 1m, 5m, 15m, 1h, 4h, 1d, ...)"));
+    if d > day
+        || !day.as_nanos().is_multiple_of(d.as_nanos())
+        || d.as_nanos() % SimDuration::from_secs(1).as_nanos() != 0
+    {
+        return Err(format!(
+            "{d} must be whole seconds between 1s and 1d and divide one day (1s, 1m, 5m, 15m, 1h, 4h, 1d, ...)"
+        ));
     }
     Ok(d)
 }
@@ -117,8 +122,16 @@ pub fn run(command: SimCommand) -> Result<Exit> {
 }
 
 fn run_sim(args: SimRunArgs) -> Result<Exit> {
-    if args.bar.as_nanos() % args.quote_interval.as_nanos() != 0 {
-        anyhow::bail!("--quote-interval: {} must divide --bar {}", args.quote_interval, args.bar);
+    if !args
+        .bar
+        .as_nanos()
+        .is_multiple_of(args.quote_interval.as_nanos())
+    {
+        anyhow::bail!(
+            "--quote-interval: {} must divide --bar {}",
+            args.quote_interval,
+            args.bar
+        );
     }
     let plan = SimRunPlan {
         seed: args.seed,

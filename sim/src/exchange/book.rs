@@ -9,7 +9,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use stage4_engine::domain::{AccountId, Amount, ClientOrderId, InstrumentSpec, OrderId, Price, Qty, Quote, Side, SimTime};
+use stage4_engine::domain::{
+    AccountId, Amount, ClientOrderId, InstrumentSpec, OrderId, Price, Qty, Quote, Side, SimTime,
+};
 
 /// Most levels a ladder may have per side.
 pub const MAX_LEVELS: usize = 64;
@@ -35,7 +37,10 @@ pub struct Ladder {
 impl Ladder {
     /// An empty ladder with `levels` levels per side and `growth_milli`/1000 size growth.
     pub fn new(levels: usize, growth_milli: i64) -> Ladder {
-        assert!((1..=MAX_LEVELS).contains(&levels), "ladder levels must be 1..=64");
+        assert!(
+            (1..=MAX_LEVELS).contains(&levels),
+            "ladder levels must be 1..=64"
+        );
         Ladder {
             valid: false,
             at: SimTime::EPOCH,
@@ -106,7 +111,8 @@ impl Ladder {
         if !self.valid {
             return None;
         }
-        (0..self.levels).find(|&i| self.remaining(side, i).is_positive() && self.price(side, i).is_positive())
+        (0..self.levels)
+            .find(|&i| self.remaining(side, i).is_positive() && self.price(side, i).is_positive())
     }
 }
 
@@ -183,7 +189,10 @@ impl Book {
 
     /// Best price on resting side `side`, over the ladder and participants.
     pub fn best(&self, side: Side) -> Option<Price> {
-        let ladder = self.ladder.first_live(side).map(|i| self.ladder.price(side, i));
+        let ladder = self
+            .ladder
+            .first_live(side)
+            .map(|i| self.ladder.price(side, i));
         let resting = self.best_resting(side);
         match (ladder, resting) {
             (Some(a), Some(b)) => Some(if better(side, b, a) { b } else { a }),
@@ -196,7 +205,9 @@ impl Book {
     pub fn top_of_book(&self, quote: &Quote) -> Quote {
         let mut out = *quote;
         for side in [Side::Buy, Side::Sell] {
-            let Some(best) = self.best(side) else { continue };
+            let Some(best) = self.best(side) else {
+                continue;
+            };
             let mut qty = Qty::ZERO;
             if let Some(i) = self.ladder.first_live(side)
                 && self.ladder.price(side, i) == best
@@ -216,7 +227,13 @@ impl Book {
 
     /// Total quantity held by participant orders (for tests and invariants).
     pub fn resting_qty(&self) -> Qty {
-        Qty(self.bids.values().chain(self.asks.values()).flatten().map(|o| o.leaves.0).sum())
+        Qty(self
+            .bids
+            .values()
+            .chain(self.asks.values())
+            .flatten()
+            .map(|o| o.leaves.0)
+            .sum())
     }
 
     /// Spacing of ladder levels in ticks for a given mid.

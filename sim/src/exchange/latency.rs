@@ -79,7 +79,10 @@ impl LatencyModel {
 
     /// True when sampling never draws from the random stream.
     pub fn is_deterministic(&self) -> bool {
-        matches!(self, LatencyModel::Constant { .. } | LatencyModel::Table { .. })
+        matches!(
+            self,
+            LatencyModel::Constant { .. } | LatencyModel::Table { .. }
+        )
     }
 }
 
@@ -160,26 +163,47 @@ mod tests {
     fn each_model_samples_within_its_shape() {
         let start = SimTime::from_unix_secs(1_000);
         let rng = SimRng::from_seed(1).fork("latency/test");
-        let mut constant = LatencySampler::new(LatencyModel::Constant { latency: ms(7) }, rng.clone(), start);
+        let mut constant = LatencySampler::new(
+            LatencyModel::Constant { latency: ms(7) },
+            rng.clone(),
+            start,
+        );
         assert_eq!(constant.sample(start), ms(7));
 
-        let mut uniform = LatencySampler::new(LatencyModel::Uniform { min: ms(5), max: ms(9) }, rng.clone(), start);
+        let mut uniform = LatencySampler::new(
+            LatencyModel::Uniform {
+                min: ms(5),
+                max: ms(9),
+            },
+            rng.clone(),
+            start,
+        );
         for _ in 0..1000 {
             let l = uniform.sample(start);
             assert!(l >= ms(5) && l <= ms(9));
         }
 
         let mut lognormal = LatencySampler::new(
-            LatencyModel::LogNormal { median: ms(20), sigma: 0.25 },
+            LatencyModel::LogNormal {
+                median: ms(20),
+                sigma: 0.25,
+            },
             rng.clone(),
             start,
         );
-        let mut draws: Vec<u64> = (0..10_001).map(|_| lognormal.sample(start).as_nanos()).collect();
+        let mut draws: Vec<u64> = (0..10_001)
+            .map(|_| lognormal.sample(start).as_nanos())
+            .collect();
         draws.sort_unstable();
         let median = draws[5_000] as f64 / 1e6;
         assert!((median - 20.0).abs() < 0.5, "{median}");
 
-        let table = LatencyModel::Table { points: vec![(SimDuration::ZERO, ms(10)), (SimDuration::from_secs(10), ms(30))] };
+        let table = LatencyModel::Table {
+            points: vec![
+                (SimDuration::ZERO, ms(10)),
+                (SimDuration::from_secs(10), ms(30)),
+            ],
+        };
         let mut t = LatencySampler::new(table, rng, start);
         assert_eq!(t.sample(start), ms(10));
         assert_eq!(t.sample(start + SimDuration::from_secs(5)), ms(20));
@@ -189,14 +213,28 @@ mod tests {
     #[test]
     fn bad_parameters_name_the_field() {
         let cases = [
-            LatencyModel::Uniform { min: ms(9), max: ms(5) },
-            LatencyModel::LogNormal { median: ms(1), sigma: -1.0 },
+            LatencyModel::Uniform {
+                min: ms(9),
+                max: ms(5),
+            },
+            LatencyModel::LogNormal {
+                median: ms(1),
+                sigma: -1.0,
+            },
             LatencyModel::Table { points: vec![] },
-            LatencyModel::Table { points: vec![(ms(5), ms(1)), (ms(5), ms(2))] },
+            LatencyModel::Table {
+                points: vec![(ms(5), ms(1)), (ms(5), ms(2))],
+            },
         ];
         for model in cases {
-            let err = model.validate("venues.kraken.latency.order_entry").unwrap_err();
-            assert!(err.to_string().starts_with("`venues.kraken.latency.order_entry`"), "{err}");
+            let err = model
+                .validate("venues.kraken.latency.order_entry")
+                .unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with("`venues.kraken.latency.order_entry`"),
+                "{err}"
+            );
         }
     }
 }

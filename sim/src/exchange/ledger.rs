@@ -118,7 +118,11 @@ impl Ledger {
 
     #[inline]
     fn peek(&self, row: usize, asset: usize) -> Balance {
-        self.rows[row].get(asset).copied().flatten().unwrap_or_default()
+        self.rows[row]
+            .get(asset)
+            .copied()
+            .flatten()
+            .unwrap_or_default()
     }
 
     /// Credits a starting balance (counts towards the conserved totals).
@@ -187,13 +191,18 @@ impl Ledger {
     pub fn iter(&self) -> impl Iterator<Item = (AccountId, Asset, Balance)> + '_ {
         let mut columns: Vec<(Asset, usize)> = self.assets.iter().copied().zip(0..).collect();
         columns.sort();
-        self.rows_by_account.iter().flat_map(move |(&account, &row)| {
-            let cells = &self.rows[row];
-            columns
-                .clone()
-                .into_iter()
-                .filter_map(move |(asset, col)| cells.get(col).copied().flatten().map(|b| (account, asset, b)))
-        })
+        self.rows_by_account
+            .iter()
+            .flat_map(move |(&account, &row)| {
+                let cells = &self.rows[row];
+                columns.clone().into_iter().filter_map(move |(asset, col)| {
+                    cells
+                        .get(col)
+                        .copied()
+                        .flatten()
+                        .map(|b| (account, asset, b))
+                })
+            })
     }
 
     /// Per asset: the sum of all totals minus what was deposited. Empty when value was
@@ -202,7 +211,12 @@ impl Ledger {
         let mut errors = BTreeMap::new();
         for (col, asset) in self.assets.iter().enumerate() {
             let sum = self.rows.iter().fold(Amount::ZERO, |acc, cells| {
-                acc + cells.get(col).copied().flatten().map(|b| b.total).unwrap_or_default()
+                acc + cells
+                    .get(col)
+                    .copied()
+                    .flatten()
+                    .map(|b| b.total)
+                    .unwrap_or_default()
             });
             let error = sum - self.initial[col];
             if !error.is_zero() {

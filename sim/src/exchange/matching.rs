@@ -53,8 +53,8 @@
 //! - [x] While the venue is down its books are frozen: no quote updates, no crossing fills.
 
 use stage4_engine::domain::{
-    CancelRequest, ExecKind, ExecReport, Liquidity, OrderKind, OrderRequest, Price, Qty, Quote, RejectReason, Side,
-    SimTime, TimeInForce,
+    CancelRequest, ExecKind, ExecReport, Liquidity, OrderKind, OrderRequest, Price, Qty, Quote,
+    RejectReason, Side, SimTime, TimeInForce,
 };
 
 use super::book::{Book, Ladder, RestingOrder, better};
@@ -83,7 +83,13 @@ pub struct PlannedFill {
 
 /// Walks the book for an incoming `side` order of `qty` up to `limit` (none: market) without
 /// changing it; writes the matches into `plan` and returns the quantity they fill.
-pub fn plan_taker(book: &Book, side: Side, limit: Option<Price>, qty: Qty, plan: &mut Vec<PlannedFill>) -> Qty {
+pub fn plan_taker(
+    book: &Book,
+    side: Side,
+    limit: Option<Price>,
+    qty: Qty,
+    plan: &mut Vec<PlannedFill>,
+) -> Qty {
     plan.clear();
     let rest_side = side.opposite();
     match rest_side {
@@ -92,7 +98,9 @@ pub fn plan_taker(book: &Book, side: Side, limit: Option<Price>, qty: Qty, plan:
             rest_side,
             limit,
             qty,
-            book.asks.iter().flat_map(|(p, q)| q.iter().map(move |o| (*p, o.leaves))),
+            book.asks
+                .iter()
+                .flat_map(|(p, q)| q.iter().map(move |o| (*p, o.leaves))),
             plan,
         ),
         Side::Buy => walk(
@@ -100,7 +108,10 @@ pub fn plan_taker(book: &Book, side: Side, limit: Option<Price>, qty: Qty, plan:
             rest_side,
             limit,
             qty,
-            book.bids.iter().rev().flat_map(|(p, q)| q.iter().map(move |o| (*p, o.leaves))),
+            book.bids
+                .iter()
+                .rev()
+                .flat_map(|(p, q)| q.iter().map(move |o| (*p, o.leaves))),
             plan,
         ),
     }
@@ -120,7 +131,10 @@ fn walk(
     let levels = if ladder.valid { ladder.levels() } else { 0 };
     let mut li = 0;
     while remaining > 0 {
-        while li < levels && !(ladder.remaining(rest_side, li).is_positive() && ladder.price(rest_side, li).is_positive()) {
+        while li < levels
+            && !(ladder.remaining(rest_side, li).is_positive()
+                && ladder.price(rest_side, li).is_positive())
+        {
             li += 1;
         }
         let ladder_price = (li < levels).then(|| ladder.price(rest_side, li));
@@ -146,11 +160,19 @@ fn walk(
         if from_resting {
             let (_, available) = resting.next().expect("peeked");
             let take = available.0.min(remaining);
-            plan.push(PlannedFill { price, qty: Qty(take), source: FillSource::Resting });
+            plan.push(PlannedFill {
+                price,
+                qty: Qty(take),
+                source: FillSource::Resting,
+            });
             remaining -= take;
         } else {
             let take = ladder.remaining(rest_side, li).0.min(remaining);
-            plan.push(PlannedFill { price, qty: Qty(take), source: FillSource::Ladder(li) });
+            plan.push(PlannedFill {
+                price,
+                qty: Qty(take),
+                source: FillSource::Ladder(li),
+            });
             remaining -= take;
             li += 1;
         }
@@ -164,7 +186,14 @@ impl Exchange {
     pub fn on_order(&mut self, now: SimTime, order: &OrderRequest, out: &mut Vec<ExecReport>) {
         let venue = self.venue;
         let reject = |reason: RejectReason, out: &mut Vec<ExecReport>| {
-            out.push(report(now, venue, order.account, order.symbol, order.client_order_id, ExecKind::Reject { reason }));
+            out.push(report(
+                now,
+                venue,
+                order.account,
+                order.symbol,
+                order.client_order_id,
+                ExecKind::Reject { reason },
+            ));
         };
         let Some(bi) = self.symbol_index(order.symbol) else {
             self.stats.rejected += 1;
@@ -179,15 +208,20 @@ impl Exchange {
             OrderKind::Market => None,
             OrderKind::Limit { price } => Some(price),
         };
-        let resting_allowed = limit.is_some() && matches!(order.tif, TimeInForce::Gtc | TimeInForce::PostOnly);
+        let resting_allowed =
+            limit.is_some() && matches!(order.tif, TimeInForce::Gtc | TimeInForce::PostOnly);
         let post_only = limit.is_some() && order.tif == TimeInForce::PostOnly;
 
         let mut plan = std::mem::take(&mut self.plan);
         let taker_qty = if post_only {
             plan.clear();
-            let crosses = book
-                .best(order.side.opposite())
-                .is_some_and(|best| !better(order.side.opposite(), limit.expect("post-only is a limit"), best));
+            let crosses = book.best(order.side.opposite()).is_some_and(|best| {
+                !better(
+                    order.side.opposite(),
+                    limit.expect("post-only is a limit"),
+                    best,
+                )
+            });
             if crosses {
                 self.plan = plan;
                 self.stats.rejected += 1;
@@ -209,7 +243,11 @@ impl Exchange {
             self.stats.rejected += 1;
             return reject(RejectReason::BelowMinNotional, out);
         }
-        let rest_qty = if resting_allowed { order.qty - taker_qty } else { Qty::ZERO };
+        let rest_qty = if resting_allowed {
+            order.qty - taker_qty
+        } else {
+            Qty::ZERO
+        };
         let (base_col, quote_col) = self.columns[bi];
         let row = self.ledger.row(order.account);
         let funded = match order.side {
@@ -224,7 +262,9 @@ impl Exchange {
                 }
                 self.ledger.available_at(row, quote_col) >= need
             }
-            Side::Sell => self.ledger.available_at(row, base_col) >= spec.base_amount(taker_qty + rest_qty),
+            Side::Sell => {
+                self.ledger.available_at(row, base_col) >= spec.base_amount(taker_qty + rest_qty)
+            }
         };
         if !funded {
             self.plan = plan;
@@ -234,7 +274,14 @@ impl Exchange {
 
         let order_id = self.next_order_id();
         self.stats.accepted += 1;
-        out.push(report(now, venue, order.account, order.symbol, order.client_order_id, ExecKind::Ack { order_id }));
+        out.push(report(
+            now,
+            venue,
+            order.account,
+            order.symbol,
+            order.client_order_id,
+            ExecKind::Ack { order_id },
+        ));
         let mut leaves = order.qty;
         for f in &plan {
             leaves -= f.qty;
@@ -245,10 +292,25 @@ impl Exchange {
         if leaves.is_positive() {
             if rest_qty.is_positive() {
                 debug_assert_eq!(leaves, rest_qty);
-                self.rest(now, bi, row, order, order_id, limit.expect("only limits rest"), leaves);
+                self.rest(
+                    now,
+                    bi,
+                    row,
+                    order,
+                    order_id,
+                    limit.expect("only limits rest"),
+                    leaves,
+                );
             } else {
                 self.stats.expired += 1;
-                out.push(report(now, venue, order.account, order.symbol, order.client_order_id, ExecKind::Expired { leaves }));
+                out.push(report(
+                    now,
+                    venue,
+                    order.account,
+                    order.symbol,
+                    order.client_order_id,
+                    ExecKind::Expired { leaves },
+                ));
             }
         }
     }
@@ -256,7 +318,10 @@ impl Exchange {
     /// Rules 3–5: checks that need only the order and the instrument.
     fn check_order(&self, bi: usize, order: &OrderRequest) -> Option<RejectReason> {
         let spec = &self.books[bi].spec;
-        if self.live.contains_key(&(order.account, order.client_order_id)) {
+        if self
+            .live
+            .contains_key(&(order.account, order.client_order_id))
+        {
             return Some(RejectReason::DuplicateClientOrderId);
         }
         if !order.qty.is_positive() {
@@ -273,6 +338,7 @@ impl Exchange {
         None
     }
 
+    #[allow(clippy::too_many_arguments)] // one fill's full context; bundling it would only rename it
     fn execute_taker_fill(
         &mut self,
         now: SimTime,
@@ -291,17 +357,22 @@ impl Exchange {
         let fee = fee(notional, self.fees.taker_bps);
         let counterparty = match fill.source {
             FillSource::Ladder(i) => {
-                self.books[bi].ladder.take(order.side.opposite(), i, fill.qty);
+                self.books[bi]
+                    .ladder
+                    .take(order.side.opposite(), i, fill.qty);
                 OUTSIDE_ROW
             }
-            FillSource::Resting => self.fill_front_resting(now, bi, order.side.opposite(), fill.qty, out),
+            FillSource::Resting => {
+                self.fill_front_resting(now, bi, order.side.opposite(), fill.qty, out)
+            }
         };
         let (buyer, seller) = match order.side {
             Side::Buy => (row, counterparty),
             Side::Sell => (counterparty, row),
         };
         self.ledger.transfer_at(buyer, seller, quote_col, notional);
-        self.ledger.transfer_at(seller, buyer, base_col, base_amount);
+        self.ledger
+            .transfer_at(seller, buyer, base_col, base_amount);
         self.ledger.transfer_at(row, FEE_ROW, quote_col, fee);
         self.stats.taker_fills += 1;
         out.push(report(
@@ -323,7 +394,14 @@ impl Exchange {
 
     /// Fills `qty` of the front order of the best level on resting side `side` as maker
     /// (payment is settled by the caller); returns its ledger row.
-    fn fill_front_resting(&mut self, now: SimTime, bi: usize, side: Side, qty: Qty, out: &mut Vec<ExecReport>) -> usize {
+    fn fill_front_resting(
+        &mut self,
+        now: SimTime,
+        bi: usize,
+        side: Side,
+        qty: Qty,
+        out: &mut Vec<ExecReport>,
+    ) -> usize {
         let maker_bps = self.fees.maker_bps;
         let book = &mut self.books[bi];
         let mut entry = match side {
@@ -351,7 +429,8 @@ impl Exchange {
         let fee = fee(notional, maker_bps);
         match side {
             Side::Buy => {
-                let release = buy_hold(spec, price, before, maker_bps) - buy_hold(spec, price, resting.leaves, maker_bps);
+                let release = buy_hold(spec, price, before, maker_bps)
+                    - buy_hold(spec, price, resting.leaves, maker_bps);
                 self.ledger.release_at(row, quote_col, release);
             }
             Side::Sell => self.ledger.release_at(row, base_col, spec.base_amount(qty)),
@@ -360,7 +439,8 @@ impl Exchange {
         let symbol = spec.symbol;
         self.ledger.transfer_at(row, FEE_ROW, quote_col, fee);
         if resting.leaves.is_zero() {
-            self.live.remove(&(resting.account, resting.client_order_id));
+            self.live
+                .remove(&(resting.account, resting.client_order_id));
         }
         self.stats.maker_fills += 1;
         out.push(report(
@@ -369,40 +449,83 @@ impl Exchange {
             resting.account,
             symbol,
             resting.client_order_id,
-            ExecKind::Fill { price, qty, fee, fee_asset: quote, liquidity: Liquidity::Maker, leaves: resting.leaves },
+            ExecKind::Fill {
+                price,
+                qty,
+                fee,
+                fee_asset: quote,
+                liquidity: Liquidity::Maker,
+                leaves: resting.leaves,
+            },
         ));
         row
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn rest(&mut self, now: SimTime, bi: usize, row: usize, order: &OrderRequest, order_id: stage4_engine::domain::OrderId, price: Price, leaves: Qty) {
+    fn rest(
+        &mut self,
+        now: SimTime,
+        bi: usize,
+        row: usize,
+        order: &OrderRequest,
+        order_id: stage4_engine::domain::OrderId,
+        price: Price,
+        leaves: Qty,
+    ) {
         let maker_bps = self.fees.maker_bps;
         let (base_col, quote_col) = self.columns[bi];
         let book = &mut self.books[bi];
         let spec = &book.spec;
         match order.side {
-            Side::Buy => self.ledger.hold_at(row, quote_col, buy_hold(spec, price, leaves, maker_bps)),
+            Side::Buy => {
+                self.ledger
+                    .hold_at(row, quote_col, buy_hold(spec, price, leaves, maker_bps))
+            }
             Side::Sell => self.ledger.hold_at(row, base_col, spec.base_amount(leaves)),
         }
-        book.resting_mut(order.side).entry(price).or_default().push_back(RestingOrder {
-            order_id,
-            client_order_id: order.client_order_id,
-            account: order.account,
-            side: order.side,
-            price,
-            leaves,
-            rested_at: now,
-        });
-        self.live.insert((order.account, order.client_order_id), LiveOrder { book: bi, side: order.side, price, order_id });
+        book.resting_mut(order.side)
+            .entry(price)
+            .or_default()
+            .push_back(RestingOrder {
+                order_id,
+                client_order_id: order.client_order_id,
+                account: order.account,
+                side: order.side,
+                price,
+                leaves,
+                rested_at: now,
+            });
+        self.live.insert(
+            (order.account, order.client_order_id),
+            LiveOrder {
+                book: bi,
+                side: order.side,
+                price,
+                order_id,
+            },
+        );
     }
 
     /// Handles a cancel reaching the matching engine at `now`.
     pub fn on_cancel(&mut self, now: SimTime, cancel: &CancelRequest, out: &mut Vec<ExecReport>) {
         let key = (cancel.account, cancel.client_order_id);
-        let found = self.live.get(&key).copied().filter(|l| self.symbols[l.book] == cancel.symbol);
+        let found = self
+            .live
+            .get(&key)
+            .copied()
+            .filter(|l| self.symbols[l.book] == cancel.symbol);
         let Some(live) = found else {
             self.stats.rejected += 1;
-            out.push(report(now, self.venue, cancel.account, cancel.symbol, cancel.client_order_id, ExecKind::Reject { reason: RejectReason::UnknownOrder }));
+            out.push(report(
+                now,
+                self.venue,
+                cancel.account,
+                cancel.symbol,
+                cancel.client_order_id,
+                ExecKind::Reject {
+                    reason: RejectReason::UnknownOrder,
+                },
+            ));
             return;
         };
         self.live.remove(&key);
@@ -410,7 +533,10 @@ impl Exchange {
         let book = &mut self.books[live.book];
         let levels = book.resting_mut(live.side);
         let level = levels.get_mut(&live.price).expect("live order has a level");
-        let pos = level.iter().position(|o| o.order_id == live.order_id).expect("live order is queued");
+        let pos = level
+            .iter()
+            .position(|o| o.order_id == live.order_id)
+            .expect("live order is queued");
         let order = level.remove(pos).expect("position is valid");
         if level.is_empty() {
             levels.remove(&live.price);
@@ -419,16 +545,36 @@ impl Exchange {
         let (base_col, quote_col) = self.columns[live.book];
         let row = self.ledger.row(order.account);
         match live.side {
-            Side::Buy => self.ledger.release_at(row, quote_col, buy_hold(spec, order.price, order.leaves, maker_bps)),
-            Side::Sell => self.ledger.release_at(row, base_col, spec.base_amount(order.leaves)),
+            Side::Buy => self.ledger.release_at(
+                row,
+                quote_col,
+                buy_hold(spec, order.price, order.leaves, maker_bps),
+            ),
+            Side::Sell => self
+                .ledger
+                .release_at(row, base_col, spec.base_amount(order.leaves)),
         }
         self.stats.cancelled += 1;
-        out.push(report(now, self.venue, cancel.account, cancel.symbol, cancel.client_order_id, ExecKind::Cancelled { leaves: order.leaves }));
+        out.push(report(
+            now,
+            self.venue,
+            cancel.account,
+            cancel.symbol,
+            cancel.client_order_id,
+            ExecKind::Cancelled {
+                leaves: order.leaves,
+            },
+        ));
     }
 
     /// Applies a new quote of this venue: rebuilds the ladder and fills resting orders it
     /// crosses. Returns the venue's top of book after that (participants included).
-    pub fn on_quote(&mut self, now: SimTime, quote: &Quote, out: &mut Vec<ExecReport>) -> Option<Quote> {
+    pub fn on_quote(
+        &mut self,
+        now: SimTime,
+        quote: &Quote,
+        out: &mut Vec<ExecReport>,
+    ) -> Option<Quote> {
         let bi = self.symbol_index(quote.symbol)?;
         let book = &mut self.books[bi];
         let mid = (quote.bid.0 + quote.ask.0) / 2;
@@ -440,14 +586,21 @@ impl Exchange {
         for side in [Side::Buy, Side::Sell] {
             loop {
                 let book = &self.books[bi];
-                let Some(resting_price) = book.best_resting(side) else { break };
-                let Some(li) = book.ladder.first_live(side.opposite()) else { break };
+                let Some(resting_price) = book.best_resting(side) else {
+                    break;
+                };
+                let Some(li) = book.ladder.first_live(side.opposite()) else {
+                    break;
+                };
                 let ladder_price = book.ladder.price(side.opposite(), li);
                 if better(side.opposite(), resting_price, ladder_price) {
                     // e.g. resting bid below the ladder's best ask: no cross.
                     break;
                 }
-                let front_leaves = book.resting(side)[&resting_price].front().expect("levels are never empty").leaves;
+                let front_leaves = book.resting(side)[&resting_price]
+                    .front()
+                    .expect("levels are never empty")
+                    .leaves;
                 let qty = front_leaves.min(book.ladder.remaining(side.opposite(), li));
                 self.books[bi].ladder.take(side.opposite(), li, qty);
                 let row = self.fill_front_resting(now, bi, side, qty, out);
@@ -460,7 +613,8 @@ impl Exchange {
                     Side::Sell => (OUTSIDE_ROW, row),
                 };
                 self.ledger.transfer_at(buyer, seller, quote_col, notional);
-                self.ledger.transfer_at(seller, buyer, base_col, base_amount);
+                self.ledger
+                    .transfer_at(seller, buyer, base_col, base_amount);
             }
         }
         Some(self.books[bi].top_of_book(quote))

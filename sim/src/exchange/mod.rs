@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use stage4_engine::domain::{
-    AccountId, Amount, ClientOrderId, ExecKind, ExecReport, InstrumentSpec, OrderId, Price, Qty, Side, SimTime,
-    Symbol, VenueId,
+    AccountId, Amount, ClientOrderId, ExecKind, ExecReport, InstrumentSpec, OrderId, Price, Qty,
+    Side, SimTime, Symbol, VenueId,
 };
 
 use self::book::Book;
@@ -203,9 +203,11 @@ pub(crate) fn report(
 #[inline]
 pub(crate) fn notional(spec: &InstrumentSpec, price: Price, qty: Qty) -> Amount {
     match spec.tick_atoms.checked_mul(spec.lot_atoms) {
-        Some(per_tick_lot) => {
-            Amount(i128::from(price.0) * i128::from(qty.0) * i128::from(per_tick_lot / stage4_engine::domain::ATOMS_PER_UNIT))
-        }
+        Some(per_tick_lot) => Amount(
+            i128::from(price.0)
+                * i128::from(qty.0)
+                * i128::from(per_tick_lot / stage4_engine::domain::ATOMS_PER_UNIT),
+        ),
         None => spec.notional(price, qty),
     }
 }

@@ -97,7 +97,10 @@ mod tests {
             agg.add(now, Price(p), Qty(2));
         }
         let bar = agg.close_due(t0 + SimDuration::from_mins(1)).unwrap();
-        assert_eq!((bar.open, bar.high, bar.low, bar.close, bar.volume), (Price(100), Price(104), Price(97), Price(101), Qty(8)));
+        assert_eq!(
+            (bar.open, bar.high, bar.low, bar.close, bar.volume),
+            (Price(100), Price(104), Price(97), Price(101), Qty(8))
+        );
         assert_eq!(bar.open_at, t0);
         assert_eq!(bar.close_at(), t0 + SimDuration::from_mins(1));
         assert!(agg.close_due(t0 + SimDuration::from_mins(5)).is_none());

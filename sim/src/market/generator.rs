@@ -65,7 +65,11 @@ impl FairPath {
         let frac = lag_steps - k as f64;
         let at = |back: usize| self.history[(self.head + n - back.min(n - 1)) % n];
         let a = at(k);
-        if frac == 0.0 { a } else { a + (at(k + 1) - a) * frac }
+        if frac == 0.0 {
+            a
+        } else {
+            a + (at(k + 1) - a) * frac
+        }
     }
 }
 
@@ -117,18 +121,16 @@ impl MarketGenerator {
         let symbols = plan
             .symbols
             .iter()
-            .map(|s: &MarketSymbol| {
-                FairPath {
-                    process: FairProcess::new(&s.model, step, s.start_price),
-                    rng: root.fork(&format!("market/fair/{}", s.symbol)),
-                    x: libm::log(s.start_price),
-                    price: s.start_price,
-                    shock: 0.8,
-                    history: vec![s.start_price; history_len],
-                    head: 0,
-                    tick_size: s.spec.tick_atoms as f64 / 1e8,
-                    lot_size: s.spec.lot_atoms as f64 / 1e8,
-                }
+            .map(|s: &MarketSymbol| FairPath {
+                process: FairProcess::new(&s.model, step, s.start_price),
+                rng: root.fork(&format!("market/fair/{}", s.symbol)),
+                x: libm::log(s.start_price),
+                price: s.start_price,
+                shock: 0.8,
+                history: vec![s.start_price; history_len],
+                head: 0,
+                tick_size: s.spec.tick_atoms as f64 / 1e8,
+                lot_size: s.spec.lot_atoms as f64 / 1e8,
             })
             .collect();
         let venues = plan
@@ -153,7 +155,8 @@ impl MarketGenerator {
                         .symbols
                         .iter()
                         .map(|s| {
-                            let mut rng = root.fork(&format!("market/basis/{}/{}", v.name, s.symbol));
+                            let mut rng =
+                                root.fork(&format!("market/basis/{}/{}", v.name, s.symbol));
                             let basis = stationary * rng.normal();
                             VenueSymbolPath {
                                 symbol: s.symbol,
@@ -237,13 +240,16 @@ impl MarketGenerator {
 
                 // One draw, three 21-bit jitters: bid size, ask size, volume.
                 let bits = vs.rng.next_u64();
-                let jitter = |shift: u32| 0.5 + ((bits >> shift) & 0x1f_ffff) as f64 / (1u64 << 21) as f64;
+                let jitter =
+                    |shift: u32| 0.5 + ((bits >> shift) & 0x1f_ffff) as f64 / (1u64 << 21) as f64;
                 let top_lots = vs.top_notional / price / path.lot_size;
                 let bid_qty = Qty((top_lots * jitter(0)).max(1.0) as i64);
                 let ask_qty = Qty((top_lots * jitter(21)).max(1.0) as i64);
-                let volume = Qty(
-                    (top_lots * TURNOVER_PER_SEC * dt * (0.4 + 0.6 * path.shock) * jitter(42)) as i64,
-                );
+                let volume = Qty((top_lots
+                    * TURNOVER_PER_SEC
+                    * dt
+                    * (0.4 + 0.6 * path.shock)
+                    * jitter(42)) as i64);
                 for agg in &mut vs.bars {
                     agg.add(now, Price(mid), volume);
                 }

@@ -37,12 +37,18 @@ pub struct MarketPlan {
 impl MarketPlan {
     /// Position of `venue` in config order (`usize::MAX` when absent, sorting last).
     pub fn venue_index(&self, venue: VenueId) -> usize {
-        self.venues.iter().position(|v| v.name == venue).unwrap_or(usize::MAX)
+        self.venues
+            .iter()
+            .position(|v| v.name == venue)
+            .unwrap_or(usize::MAX)
     }
 
     /// Position of `symbol` in config order (`usize::MAX` when absent, sorting last).
     pub fn symbol_index(&self, symbol: Symbol) -> usize {
-        self.symbols.iter().position(|s| s.symbol == symbol).unwrap_or(usize::MAX)
+        self.symbols
+            .iter()
+            .position(|s| s.symbol == symbol)
+            .unwrap_or(usize::MAX)
     }
 }
 

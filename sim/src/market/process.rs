@@ -106,7 +106,10 @@ impl PriceModel {
         };
         let positive_duration = |name: &str, d: SimDuration| {
             if d.is_zero() {
-                Err(ConfigError::invalid(format!("{field}.{name}"), "must be longer than 0s"))
+                Err(ConfigError::invalid(
+                    format!("{field}.{name}"),
+                    "must be longer than 0s",
+                ))
             } else {
                 Ok(())
             }
@@ -115,10 +118,17 @@ impl PriceModel {
             PriceModel::Gbm { vol, drift } => {
                 non_negative("vol", *vol)?;
                 if !drift.is_finite() {
-                    return Err(ConfigError::invalid(format!("{field}.drift"), "must be finite"));
+                    return Err(ConfigError::invalid(
+                        format!("{field}.drift"),
+                        "must be finite",
+                    ));
                 }
             }
-            PriceModel::MeanReverting { vol, half_life, mean } => {
+            PriceModel::MeanReverting {
+                vol,
+                half_life,
+                mean,
+            } => {
                 non_negative("vol", *vol)?;
                 positive_duration("half_life", *half_life)?;
                 if let Some(m) = mean
@@ -130,18 +140,31 @@ impl PriceModel {
                     ));
                 }
             }
-            PriceModel::RegimeSwitching { vol_calm, vol_burst, calm_duration, burst_duration } => {
+            PriceModel::RegimeSwitching {
+                vol_calm,
+                vol_burst,
+                calm_duration,
+                burst_duration,
+            } => {
                 non_negative("vol_calm", *vol_calm)?;
                 non_negative("vol_burst", *vol_burst)?;
                 positive_duration("calm_duration", *calm_duration)?;
                 positive_duration("burst_duration", *burst_duration)?;
             }
-            PriceModel::Jump { vol, jumps_per_day, jump_mean, jump_stdev } => {
+            PriceModel::Jump {
+                vol,
+                jumps_per_day,
+                jump_mean,
+                jump_stdev,
+            } => {
                 non_negative("vol", *vol)?;
                 non_negative("jumps_per_day", *jumps_per_day)?;
                 non_negative("jump_stdev", *jump_stdev)?;
                 if !jump_mean.is_finite() {
-                    return Err(ConfigError::invalid(format!("{field}.jump_mean"), "must be finite"));
+                    return Err(ConfigError::invalid(
+                        format!("{field}.jump_mean"),
+                        "must be finite",
+                    ));
                 }
             }
         }
@@ -206,7 +229,11 @@ impl FairProcess {
                 drift_step: (drift / SECONDS_PER_YEAR - vol * vol / 2.0) * dt,
                 sd: vol * libm::sqrt(dt),
             },
-            PriceModel::MeanReverting { vol, half_life, mean } => {
+            PriceModel::MeanReverting {
+                vol,
+                half_life,
+                mean,
+            } => {
                 let kappa = std::f64::consts::LN_2 / half_life.as_secs_f64();
                 FairProcess::MeanReverting {
                     mean_log: libm::log(mean.unwrap_or(start_price)),
@@ -214,16 +241,24 @@ impl FairProcess {
                     sd: vol * libm::sqrt((1.0 - libm::exp(-2.0 * kappa * dt)) / (2.0 * kappa)),
                 }
             }
-            PriceModel::RegimeSwitching { vol_calm, vol_burst, calm_duration, burst_duration } => {
-                FairProcess::RegimeSwitching {
-                    sd_calm: vol_calm * libm::sqrt(dt),
-                    sd_burst: vol_burst * libm::sqrt(dt),
-                    p_enter: switch(calm_duration),
-                    p_exit: switch(burst_duration),
-                    in_burst: false,
-                }
-            }
-            PriceModel::Jump { vol, jumps_per_day, jump_mean, jump_stdev } => FairProcess::Jump {
+            PriceModel::RegimeSwitching {
+                vol_calm,
+                vol_burst,
+                calm_duration,
+                burst_duration,
+            } => FairProcess::RegimeSwitching {
+                sd_calm: vol_calm * libm::sqrt(dt),
+                sd_burst: vol_burst * libm::sqrt(dt),
+                p_enter: switch(calm_duration),
+                p_exit: switch(burst_duration),
+                in_burst: false,
+            },
+            PriceModel::Jump {
+                vol,
+                jumps_per_day,
+                jump_mean,
+                jump_stdev,
+            } => FairProcess::Jump {
                 drift_step: -vol * vol / 2.0 * dt,
                 sd: vol * libm::sqrt(dt),
                 jumps_per_step: jumps_per_day * dt / 86_400.0,
@@ -242,11 +277,21 @@ impl FairProcess {
                 let z = rng.normal();
                 (x + *drift_step + *sd * z, z.abs())
             }
-            FairProcess::MeanReverting { mean_log, decay, sd } => {
+            FairProcess::MeanReverting {
+                mean_log,
+                decay,
+                sd,
+            } => {
                 let z = rng.normal();
                 (*mean_log + (x - *mean_log) * *decay + *sd * z, z.abs())
             }
-            FairProcess::RegimeSwitching { sd_calm, sd_burst, p_enter, p_exit, in_burst } => {
+            FairProcess::RegimeSwitching {
+                sd_calm,
+                sd_burst,
+                p_enter,
+                p_exit,
+                in_burst,
+            } => {
                 let u = rng.uniform();
                 if *in_burst {
                     if u < *p_exit {
@@ -257,9 +302,18 @@ impl FairProcess {
                 }
                 let sd = if *in_burst { *sd_burst } else { *sd_calm };
                 let z = rng.normal();
-                (x - sd * sd / 2.0 + sd * z, z.abs() * sd / sd_calm.max(f64::MIN_POSITIVE))
+                (
+                    x - sd * sd / 2.0 + sd * z,
+                    z.abs() * sd / sd_calm.max(f64::MIN_POSITIVE),
+                )
             }
-            FairProcess::Jump { drift_step, sd, jumps_per_step, jump_mean, jump_stdev } => {
+            FairProcess::Jump {
+                drift_step,
+                sd,
+                jumps_per_step,
+                jump_mean,
+                jump_stdev,
+            } => {
                 let z = rng.normal();
                 let mut next = x + *drift_step + *sd * z;
                 let mut shock = z.abs();
@@ -304,7 +358,14 @@ mod tests {
 
     #[test]
     fn gbm_volatility_is_per_sqrt_second() {
-        let r = log_returns(&PriceModel::Gbm { vol: 0.001, drift: 0.0 }, 100_000, 1);
+        let r = log_returns(
+            &PriceModel::Gbm {
+                vol: 0.001,
+                drift: 0.0,
+            },
+            100_000,
+            1,
+        );
         assert!((stdev(&r) - 0.001).abs() < 0.00002, "{}", stdev(&r));
     }
 
@@ -338,7 +399,11 @@ mod tests {
         let mut x = 0.0;
         for _ in 0..200_000 {
             let (next, _) = p.step(x, &mut rng);
-            if p.in_burst() { burst.push(next - x) } else { calm.push(next - x) }
+            if p.in_burst() {
+                burst.push(next - x)
+            } else {
+                calm.push(next - x)
+            }
             x = next;
         }
         assert!(!burst.is_empty() && burst.len() < calm.len());
@@ -348,7 +413,12 @@ mod tests {
 
     #[test]
     fn jumps_fatten_the_tails() {
-        let jumpy = PriceModel::Jump { vol: 0.0001, jumps_per_day: 8_640.0, jump_mean: 0.0, jump_stdev: 0.01 };
+        let jumpy = PriceModel::Jump {
+            vol: 0.0001,
+            jumps_per_day: 8_640.0,
+            jump_mean: 0.0,
+            jump_stdev: 0.01,
+        };
         let r = log_returns(&jumpy, 100_000, 4);
         let big = r.iter().filter(|x| x.abs() > 0.002).count();
         // 0.1 jumps per step; most jumps are bigger than 20 diffusion σ.

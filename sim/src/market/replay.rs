@@ -21,7 +21,8 @@
 use std::collections::BTreeMap;
 
 use stage4_engine::domain::{
-    Amount, Bar, InstrumentSpec, MarketEvent, Price, Qty, Quote, SimDuration, SimTime, Symbol, VenueId,
+    Amount, Bar, InstrumentSpec, MarketEvent, Price, Qty, Quote, SimDuration, SimTime, Symbol,
+    VenueId,
 };
 use stage4_engine::ports::MarketFeed;
 
@@ -61,21 +62,31 @@ pub fn parse_csv(
         let bad = |message: String| ReplayError::BadLine { line, message };
         let fields: Vec<&str> = row.split(',').map(str::trim).collect();
         if fields.len() != 8 {
-            return Err(bad(format!("expected 8 comma-separated fields ({HEADER}), found {}", fields.len())));
+            return Err(bad(format!(
+                "expected 8 comma-separated fields ({HEADER}), found {}",
+                fields.len()
+            )));
         }
-        let open_at = SimTime::parse_rfc3339(fields[0]).map_err(|e| bad(format!("timestamp: {e}")))?;
+        let open_at =
+            SimTime::parse_rfc3339(fields[0]).map_err(|e| bad(format!("timestamp: {e}")))?;
         if open_at.as_nanos() % interval.as_nanos() != 0 {
-            return Err(bad(format!("timestamp {open_at} is not a multiple of the bar interval {interval}")));
+            return Err(bad(format!(
+                "timestamp {open_at} is not a multiple of the bar interval {interval}"
+            )));
         }
         if open_at < last_at {
-            return Err(bad(format!("timestamp {open_at} is earlier than the row before ({last_at}); sort the file by time")));
+            return Err(bad(format!(
+                "timestamp {open_at} is earlier than the row before ({last_at}); sort the file by time"
+            )));
         }
         last_at = open_at;
         let venue = VenueId::new(fields[1]).map_err(|e| bad(format!("venue: {e}")))?;
         let symbol = Symbol::new(fields[2]).map_err(|e| bad(format!("symbol: {e}")))?;
-        let spec = specs
-            .get(&symbol)
-            .ok_or_else(|| bad(format!("symbol {symbol} is not in the run (add it to the symbols)")))?;
+        let spec = specs.get(&symbol).ok_or_else(|| {
+            bad(format!(
+                "symbol {symbol} is not in the run (add it to the symbols)"
+            ))
+        })?;
         let price = |name: &str, text: &str| -> Result<Price, ReplayError> {
             let atoms = Amount::parse_units(text).map_err(|e| bad(format!("{name}: {e}")))?;
             let tick = i128::from(spec.tick_atoms);
@@ -96,11 +107,13 @@ pub fn parse_csv(
         if high < open.max(close).max(low) || low > open.min(close) {
             return Err(bad("expected low ≤ open, close ≤ high".into()));
         }
-        let volume_atoms = Amount::parse_units(fields[7]).map_err(|e| bad(format!("volume: {e}")))?;
+        let volume_atoms =
+            Amount::parse_units(fields[7]).map_err(|e| bad(format!("volume: {e}")))?;
         if volume_atoms.0 < 0 {
             return Err(bad("volume must not be negative".into()));
         }
-        let volume = Qty(i64::try_from(volume_atoms.0 / i128::from(spec.lot_atoms)).map_err(|_| bad("volume is too large".into()))?);
+        let volume = Qty(i64::try_from(volume_atoms.0 / i128::from(spec.lot_atoms))
+            .map_err(|_| bad("volume is too large".into()))?);
         if !keys.insert((open_at, venue, symbol)) {
             return Err(bad(format!("second row for {venue} {symbol} at {open_at}")));
         }
@@ -153,7 +166,13 @@ impl ReplayFeed {
     /// A feed over `bars` (as returned by [`parse_csv`], every venue and symbol in `plan`).
     pub fn new(bars: Vec<Bar>, plan: &MarketPlan) -> ReplayFeed {
         let mut bars = bars;
-        bars.sort_by_key(|b| (b.open_at, plan.venue_index(b.venue), plan.symbol_index(b.symbol)));
+        bars.sort_by_key(|b| {
+            (
+                b.open_at,
+                plan.venue_index(b.venue),
+                plan.symbol_index(b.symbol),
+            )
+        });
         let mut params = BTreeMap::new();
         for v in &plan.venues {
             for s in &plan.symbols {
@@ -187,7 +206,8 @@ impl ReplayFeed {
         let group_start = self.next_bar;
         let Some(first) = self.bars.get(group_start) else {
             // Flush the last group's bars.
-            self.out.extend(self.pending_close.drain(..).map(MarketEvent::Bar));
+            self.out
+                .extend(self.pending_close.drain(..).map(MarketEvent::Bar));
             return !self.out.is_empty();
         };
         let open_at = first.open_at;
@@ -196,7 +216,10 @@ impl ReplayFeed {
             group_end += 1;
         }
         // Bars of an earlier group that have closed by now go out first.
-        let (due, later): (Vec<Bar>, Vec<Bar>) = self.pending_close.drain(..).partition(|b| b.close_at() <= open_at);
+        let (due, later): (Vec<Bar>, Vec<Bar>) = self
+            .pending_close
+            .drain(..)
+            .partition(|b| b.close_at() <= open_at);
         self.pending_close = later;
         self.out.extend(due.into_iter().map(MarketEvent::Bar));
         let group = &self.bars[group_start..group_end];
@@ -229,7 +252,11 @@ impl ReplayFeed {
 
 /// The `k`-th of `n` prices (ticks) walking through the bar's anchors.
 fn path_price(bar: &Bar, k: u64, n: u64) -> i64 {
-    let (a, b) = if bar.close >= bar.open { (bar.low, bar.high) } else { (bar.high, bar.low) };
+    let (a, b) = if bar.close >= bar.open {
+        (bar.low, bar.high)
+    } else {
+        (bar.high, bar.low)
+    };
     let anchors = [bar.open.0, a.0, b.0, bar.close.0];
     if n <= 1 {
         return bar.open.0;
@@ -286,18 +313,47 @@ mod tests {
     #[test]
     fn bad_rows_name_the_line_and_the_problem() {
         let cases = [
-            ("timestamp,venue,symbol,open\n", "line 1: expected the header"),
-            ("timestamp,venue,symbol,open,high,low,close,volume\n2026-01-05T00:00:00Z,binance,BTC_USDT,1,2,3\n", "line 2: expected 8"),
-            ("timestamp,venue,symbol,open,high,low,close,volume\n2026-01-05T00:00:30Z,binance,BTC_USDT,1,1,1,1,1\n", "line 2: timestamp 2026-01-05T00:00:30Z is not a multiple"),
-            ("timestamp,venue,symbol,open,high,low,close,volume\n2026-01-05T00:00:00Z,binance,BTC_USDT,1.001,2,1,1,1\n", "line 2: open 1.001 must be a positive multiple of the tick"),
-            ("timestamp,venue,symbol,open,high,low,close,volume\n2026-01-05T00:00:00Z,binance,BTC_USDT,5,4,1,1,1\n", "line 2: expected low"),
-            ("timestamp,venue,symbol,open,high,low,close,volume\n2026-01-05T00:00:00Z,binance,DOGE_USDT,1,1,1,1,1\n", "symbol DOGE_USDT is not in the run"),
-            ("timestamp,venue,symbol,open,high,low,close,volume\n2026-01-05T00:01:00Z,binance,BTC_USDT,1,1,1,1,1\n2026-01-05T00:00:00Z,binance,BTC_USDT,1,1,1,1,1\n", "line 3: timestamp 2026-01-05T00:00:00Z is earlier"),
-            ("timestamp,venue,symbol,open,high,low,close,volume\n2026-01-05T00:00:00Z,Binance,BTC_USDT,1,1,1,1,1\n", "line 2: venue: invalid venue"),
-            ("timestamp,venue,symbol,open,high,low,close,volume\n", "no bars"),
+            (
+                "timestamp,venue,symbol,open\n",
+                "line 1: expected the header",
+            ),
+            (
+                "timestamp,venue,symbol,open,high,low,close,volume\n2026-01-05T00:00:00Z,binance,BTC_USDT,1,2,3\n",
+                "line 2: expected 8",
+            ),
+            (
+                "timestamp,venue,symbol,open,high,low,close,volume\n2026-01-05T00:00:30Z,binance,BTC_USDT,1,1,1,1,1\n",
+                "line 2: timestamp 2026-01-05T00:00:30Z is not a multiple",
+            ),
+            (
+                "timestamp,venue,symbol,open,high,low,close,volume\n2026-01-05T00:00:00Z,binance,BTC_USDT,1.001,2,1,1,1\n",
+                "line 2: open 1.001 must be a positive multiple of the tick",
+            ),
+            (
+                "timestamp,venue,symbol,open,high,low,close,volume\n2026-01-05T00:00:00Z,binance,BTC_USDT,5,4,1,1,1\n",
+                "line 2: expected low",
+            ),
+            (
+                "timestamp,venue,symbol,open,high,low,close,volume\n2026-01-05T00:00:00Z,binance,DOGE_USDT,1,1,1,1,1\n",
+                "symbol DOGE_USDT is not in the run",
+            ),
+            (
+                "timestamp,venue,symbol,open,high,low,close,volume\n2026-01-05T00:01:00Z,binance,BTC_USDT,1,1,1,1,1\n2026-01-05T00:00:00Z,binance,BTC_USDT,1,1,1,1,1\n",
+                "line 3: timestamp 2026-01-05T00:00:00Z is earlier",
+            ),
+            (
+                "timestamp,venue,symbol,open,high,low,close,volume\n2026-01-05T00:00:00Z,Binance,BTC_USDT,1,1,1,1,1\n",
+                "line 2: venue: invalid venue",
+            ),
+            (
+                "timestamp,venue,symbol,open,high,low,close,volume\n",
+                "no bars",
+            ),
         ];
         for (text, expected) in cases {
-            let err = parse_csv(text, SimDuration::from_mins(1), &specs()).unwrap_err().to_string();
+            let err = parse_csv(text, SimDuration::from_mins(1), &specs())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expected), "{err} ∌ {expected}");
         }
     }

@@ -6,8 +6,18 @@ use stage4_sim::{Delivered, SimBuilder};
 use crate::support::*;
 
 fn run_digest(seed: u64) -> (String, u64) {
-    let mut cfg = config(seed, &["binance", "kraken"], &["BTC_USDT", "ETH_USDT"], SimDuration::from_hours(2));
-    fund(&mut cfg, 1, "binance", &[("USDT", "1000000"), ("BTC", "10")]);
+    let mut cfg = config(
+        seed,
+        &["binance", "kraken"],
+        &["BTC_USDT", "ETH_USDT"],
+        SimDuration::from_hours(2),
+    );
+    fund(
+        &mut cfg,
+        1,
+        "binance",
+        &[("USDT", "1000000"), ("BTC", "10")],
+    );
     let builder = SimBuilder::new(cfg).unwrap();
     let mut sim = builder.build();
     // A few orders so the digest covers order flow and reports too.
@@ -19,7 +29,19 @@ fn run_digest(seed: u64) -> (String, u64) {
         {
             cid += 1;
             let side = if cid % 2 == 0 { Side::Buy } else { Side::Sell };
-            sim.submit_order(d.at, &order(cid, 1, "binance", "BTC_USDT", side, stage4_engine::domain::OrderKind::Market, TimeInForce::Ioc, 10));
+            sim.submit_order(
+                d.at,
+                &order(
+                    cid,
+                    1,
+                    "binance",
+                    "BTC_USDT",
+                    side,
+                    stage4_engine::domain::OrderKind::Market,
+                    TimeInForce::Ioc,
+                    10,
+                ),
+            );
         }
     }
     (sim.digest_hex(), sim.counts().fills)
@@ -46,7 +68,12 @@ fn builds_from_one_builder_are_identical_runs() {
 }
 
 fn quotes_of(venues: &[&str], keep: &[&str]) -> Vec<(String, i64, i64, i64, i64, u64)> {
-    let cfg = config(11, venues, &["BTC_USDT", "ETH_USDT"], SimDuration::from_hours(1));
+    let cfg = config(
+        11,
+        venues,
+        &["BTC_USDT", "ETH_USDT"],
+        SimDuration::from_hours(1),
+    );
     let mut sim = SimBuilder::new(cfg).unwrap().build();
     drain(&mut sim)
         .into_iter()

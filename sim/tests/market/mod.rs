@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use stage4_engine::domain::{ExecKind, MarketEvent, OrderKind, Price, Quote, Side, SimDuration, Symbol, TimeInForce};
+use stage4_engine::domain::{
+    ExecKind, MarketEvent, OrderKind, Price, Quote, Side, SimDuration, Symbol, TimeInForce,
+};
 use stage4_engine::ports::MarketFeed;
 use stage4_sim::market::generator::MarketGenerator;
 use stage4_sim::market::instruments::default_spec;
@@ -14,7 +16,12 @@ use crate::support::*;
 
 #[test]
 fn cross_venue_spreads_open_sometimes_and_close_again() {
-    let mut cfg = config(5, &["binance_spot", "kraken_spot"], &["BTC_USDT"], SimDuration::from_days(1));
+    let mut cfg = config(
+        5,
+        &["binance_spot", "kraken_spot"],
+        &["BTC_USDT"],
+        SimDuration::from_days(1),
+    );
     cfg.venue_mut(venue("kraken_spot")).unwrap().lag = SimDuration::from_millis(300);
     let builder = SimBuilder::new(cfg).unwrap();
     let mut feed = MarketGenerator::new(builder.market_plan(), &SimRng::from_seed(builder.seed()));
@@ -50,13 +57,25 @@ fn cross_venue_spreads_open_sometimes_and_close_again() {
     check(&last);
     let share = open_instants as f64 / instants as f64;
     assert!(instants > 17_000, "{instants}");
-    assert!(episodes >= 10, "entry-level spreads must open repeatedly: {episodes} episodes");
-    assert!(share < 0.1, "and close again: open {:.2} % of the time", share * 100.0);
+    assert!(
+        episodes >= 10,
+        "entry-level spreads must open repeatedly: {episodes} episodes"
+    );
+    assert!(
+        share < 0.1,
+        "and close again: open {:.2} % of the time",
+        share * 100.0
+    );
 }
 
 #[test]
 fn every_venue_publishes_every_bar_and_prices_stay_sane() {
-    let mut cfg = config(9, &["binance", "kraken"], &["BTC_USDT", "ETH_USDT", "DOGE_USDT"], SimDuration::from_hours(6));
+    let mut cfg = config(
+        9,
+        &["binance", "kraken"],
+        &["BTC_USDT", "ETH_USDT", "DOGE_USDT"],
+        SimDuration::from_hours(6),
+    );
     cfg.bar_intervals = vec![SimDuration::from_mins(1), SimDuration::from_hours(1)];
     let mut sim = SimBuilder::new(cfg).unwrap().build();
     let mut bars: BTreeMap<(String, String, u64), u64> = BTreeMap::new();
@@ -64,7 +83,13 @@ fn every_venue_publishes_every_bar_and_prices_stay_sane() {
         if let Delivered::Market(MarketEvent::Bar(b)) = d.item {
             assert!(b.low <= b.open && b.low <= b.close && b.high >= b.open.max(b.close));
             assert_eq!(b.open_at.as_nanos() % b.interval.as_nanos(), 0);
-            *bars.entry((b.venue.to_string(), b.symbol.to_string(), b.interval.as_secs())).or_default() += 1;
+            *bars
+                .entry((
+                    b.venue.to_string(),
+                    b.symbol.to_string(),
+                    b.interval.as_secs(),
+                ))
+                .or_default() += 1;
             if b.symbol == sym("BTC_USDT") {
                 let price = b.close.0 as f64 / 100.0;
                 assert!((40_000.0..90_000.0).contains(&price), "{price}");
@@ -105,7 +130,19 @@ fn replay_publishes_recorded_bars_and_drives_the_exchange() {
                 assert!(q.bid < q.ask);
                 if !sent && q.at >= t0() + SimDuration::from_secs(60) {
                     sent = true;
-                    sim.submit_order(d.at, &order(1, 1, "binance", "BTC_USDT", Side::Buy, OrderKind::Market, TimeInForce::Ioc, 1_000));
+                    sim.submit_order(
+                        d.at,
+                        &order(
+                            1,
+                            1,
+                            "binance",
+                            "BTC_USDT",
+                            Side::Buy,
+                            OrderKind::Market,
+                            TimeInForce::Ioc,
+                            1_000,
+                        ),
+                    );
                 }
             }
             Delivered::Report(r) => {
@@ -120,5 +157,10 @@ fn replay_publishes_recorded_bars_and_drives_the_exchange() {
     assert_eq!(quotes, 12, "4 synthesised quotes per 1-minute bar at 15 s");
     assert!(!fills.is_empty());
     // The second bar's first quote is its open (60 020.00): a market buy pays about that.
-    assert!(fills.iter().all(|p| (Price(6_001_900)..=Price(6_003_000)).contains(p)), "{fills:?}");
+    assert!(
+        fills
+            .iter()
+            .all(|p| (Price(6_001_900)..=Price(6_003_000)).contains(p)),
+        "{fills:?}"
+    );
 }

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use stage4_engine::domain::{
-    AccountId, Amount, Asset, CancelRequest, ClientOrderId, OrderKind, OrderRequest, Price, Qty, SimDuration, SimTime,
-    Side, StrategyId, Symbol, TimeInForce, VenueId,
+    AccountId, Amount, Asset, CancelRequest, ClientOrderId, OrderKind, OrderRequest, Price, Qty,
+    Side, SimDuration, SimTime, StrategyId, Symbol, TimeInForce, VenueId,
 };
 use stage4_sim::config::{AccountConfig, Units};
 use stage4_sim::exchange::latency::LatencyModel;
@@ -35,9 +35,15 @@ pub fn config(seed: u64, venues: &[&str], symbols: &[&str], duration: SimDuratio
 /// Every latency constant: orders and reports `ms` milliseconds, market data 10 ms.
 pub fn constant_latency(cfg: &mut SimConfig, ms: u64) {
     for v in &mut cfg.venues {
-        v.latency.order_entry = LatencyModel::Constant { latency: SimDuration::from_millis(ms) };
-        v.latency.reports = LatencyModel::Constant { latency: SimDuration::from_millis(ms) };
-        v.latency.market_data = LatencyModel::Constant { latency: SimDuration::from_millis(10) };
+        v.latency.order_entry = LatencyModel::Constant {
+            latency: SimDuration::from_millis(ms),
+        };
+        v.latency.reports = LatencyModel::Constant {
+            latency: SimDuration::from_millis(ms),
+        };
+        v.latency.market_data = LatencyModel::Constant {
+            latency: SimDuration::from_millis(10),
+        };
     }
 }
 
@@ -52,6 +58,7 @@ pub fn fund(cfg: &mut SimConfig, account: u32, venue_name: &str, balances: &[(&s
     });
 }
 
+#[allow(clippy::too_many_arguments)] // mirrors OrderRequest's fields for readable tables
 pub fn order(
     cid: u64,
     account: u32,
@@ -76,7 +83,9 @@ pub fn order(
 }
 
 pub fn limit(price: i64) -> OrderKind {
-    OrderKind::Limit { price: Price(price) }
+    OrderKind::Limit {
+        price: Price(price),
+    }
 }
 
 pub fn cancel(cid: u64, account: u32, venue_name: &str, symbol: &str) -> CancelRequest {
