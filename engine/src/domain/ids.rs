@@ -150,16 +150,11 @@ impl Symbol {
     /// assets, tried in the order USDT, USDC, USD, EUR, BTC, ETH, PLN, GBP, CHF, from the end;
     /// separators `_-/` are removed from the base. `None` when no known quote matches.
     pub fn split_assets(&self) -> Option<(Asset, Asset)> {
-        const QUOTES: [&str; 9] = [
-            "USDT", "USDC", "USD", "EUR", "BTC", "ETH", "PLN", "GBP", "CHF",
-        ];
+        const QUOTES: [&str; 9] = ["USDT", "USDC", "USD", "EUR", "BTC", "ETH", "PLN", "GBP", "CHF"];
         let text = self.as_str();
         QUOTES.iter().find_map(|quote| {
             let base = text.strip_suffix(quote)?;
-            let base: String = base
-                .chars()
-                .filter(|c| !matches!(c, '_' | '-' | '/'))
-                .collect();
+            let base: String = base.chars().filter(|c| !matches!(c, '_' | '-' | '/')).collect();
             Some((Asset::new(&base).ok()?, Asset::new(quote).ok()?))
         })
     }
@@ -238,11 +233,6 @@ mod tests {
             let (b, q) = Symbol::new(sym).unwrap().split_assets().unwrap();
             assert_eq!((b.as_str(), q.as_str()), (base, quote), "{sym}");
         }
-        assert!(
-            Symbol::new("BTC_USDT_CROSS")
-                .unwrap()
-                .split_assets()
-                .is_none()
-        );
+        assert!(Symbol::new("BTC_USDT_CROSS").unwrap().split_assets().is_none());
     }
 }

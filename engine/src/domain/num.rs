@@ -17,24 +17,18 @@ use super::ids::{Asset, Symbol};
 pub const ATOMS_PER_UNIT: i64 = 100_000_000;
 
 /// A price in ticks of its instrument. Only meaningful together with an [`InstrumentSpec`].
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Price(pub i64);
 
 /// A quantity in lots of its instrument. Only meaningful together with an [`InstrumentSpec`].
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Qty(pub i64);
 
 /// An amount of one asset in atoms (10⁻⁸ units). Signed: balances of the outside world and
 /// PnL can be negative.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Amount(pub i128);
 
@@ -74,16 +68,14 @@ macro_rules! integer_newtype_ops {
             type Output = $ty;
             /// Panics on overflow, which is a bug at these magnitudes.
             fn add(self, rhs: $ty) -> $ty {
-                self.checked_add(rhs)
-                    .expect(concat!(stringify!($ty), " overflow"))
+                self.checked_add(rhs).expect(concat!(stringify!($ty), " overflow"))
             }
         }
         impl Sub for $ty {
             type Output = $ty;
             /// Panics on overflow, which is a bug at these magnitudes.
             fn sub(self, rhs: $ty) -> $ty {
-                self.checked_sub(rhs)
-                    .expect(concat!(stringify!($ty), " overflow"))
+                self.checked_sub(rhs).expect(concat!(stringify!($ty), " overflow"))
             }
         }
         impl AddAssign for $ty {
@@ -302,8 +294,7 @@ impl InstrumentSpec {
     /// Nearest tick to an `f64` price; `None` when not finite or not positive.
     pub fn price_from_f64(&self, price: f64) -> Option<Price> {
         let ticks = (price * ATOMS_PER_UNIT as f64 / self.tick_atoms as f64).round();
-        (ticks.is_finite() && ticks >= 1.0 && ticks < i64::MAX as f64)
-            .then_some(Price(ticks as i64))
+        (ticks.is_finite() && ticks >= 1.0 && ticks < i64::MAX as f64).then_some(Price(ticks as i64))
     }
 
     /// Quantity as `f64` base units.

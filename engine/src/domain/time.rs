@@ -335,13 +335,9 @@ impl SimDuration {
                 return Err(bad("each part must start with a whole number"));
             }
             if bytes.get(i) == Some(&b'.') {
-                return Err(bad(
-                    "use a whole number of a smaller unit (1500ms, not 1.5s)",
-                ));
+                return Err(bad("use a whole number of a smaller unit (1500ms, not 1.5s)"));
             }
-            let number: u64 = s[start..i]
-                .parse()
-                .map_err(|_| bad("the number is too large"))?;
+            let number: u64 = s[start..i].parse().map_err(|_| bad("the number is too large"))?;
             let unit_start = i;
             while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
                 i += 1;
@@ -432,8 +428,7 @@ impl Sub<SimTime> for SimTime {
     type Output = SimDuration;
     /// Panics if `rhs` is later than `self`; use [`SimTime::saturating_since`] when that can happen.
     fn sub(self, rhs: SimTime) -> SimDuration {
-        self.duration_since(rhs)
-            .expect("SimTime subtraction went negative")
+        self.duration_since(rhs).expect("SimTime subtraction went negative")
     }
 }
 
@@ -467,17 +462,12 @@ mod tests {
             ("15", "a unit is missing"),
             ("15x", "unknown unit"),
             ("m", "each part must start with a whole number"),
-            (
-                "1.5s",
-                "use a whole number of a smaller unit (1500ms, not 1.5s)",
-            ),
+            ("1.5s", "use a whole number of a smaller unit (1500ms, not 1.5s)"),
             ("99999999999999999999s", "the number is too large"),
             ("999999999d", "the duration is too long"),
         ] {
             match SimDuration::parse(text) {
-                Err(TimeParseError::BadDuration { reason: r, .. }) => {
-                    assert_eq!(r, reason, "{text}")
-                }
+                Err(TimeParseError::BadDuration { reason: r, .. }) => assert_eq!(r, reason, "{text}"),
                 other => panic!("{text}: {other:?}"),
             }
         }
