@@ -42,6 +42,8 @@ use stage4_engine::domain::{
     AccountId, CancelRequest, ExecKind, ExecReport, InstrumentSpec, MarketEvent, OrderRequest,
     Quote, RejectReason, SimDuration, SimTime, VenueId, VenueStatus,
 };
+use std::collections::VecDeque;
+
 use stage4_engine::ports::{MarketFeed, Venue};
 
 use serde::Serialize;
@@ -103,16 +105,31 @@ pub struct SimStats {
     pub peak_queue: u64,
 }
 
-#[derive(Clone, Debug)]
+/// What the queue schedules. Payloads in flight wait in per-venue FIFOs ("pipes") and the
+/// queue only says which pipe to pop: every pipe is FIFO by construction (arrival and
+/// delivery times are `max(now + latency, last)` per venue, ties keep push order), so this is
+/// the same order as queueing the payloads themselves, without moving 100–200-byte values
+/// through the heap.
+#[derive(Clone, Copy, Debug)]
 enum Event {
     FaultStart(usize),
     FaultEnd(usize),
+    /// Head of venue `i`'s order-entry pipe reaches its matching engine.
+    Entry(usize),
+    MarketUpdate,
+    /// Head of venue `i`'s market-data pipe reaches the driver.
+    DeliverMarket(usize),
+    /// Head of report pipe `i` reaches the driver (`i == venues.len()`: the gateway's pipe of
+    /// rejects for unknown venues).
+    DeliverReport(usize),
+    Timer(u64),
+}
+
+/// A request travelling to a matching engine.
+#[derive(Clone, Copy, Debug)]
+enum Entry {
     Order(OrderRequest),
     Cancel(CancelRequest),
-    MarketUpdate,
-    DeliverMarket(MarketEvent),
-    DeliverReport(ExecReport),
-    Timer(u64),
 }
 
 /// One account's starting balances on one venue, validated.
@@ -505,6 +522,9 @@ impl SimBuilder {
             trace: Trace::new(),
             stats: SimStats::default(),
             reports: Vec::new(),
+            entry_pipes: vec![VecDeque::new(); self.venues.len()],
+            market_pipes: vec![VecDeque::new(); self.venues.len()],
+            report_pipes: vec![VecDeque::new(); self.venues.len() + 1],
         }
     }
 }
@@ -542,6 +562,9 @@ pub struct Sim {
     trace: Trace,
     stats: SimStats,
     reports: Vec<ExecReport>,
+    entry_pipes: Vec<VecDeque<Entry>>,
+    market_pipes: Vec<VecDeque<MarketEvent>>,
+    report_pipes: Vec<VecDeque<ExecReport>>,
 }
 
 impl Sim {
@@ -576,14 +599,20 @@ impl Sim {
             self.clock.advance_to(t);
             self.stats.events_processed += 1;
             match event {
-                Event::DeliverMarket(e) => {
+                Event::DeliverMarket(pipe) => {
+                    let e = self.market_pipes[pipe]
+                        .pop_front()
+                        .expect("one event per pipe entry");
                     self.trace.market(t, &e);
                     return Some(Delivery {
                         at: t,
                         item: Delivered::Market(e),
                     });
                 }
-                Event::DeliverReport(r) => {
+                Event::DeliverReport(pipe) => {
+                    let r = self.report_pipes[pipe]
+                        .pop_front()
+                        .expect("one event per pipe entry");
                     self.trace.report(t, &r);
                     return Some(Delivery {
                         at: t,
@@ -598,8 +627,13 @@ impl Sim {
                     });
                 }
                 Event::MarketUpdate => self.market_update(t),
-                Event::Order(o) => self.order_arrives(t, &o),
-                Event::Cancel(c) => self.cancel_arrives(t, &c),
+                Event::Entry(vi) => match self.entry_pipes[vi]
+                    .pop_front()
+                    .expect("one event per pipe entry")
+                {
+                    Entry::Order(o) => self.order_arrives(t, vi, &o),
+                    Entry::Cancel(c) => self.cancel_arrives(t, vi, &c),
+                },
                 Event::FaultStart(i) => self.fault_edge(t, i, true),
                 Event::FaultEnd(i) => self.fault_edge(t, i, false),
             }
@@ -698,13 +732,13 @@ impl Sim {
                     reason: RejectReason::UnknownSymbol,
                 },
             );
-            self.queue
-                .push(now, Priority::ReportDelivery, Event::DeliverReport(r));
+            self.gateway_reject(now, r);
             return;
         };
         let arrival = self.entry_arrival(vi, now);
+        self.entry_pipes[vi].push_back(Entry::Order(*order));
         self.queue
-            .push(arrival, Priority::OrderEntry, Event::Order(*order));
+            .push(arrival, Priority::OrderEntry, Event::Entry(vi));
         self.note_queue();
     }
 
@@ -723,14 +757,22 @@ impl Sim {
                     reason: RejectReason::UnknownOrder,
                 },
             );
-            self.queue
-                .push(now, Priority::ReportDelivery, Event::DeliverReport(r));
+            self.gateway_reject(now, r);
             return;
         };
         let arrival = self.entry_arrival(vi, now);
+        self.entry_pipes[vi].push_back(Entry::Cancel(*cancel));
         self.queue
-            .push(arrival, Priority::OrderEntry, Event::Cancel(*cancel));
+            .push(arrival, Priority::OrderEntry, Event::Entry(vi));
         self.note_queue();
+    }
+
+    /// A reject from the gateway itself (no such venue), delivered at once.
+    fn gateway_reject(&mut self, now: SimTime, r: ExecReport) {
+        let gateway = self.venues.len();
+        self.report_pipes[gateway].push_back(r);
+        self.queue
+            .push(now, Priority::ReportDelivery, Event::DeliverReport(gateway));
     }
 
     fn entry_arrival(&mut self, vi: usize, now: SimTime) -> SimTime {
@@ -746,8 +788,7 @@ impl Sim {
         arrival
     }
 
-    fn order_arrives(&mut self, now: SimTime, order: &OrderRequest) {
-        let vi = self.venue_index(order.venue).expect("routed at submit");
+    fn order_arrives(&mut self, now: SimTime, vi: usize, order: &OrderRequest) {
         let mut reports = std::mem::take(&mut self.reports);
         reports.clear();
         let v = &mut self.venues[vi];
@@ -776,8 +817,7 @@ impl Sim {
         self.reports = reports;
     }
 
-    fn cancel_arrives(&mut self, now: SimTime, cancel: &CancelRequest) {
-        let vi = self.venue_index(cancel.venue).expect("routed at submit");
+    fn cancel_arrives(&mut self, now: SimTime, vi: usize, cancel: &CancelRequest) {
         let mut reports = std::mem::take(&mut self.reports);
         reports.clear();
         let v = &mut self.venues[vi];
@@ -820,8 +860,9 @@ impl Sim {
             if skew != 0 {
                 r.at = skewed(r.at, skew);
             }
+            self.report_pipes[vi].push_back(r);
             self.queue
-                .push(delivery, Priority::ReportDelivery, Event::DeliverReport(r));
+                .push(delivery, Priority::ReportDelivery, Event::DeliverReport(vi));
         }
         self.note_queue();
     }
@@ -907,11 +948,9 @@ impl Sim {
             .unwrap_or(SimTime::MAX)
             .max(v.last_market);
         v.last_market = delivery;
-        self.queue.push(
-            delivery,
-            Priority::MarketDelivery,
-            Event::DeliverMarket(event),
-        );
+        self.market_pipes[vi].push_back(event);
+        self.queue
+            .push(delivery, Priority::MarketDelivery, Event::DeliverMarket(vi));
         self.note_queue();
     }
 
