@@ -139,7 +139,8 @@ fn a_lagging_venue_shows_the_leaders_prices_later() {
 
 #[test]
 fn config_errors_name_the_field() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut stage4_sim::SimConfig)>)> = vec![
+    type Tweak = Box<dyn Fn(&mut stage4_sim::SimConfig)>;
+    let cases: Vec<(&str, Tweak)> = vec![
         ("duration", Box::new(|c| c.duration = SimDuration::ZERO)),
         ("venues", Box::new(|c| c.venues.clear())),
         ("symbols", Box::new(|c| c.symbols.clear())),
@@ -151,10 +152,7 @@ fn config_errors_name_the_field() {
             "bar_intervals[0]",
             Box::new(|c| c.bar_intervals = vec![SimDuration::from_secs(7)]),
         ),
-        (
-            "start",
-            Box::new(|c| c.start = c.start + SimDuration::from_secs(1)),
-        ),
+        ("start", Box::new(|c| c.start += SimDuration::from_secs(1))),
         (
             "venues.binance.depth.levels",
             Box::new(|c| c.venues[0].depth.levels = 0),
