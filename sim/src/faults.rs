@@ -21,8 +21,11 @@ use stage4_engine::domain::{SimDuration, SimTime, VenueId};
 
 use crate::error::ConfigError;
 
-/// One scheduled fault.
+/// One scheduled fault. In a file it is one flat table:
+/// `{ venue = "kraken", start = "…", end = "…", kind = "feed_delay", delay = "600ms" }`;
+/// a field that does not belong to the kind is an error, not silently ignored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawFault", into = "RawFault")]
 pub struct Fault {
     /// The venue it hits.
     pub venue: VenueId,
@@ -31,8 +34,126 @@ pub struct Fault {
     /// When it ends (exclusive).
     pub end: SimTime,
     /// What it does.
-    #[serde(flatten)]
     pub kind: FaultKind,
+}
+
+/// The flat file form of a [`Fault`] (serde cannot refuse unknown fields of a flattened
+/// tagged enum, so the kind's parameters are checked here by hand).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFault {
+    venue: Option<VenueId>,
+    start: Option<SimTime>,
+    end: Option<SimTime>,
+    kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    operation: Option<Operation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    factor: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    extra: Option<SimDuration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    probability: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    offset_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delay: Option<SimDuration>,
+}
+
+impl TryFrom<RawFault> for Fault {
+    type Error = String;
+
+    fn try_from(raw: RawFault) -> Result<Fault, String> {
+        let kind_name = raw.kind.clone();
+        let allowed: &[&str] = match kind_name.as_str() {
+            "latency_spike" => &["operation", "factor", "extra"],
+            "outage" | "stale_feed" => &[],
+            "gapped_feed" | "reject_storm" => &["probability"],
+            "clock_skew" => &["offset_ms"],
+            "feed_delay" => &["delay"],
+            other => {
+                return Err(format!(
+                    "unknown fault kind `{other}` (expected latency_spike, outage, stale_feed, gapped_feed, reject_storm, clock_skew or feed_delay)"
+                ));
+            }
+        };
+        let given = [
+            ("operation", raw.operation.is_some()),
+            ("factor", raw.factor.is_some()),
+            ("extra", raw.extra.is_some()),
+            ("probability", raw.probability.is_some()),
+            ("offset_ms", raw.offset_ms.is_some()),
+            ("delay", raw.delay.is_some()),
+        ];
+        if let Some((field, _)) = given.iter().find(|(f, set)| *set && !allowed.contains(f)) {
+            return Err(format!(
+                "`{field}` does not apply to a `{kind_name}` fault (it takes: {})",
+                if allowed.is_empty() {
+                    "no parameters".to_owned()
+                } else {
+                    allowed.join(", ")
+                }
+            ));
+        }
+        let need = |what: &str| format!("a `{kind_name}` fault needs `{what}`");
+        let kind = match kind_name.as_str() {
+            "latency_spike" => FaultKind::LatencySpike {
+                operation: raw.operation.ok_or_else(|| need("operation"))?,
+                factor: raw.factor.unwrap_or(1),
+                extra: raw.extra.unwrap_or(SimDuration::ZERO),
+            },
+            "outage" => FaultKind::Outage,
+            "stale_feed" => FaultKind::StaleFeed,
+            "gapped_feed" => FaultKind::GappedFeed {
+                probability: raw.probability.unwrap_or(1.0),
+            },
+            "reject_storm" => FaultKind::RejectStorm {
+                probability: raw.probability.ok_or_else(|| need("probability"))?,
+            },
+            "clock_skew" => FaultKind::ClockSkew {
+                offset_ms: raw.offset_ms.ok_or_else(|| need("offset_ms"))?,
+            },
+            _ => FaultKind::FeedDelay {
+                delay: raw.delay.ok_or_else(|| need("delay"))?,
+            },
+        };
+        Ok(Fault {
+            venue: raw.venue.ok_or_else(|| need("venue"))?,
+            start: raw.start.ok_or_else(|| need("start"))?,
+            end: raw.end.ok_or_else(|| need("end"))?,
+            kind,
+        })
+    }
+}
+
+impl From<Fault> for RawFault {
+    fn from(f: Fault) -> RawFault {
+        let mut raw = RawFault {
+            venue: Some(f.venue),
+            start: Some(f.start),
+            end: Some(f.end),
+            kind: f.kind.name().to_owned(),
+            ..RawFault::default()
+        };
+        match f.kind {
+            FaultKind::LatencySpike {
+                operation,
+                factor,
+                extra,
+            } => {
+                raw.operation = Some(operation);
+                raw.factor = Some(factor);
+                raw.extra = Some(extra);
+            }
+            FaultKind::Outage | FaultKind::StaleFeed => {}
+            FaultKind::GappedFeed { probability } | FaultKind::RejectStorm { probability } => {
+                raw.probability = Some(probability)
+            }
+            FaultKind::ClockSkew { offset_ms } => raw.offset_ms = Some(offset_ms),
+            FaultKind::FeedDelay { delay } => raw.delay = Some(delay),
+        }
+        raw
+    }
 }
 
 /// Which operation a latency spike slows down.
@@ -59,18 +180,15 @@ impl Operation {
 }
 
 /// The effect of a fault (see the module table).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq)]
 pub enum FaultKind {
     /// Latency of one operation becomes `latency × factor + extra`.
     LatencySpike {
         /// Which operation.
         operation: Operation,
-        /// Multiplier (≥ 1). Default 1.
-        #[serde(default = "one")]
+        /// Multiplier (≥ 1). Default 1 in files.
         factor: u32,
-        /// Added latency. Default 0.
-        #[serde(default)]
+        /// Added latency. Default 0 in files.
         extra: SimDuration,
     },
     /// The venue is down.
@@ -79,8 +197,7 @@ pub enum FaultKind {
     StaleFeed,
     /// Published data goes missing.
     GappedFeed {
-        /// Chance each quote or bar is dropped. Default 1.
-        #[serde(default = "one_f64")]
+        /// Chance each quote or bar is dropped. Default 1 in files.
         probability: f64,
     },
     /// Orders are rejected `venue_error` at random.
@@ -98,13 +215,6 @@ pub enum FaultKind {
         /// Extra delivery delay.
         delay: SimDuration,
     },
-}
-
-fn one() -> u32 {
-    1
-}
-fn one_f64() -> f64 {
-    1.0
 }
 
 impl FaultKind {
@@ -299,6 +409,44 @@ mod tests {
         f.close(3, &FaultKind::GappedFeed { probability: 0.5 });
         f.close(4, &FaultKind::GappedFeed { probability: 0.5 });
         assert!(f.is_clear());
+    }
+
+    #[test]
+    fn fault_tables_refuse_typos_and_misplaced_parameters() {
+        let parse = |text: &str| toml::from_str::<Fault>(text).map_err(|e| e.to_string());
+        let ok = parse(
+            r#"venue = "kraken"
+            start = "2026-01-01T00:10:00Z"
+            end = "2026-01-01T00:20:00Z"
+            kind = "feed_delay"
+            delay = "600ms""#,
+        )
+        .unwrap();
+        assert_eq!(
+            ok.kind,
+            FaultKind::FeedDelay {
+                delay: SimDuration::from_millis(600)
+            }
+        );
+        let back = toml::to_string(&ok).unwrap();
+        assert_eq!(toml::from_str::<Fault>(&back).unwrap(), ok);
+        let head = "venue = \"kraken\"\nstart = \"2026-01-01T00:10:00Z\"\nend = \"2026-01-01T00:20:00Z\"\n";
+        for (body, expected) in [
+            (
+                "kind = \"feed_delay\"\ndelya = \"1s\"",
+                "unknown field `delya`",
+            ),
+            (
+                "kind = \"outage\"\nprobability = 0.5",
+                "`probability` does not apply to a `outage` fault",
+            ),
+            ("kind = \"reject_storm\"", "needs `probability`"),
+            ("kind = \"meltdown\"", "unknown fault kind `meltdown`"),
+            ("kind = \"latency_spike\"\nfactor = 3", "needs `operation`"),
+        ] {
+            let err = parse(&format!("{head}{body}")).unwrap_err();
+            assert!(err.contains(expected), "{body}: {err}");
+        }
     }
 
     #[test]
