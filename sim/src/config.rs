@@ -367,5 +367,24 @@ mod tests {
         "#;
         let err = toml::from_str::<SimConfig>(text).unwrap_err().to_string();
         assert!(err.contains("sprad_bps"), "{err}");
+        for (model, expected) in [
+            (r#"{ kind = "gbm", vol = 0.1, vool = 1 }"#, "vool"),
+            (r#"{ kind = "brownian", vol = 0.1 }"#, "brownian"),
+            (
+                r#"{ kind = "regime_switching", vol_calm = 0.1 }"#,
+                "vol_burst",
+            ),
+        ] {
+            let text = format!(
+                "seed = 1\nstart = \"2026-01-01T00:00:00Z\"\nduration = \"1h\"\nvenues = [{{ name = \"binance\" }}]\nsymbols = [{{ symbol = \"BTC_USDT\", model = {model} }}]"
+            );
+            let err = toml::from_str::<SimConfig>(&text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{model}: {err}");
+        }
+        let latency = "seed = 1\nstart = \"2026-01-01T00:00:00Z\"\nduration = \"1h\"\nsymbols = [{ symbol = \"BTC_USDT\" }]\nvenues = [{ name = \"binance\", latency = { order_entry = { kind = \"lognormal\", median = \"20ms\", sigma = 0.3, mean = 1 } } }]";
+        let err = toml::from_str::<SimConfig>(latency)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mean"), "{err}");
     }
 }
