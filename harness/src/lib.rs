@@ -13,6 +13,7 @@
 //! - [`audit`]: compliance, security baseline and key-rotation audits, X.509 checks.
 //! - [`tls`]: the rustls mTLS probe and a loopback mTLS server.
 //! - [`site`]: `site materialize`, a concrete OEM training site with generated certificates.
+//! - [`sim_run`]: `stage4 sim run`, a market run streamed to disk with its digest.
 
 pub mod audit;
 pub mod cli;
@@ -21,5 +22,6 @@ pub mod exit;
 pub mod fsio;
 pub mod rollback;
 pub mod secrets;
+pub mod sim_run;
 pub mod site;
 pub mod tls;

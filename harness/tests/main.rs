@@ -1,4 +1,5 @@
 //! Integration tests of the stage4 harness (one binary; one module per area).
 
-mod audit;
-mod promtool;
+mod audit; // compliance, baseline, rotation reports on materialized sites; mTLS probe
+mod promtool; // promtool accepts our rules and agrees with our alert evaluator
+mod sim_cli; // `stage4 sim run`: determinism across processes, replay, bad arguments, help

@@ -80,6 +80,11 @@ macro_rules! name_id {
             pub fn as_str(&self) -> &str {
                 self.0.as_str()
             }
+            /// The name's ASCII bytes (no UTF-8 check: for hashing on hot paths).
+            #[inline]
+            pub fn as_bytes(&self) -> &[u8] {
+                &self.0.bytes[..usize::from(self.0.len)]
+            }
         }
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod common;
 pub mod keys;
 pub mod rollback;
+pub mod sim;
 pub mod site;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,9 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Training sites: materialize the OEM site with generated certificates.
     Site(site::SiteArgs),
+    /// The market and exchange simulator on its own.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
 }
 
 /// Runs a parsed command line. `Err` means bad usage, configuration or input (exit 2).
@@ -47,5 +51,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Audit(args) => audit::run(args),
         Command::Keys(args) => keys::run(args),
         Command::Site(args) => site::run(args),
+        Command::Sim(command) => sim::run(command),
     }
 }
