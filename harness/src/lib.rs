@@ -5,11 +5,13 @@
 //!
 //! ## Map
 //! - [`cli`]: argument structs and dispatch, one module per command group.
+//! - [`decision_log`]: decision-log files: locked appends, streaming verification, keys.
 //! - [`exit`]: the exit-code convention (0 ok, 1 check failed, 2 bad input).
 //! - [`fsio`]: atomic writes with the right permissions.
 //! - [`secrets`]: env files, key files and the environment, read safely and never printed.
 
 pub mod cli;
+pub mod decision_log;
 pub mod exit;
 pub mod fsio;
 pub mod secrets;

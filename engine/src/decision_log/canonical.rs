@@ -181,26 +181,40 @@ impl Json {
 /// (as returned by [`Json::write_canonical_without`]), giving the canonical bytes of the
 /// object with that member.
 pub fn splice_member(object: &str, slot: usize, key: &str, value: &Json) -> String {
-    let mut out = String::with_capacity(object.len() + key.len() + 128);
-    let (head, tail) = object.split_at(slot);
+    let (head, middle, tail) = splice_parts(object, slot, key, value);
+    let mut out = String::with_capacity(head.len() + middle.len() + tail.len());
     out.push_str(head);
+    out.push_str(&middle);
+    out.push_str(tail);
+    out
+}
+
+/// [`splice_member`] as three pieces (text before, the member with its comma, text after), so
+/// a caller that only hashes the result need not copy the object.
+pub fn splice_parts<'a>(
+    object: &'a str,
+    slot: usize,
+    key: &str,
+    value: &Json,
+) -> (&'a str, String, &'a str) {
+    let (head, tail) = object.split_at(slot);
+    let mut middle = String::with_capacity(key.len() + 128);
     // `slot` is right after `{`, or right after the previous member's value; in the second
     // case the tail already starts with the `,` before the next member (or with `}`).
     if head.ends_with('{') {
-        write_string(key, &mut out);
-        out.push(':');
-        write_canonical(value, &mut out);
+        write_string(key, &mut middle);
+        middle.push(':');
+        write_canonical(value, &mut middle);
         if !tail.starts_with('}') {
-            out.push(',');
+            middle.push(',');
         }
     } else {
-        out.push(',');
-        write_string(key, &mut out);
-        out.push(':');
-        write_canonical(value, &mut out);
+        middle.push(',');
+        write_string(key, &mut middle);
+        middle.push(':');
+        write_canonical(value, &mut middle);
     }
-    out.push_str(tail);
-    out
+    (head, middle, tail)
 }
 
 impl From<&serde_json::Value> for Json {
@@ -261,6 +275,239 @@ impl From<u64> for Json {
 
 /// Nesting limit: Python's recursion limit stops far-deeper input too.
 const MAX_DEPTH: usize = 512;
+
+/// One top-level member of an object line known to be canonical, as spans of that line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawMember<'a> {
+    /// The key as written (canonical keys here never contain an escape).
+    pub key: &'a str,
+    /// The value's text.
+    pub value: &'a str,
+    /// Byte offset of the key's opening quote.
+    pub start: usize,
+    /// Byte offset just past the value.
+    pub end: usize,
+}
+
+/// Returns the top-level members of `text` when `text` is **exactly** the canonical form of a
+/// JSON object (that is, `Json::parse(text)` succeeds and its [`Json::canonical`] equals
+/// `text`), and `None` otherwise.
+///
+/// This is the verifier's fast path: a line the writer produced can be hashed and its MAC
+/// checked straight from its own bytes, without building and re-serialising a tree. `None`
+/// only means "not known to be canonical": the caller falls back to [`Json::parse`]. The
+/// check is conservative (keys with escapes, for instance, always fall back).
+pub fn canonical_object_members(text: &str) -> Option<Vec<RawMember<'_>>> {
+    let mut scan = CanonicalScan {
+        bytes: text.as_bytes(),
+        text,
+        pos: 0,
+    };
+    if scan.bytes.first() != Some(&b'{') {
+        return None;
+    }
+    let mut members = Vec::with_capacity(32);
+    scan.pos = 1;
+    if scan.bytes.get(1) == Some(&b'}') {
+        return (text.len() == 2).then_some(members);
+    }
+    let mut previous_key: Option<&str> = None;
+    loop {
+        let start = scan.pos;
+        let key = scan.key()?;
+        if previous_key.is_some_and(|p| p >= key) {
+            return None; // unsorted or duplicate keys
+        }
+        previous_key = Some(key);
+        if scan.bytes.get(scan.pos) != Some(&b':') {
+            return None;
+        }
+        scan.pos += 1;
+        let value_start = scan.pos;
+        scan.value(1)?;
+        members.push(RawMember {
+            key,
+            value: &text[value_start..scan.pos],
+            start,
+            end: scan.pos,
+        });
+        match scan.bytes.get(scan.pos) {
+            Some(b',') => scan.pos += 1,
+            Some(b'}') if scan.pos + 1 == text.len() => return Some(members),
+            _ => return None,
+        }
+    }
+}
+
+/// A validating, non-allocating pass that accepts only canonical JSON.
+struct CanonicalScan<'a> {
+    bytes: &'a [u8],
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> CanonicalScan<'a> {
+    fn key(&mut self) -> Option<&'a str> {
+        let start = self.pos + 1;
+        if self.string()? {
+            return None; // escaped keys sort by their decoded text: leave them to the parser
+        }
+        Some(&self.text[start..self.pos - 1])
+    }
+
+    fn value(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match *self.bytes.get(self.pos)? {
+            b'{' => {
+                self.pos += 1;
+                if self.bytes.get(self.pos) == Some(&b'}') {
+                    self.pos += 1;
+                    return Some(());
+                }
+                let mut previous: Option<&str> = None;
+                loop {
+                    let key = self.key()?;
+                    if previous.is_some_and(|p| p >= key) {
+                        return None;
+                    }
+                    previous = Some(key);
+                    if self.bytes.get(self.pos) != Some(&b':') {
+                        return None;
+                    }
+                    self.pos += 1;
+                    self.value(depth + 1)?;
+                    match self.bytes.get(self.pos) {
+                        Some(b',') => self.pos += 1,
+                        Some(b'}') => {
+                            self.pos += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.pos += 1;
+                if self.bytes.get(self.pos) == Some(&b']') {
+                    self.pos += 1;
+                    return Some(());
+                }
+                loop {
+                    self.value(depth + 1)?;
+                    match self.bytes.get(self.pos) {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {
+                            self.pos += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'"' => self.string().map(|_| ()),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => {
+                for lit in ["null", "true", "false", "NaN", "Infinity"] {
+                    if self.bytes[self.pos..].starts_with(lit.as_bytes()) {
+                        self.pos += lit.len();
+                        return Some(());
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// A canonical string starting at the opening quote; returns whether it holds an escape.
+    fn string(&mut self) -> Option<bool> {
+        if self.bytes.get(self.pos) != Some(&b'"') {
+            return None;
+        }
+        self.pos += 1;
+        let mut escaped = false;
+        loop {
+            let b = *self.bytes.get(self.pos)?;
+            self.pos += 1;
+            match b {
+                b'"' => return Some(escaped),
+                b'\\' => {
+                    escaped = true;
+                    match *self.bytes.get(self.pos)? {
+                        b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f' => self.pos += 1,
+                        b'u' => {
+                            // Canonical `\u` escapes are `\u00xx` (lower case) for the control
+                            // characters that have no short escape.
+                            let hex = self.bytes.get(self.pos + 1..self.pos + 5)?;
+                            let lower_hex = |b: &u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
+                            if !(hex[0] == b'0' && hex[1] == b'0' && hex.iter().all(lower_hex)) {
+                                return None;
+                            }
+                            let code = u8::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16)
+                                .ok()?;
+                            if code >= 0x20 || matches!(code, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                                return None;
+                            }
+                            self.pos += 5;
+                        }
+                        _ => return None,
+                    }
+                }
+                0x00..=0x1f => return None,
+                _ => {}
+            }
+        }
+    }
+
+    fn number(&mut self) -> Option<()> {
+        let start = self.pos;
+        if self.bytes[self.pos] == b'-' {
+            if self.bytes[self.pos..].starts_with(b"-Infinity") {
+                self.pos += "-Infinity".len();
+                return Some(());
+            }
+            self.pos += 1;
+        }
+        let digits = |s: &mut Self| {
+            let from = s.pos;
+            while matches!(s.bytes.get(s.pos), Some(b'0'..=b'9')) {
+                s.pos += 1;
+            }
+            s.pos - from
+        };
+        let int_start = self.pos;
+        let int_digits = digits(self);
+        if int_digits == 0 || (int_digits > 1 && self.bytes[int_start] == b'0') {
+            return None;
+        }
+        let mut is_float = false;
+        if self.bytes.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if digits(self) == 0 {
+                return None;
+            }
+            is_float = true;
+        }
+        if matches!(self.bytes.get(self.pos), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if matches!(self.bytes.get(self.pos), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if digits(self) == 0 {
+                return None;
+            }
+            is_float = true;
+        }
+        let token = &self.text[start..self.pos];
+        if is_float {
+            let v: f64 = token.parse().ok()?;
+            (python_float_repr(v) == token).then_some(())
+        } else {
+            (token != "-0").then_some(())
+        }
+    }
+}
 
 struct Parser<'a> {
     bytes: &'a [u8],
@@ -326,10 +573,13 @@ impl Parser<'_> {
 
     fn object(&mut self, depth: usize) -> Result<Json, JsonError> {
         self.pos += 1; // '{'
-        let mut map = BTreeMap::new();
+        // Members are collected first and then bulk-built into the map: that is linear for
+        // the (usual) already-sorted input, and a duplicate key keeps its last value, as in
+        // Python.
+        let mut members: Vec<(String, Json)> = Vec::new();
         self.skip_ws();
         if self.eat("}") {
-            return Ok(Json::Object(map));
+            return Ok(Json::Object(BTreeMap::new()));
         }
         loop {
             self.skip_ws();
@@ -343,13 +593,13 @@ impl Parser<'_> {
             }
             self.skip_ws();
             let value = self.value(depth + 1)?;
-            map.insert(key, value); // a duplicate key keeps the last value, as in Python
+            members.push((key, value));
             self.skip_ws();
             if self.eat(",") {
                 continue;
             }
             if self.eat("}") {
-                return Ok(Json::Object(map));
+                return Ok(Json::Object(members.into_iter().collect()));
             }
             return Err(self.err("expected `,` or `}` in an object"));
         }
@@ -535,29 +785,36 @@ fn write_canonical(value: &Json, out: &mut String) {
     }
 }
 
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
 fn write_string(s: &str, out: &mut String) {
     out.push('"');
-    // Copy runs of bytes that need no escape in one go; only ASCII bytes are ever escaped,
-    // so run boundaries always fall on character boundaries.
     let bytes = s.as_bytes();
+    // Most strings need no escape at all: copy them in one go.
+    let Some(first) = bytes.iter().position(|&b| needs_escape(b)) else {
+        out.push_str(s);
+        out.push('"');
+        return;
+    };
+    // Copy runs of bytes that need no escape; only ASCII bytes are ever escaped, so run
+    // boundaries always fall on character boundaries.
     let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
+    for (i, &b) in bytes.iter().enumerate().skip(first) {
+        if !needs_escape(b) {
+            continue;
+        }
         out.push_str(&s[run..i]);
-        if escape.is_empty() {
-            write!(out, "\\u{:04x}", b).expect("writing to a String cannot fail");
-        } else {
-            out.push_str(escape);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => write!(out, "\\u{b:04x}").expect("writing to a String cannot fail"),
         }
         run = i + 1;
     }

@@ -4,6 +4,8 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod decision_log;
+
 use crate::exit::Exit;
 
 /// stage4: prove a Stage4 deployment is safe to run.
@@ -22,10 +24,15 @@ pub struct Cli {
 
 /// Top-level command groups.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Verify, append to and manage signed decision logs (`verify_decision_log.py`).
+    #[command(name = "decision-log")]
+    DecisionLog(decision_log::DecisionLogArgs),
+}
 
 /// Runs a parsed command line. `Err` means bad usage, configuration or input (exit 2).
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
-    #[allow(unreachable_code)] // until the first command group lands
-    match cli.command {}
+    match cli.command {
+        Command::DecisionLog(args) => decision_log::run(args),
+    }
 }
