@@ -290,7 +290,7 @@ pub struct Summary {
     pub sealed: bool,
     /// Hash of the last entry (`sha256:<hex>` of its canonical bytes).
     pub head_hash: Option<String>,
-    /// `seq` of the last chained entry.
+    /// `seq` of the last entry, when it is chained.
     pub head_seq: Option<u64>,
     /// Problems with the log as a whole.
     pub log_problems: Vec<LogProblem>,
@@ -499,6 +499,7 @@ impl Verifier {
 
         self.last_is_seal = facts.is_seal && report.seq.is_some();
         self.summary.head_hash = Some(facts.hash.clone());
+        self.summary.head_seq = report.seq;
         self.previous = Previous::Entry {
             hash: facts.hash,
             line,
@@ -512,6 +513,7 @@ impl Verifier {
     fn unreadable(&mut self, line: usize, problem: Problem) -> LineReport {
         self.summary.bad_lines += 1;
         self.summary.head_hash = None;
+        self.summary.head_seq = None;
         self.last_is_seal = false;
         self.previous = Previous::Unreadable;
         if self.chain_start.is_some() {
@@ -553,7 +555,6 @@ impl Verifier {
             };
         report.seq = Some(seq);
         self.summary.chained += 1;
-        self.summary.head_seq = Some(seq);
 
         let advance = match (&self.link, self.chain_start) {
             // The first chained entry: seq 1, linked to the entry before it or to genesis.

@@ -22,18 +22,23 @@ use crate::decision_log::{Checked, DEFAULT_KEY_ENV, KeySource, LogFile, check_pa
 use crate::exit::Exit;
 use crate::secrets::Secrets;
 
-/// Verify, append to and manage signed decision logs.
-///
-/// A decision log is JSONL: one JSON object per line, signed with HMAC over canonical JSON in
-/// the reference system's exact format (`signature: {algorithm, value, key_id?}`), so logs
-/// verify across both systems. Entries may also carry a hash chain (`seq`, `prev_hash`) that
-/// makes deleted, reordered, replayed and (with a seal or an anchor) cut-off lines detectable.
-///
-/// The key is never taken on the command line: it comes from an environment variable
-/// (`--hmac-key-env`, default LIVE_DECISION_LOG_HMAC, looked up in `--env-file` first) or a
-/// key file (`--hmac-key-file`, mode 0600). It is never printed.
-///
-/// Exit codes: 0 ok, 1 a check failed (bad lines), 2 usage or input error.
+/// The long help of `stage4 decision-log` (the `Command` variant's doc would hide the doc of
+/// [`DecisionLogArgs`], so the variant points here).
+pub const LONG_ABOUT: &str = "\
+Verify, append to and manage signed decision logs (the reference's verify_decision_log.py).
+
+A decision log is JSONL: one JSON object per line, signed with HMAC over canonical JSON in \
+the reference system's exact format (`signature: {algorithm, value, key_id?}`), so logs \
+verify across both systems. Entries may also carry a hash chain (`seq`, `prev_hash`) that \
+makes deleted, reordered, replayed and (with a seal or an anchor) cut-off lines detectable.
+
+The key is never taken on the command line: it comes from an environment variable \
+(--hmac-key-env, default LIVE_DECISION_LOG_HMAC, looked up in --env-file first) or a key \
+file (--hmac-key-file, mode 0600). It is never printed.
+
+Exit codes: 0 ok, 1 a check failed (bad lines), 2 usage or input error.";
+
+/// Arguments of `stage4 decision-log` (see [`LONG_ABOUT`]).
 #[derive(Debug, Args)]
 pub struct DecisionLogArgs {
     /// What to do.

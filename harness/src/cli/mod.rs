@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Verify, append to and manage signed decision logs (`verify_decision_log.py`).
-    #[command(name = "decision-log")]
+    #[command(name = "decision-log", long_about = decision_log::LONG_ABOUT)]
     DecisionLog(decision_log::DecisionLogArgs),
 }
 
