@@ -151,25 +151,56 @@ impl Json {
     /// payload is the entry minus `signature`, and the full line is the payload with the
     /// signature member spliced in.
     pub fn write_canonical_without(&self, skip: &str, out: &mut String) -> Option<usize> {
+        self.write_canonical_merged(&[], &[], skip, out)
+    }
+
+    /// [`write_canonical_without`](Self::write_canonical_without) with edits, written without
+    /// touching the tree: members named in `omit` are left out, and `extras` (key, canonical
+    /// value text), **sorted by key**, are written in their place in key order, replacing
+    /// members of the same name. The writer uses it to add `seq` and `prev_hash`.
+    pub fn write_canonical_merged(
+        &self,
+        extras: &[(&str, &str)],
+        omit: &[&str],
+        skip: &str,
+        out: &mut String,
+    ) -> Option<usize> {
         let map = self.as_object()?;
+        debug_assert!(
+            extras.windows(2).all(|w| w[0].0 < w[1].0),
+            "extras are sorted"
+        );
         let start = out.len();
         out.push('{');
         let mut slot = None;
         let mut first = true;
-        for (k, v) in map {
-            if k.as_str() == skip {
-                continue;
-            }
-            if slot.is_none() && k.as_str() > skip {
-                slot = Some(out.len() - start);
+        let mut extras = extras.iter().peekable();
+        let mut member = |key: &str, out: &mut String, slot: &mut Option<usize>| {
+            if slot.is_none() && key > skip {
+                *slot = Some(out.len() - start);
             }
             if !first {
                 out.push(',');
             }
             first = false;
-            write_string(k, out);
+            write_string(key, out);
             out.push(':');
+        };
+        for (k, v) in map {
+            let k = k.as_str();
+            while let Some((ek, ev)) = extras.next_if(|(ek, _)| *ek < k) {
+                member(ek, out, &mut slot);
+                out.push_str(ev);
+            }
+            if k == skip || omit.contains(&k) || extras.peek().is_some_and(|(ek, _)| *ek == k) {
+                continue;
+            }
+            member(k, out, &mut slot);
             write_canonical(v, out);
+        }
+        for (ek, ev) in extras {
+            member(ek, out, &mut slot);
+            out.push_str(ev);
         }
         let slot = slot.unwrap_or(out.len() - start);
         out.push('}');
@@ -197,24 +228,47 @@ pub fn splice_parts<'a>(
     key: &str,
     value: &Json,
 ) -> (&'a str, String, &'a str) {
+    let mut text = String::with_capacity(128);
+    write_canonical(value, &mut text);
+    splice_raw_parts(object, slot, key, &text)
+}
+
+/// [`splice_member`] for a value that is already canonical text.
+pub fn splice_raw_member(object: &str, slot: usize, key: &str, raw_value: &str) -> String {
+    let (head, middle, tail) = splice_raw_parts(object, slot, key, raw_value);
+    let mut out = String::with_capacity(head.len() + middle.len() + tail.len());
+    out.push_str(head);
+    out.push_str(&middle);
+    out.push_str(tail);
+    out
+}
+
+fn splice_raw_parts<'a>(
+    object: &'a str,
+    slot: usize,
+    key: &str,
+    raw_value: &str,
+) -> (&'a str, String, &'a str) {
     let (head, tail) = object.split_at(slot);
-    let mut middle = String::with_capacity(key.len() + 128);
+    let mut middle = String::with_capacity(key.len() + raw_value.len() + 4);
     // `slot` is right after `{`, or right after the previous member's value; in the second
     // case the tail already starts with the `,` before the next member (or with `}`).
-    if head.ends_with('{') {
-        write_string(key, &mut middle);
-        middle.push(':');
-        write_canonical(value, &mut middle);
-        if !tail.starts_with('}') {
-            middle.push(',');
-        }
-    } else {
+    let after_open = head.ends_with('{');
+    if !after_open {
         middle.push(',');
-        write_string(key, &mut middle);
-        middle.push(':');
-        write_canonical(value, &mut middle);
+    }
+    write_string(key, &mut middle);
+    middle.push(':');
+    middle.push_str(raw_value);
+    if after_open && !tail.starts_with('}') {
+        middle.push(',');
     }
     (head, middle, tail)
+}
+
+/// Appends `s` as a canonical JSON string (quotes and Python's escapes) to `out`.
+pub fn write_json_string(s: &str, out: &mut String) {
+    write_string(s, out);
 }
 
 impl From<&serde_json::Value> for Json {
@@ -428,7 +482,10 @@ impl<'a> CanonicalScan<'a> {
         self.pos += 1;
         let mut escaped = false;
         loop {
-            let b = *self.bytes.get(self.pos)?;
+            // Skip the bytes that are always canonical inside a string in one go.
+            let run = first_special(&self.bytes[self.pos..])?;
+            self.pos += run;
+            let b = self.bytes[self.pos];
             self.pos += 1;
             match b {
                 b'"' => return Some(escaped),
@@ -789,11 +846,42 @@ fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
+/// Position of the first byte that needs an escape in a JSON string (`"`, `\\` or a control
+/// character), eight bytes at a time.
+///
+/// Per 8-byte word, the classic "has zero byte" / "has byte less than n" bit tricks flag the
+/// interesting bytes; they can also flag bytes *above* a true hit (borrows propagate upwards),
+/// but never below one, so the lowest flag is exact.
+fn first_special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in chunks.by_ref() {
+        let w = u64::from_le_bytes(chunk.try_into().expect("chunks of eight"));
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let flags = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (w.wrapping_sub(ONES * 0x20) & !w);
+        let flags = flags & HIGHS;
+        if flags != 0 {
+            return Some(offset + (flags.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| needs_escape(b))
+        .map(|i| offset + i)
+}
+
 fn write_string(s: &str, out: &mut String) {
     out.push('"');
     let bytes = s.as_bytes();
     // Most strings need no escape at all: copy them in one go.
-    let Some(first) = bytes.iter().position(|&b| needs_escape(b)) else {
+    let Some(first) = first_special(bytes) else {
         out.push_str(s);
         out.push('"');
         return;
@@ -900,6 +988,47 @@ mod tests {
         ] {
             assert_eq!(python_float_repr(v), shown, "{v:?}");
         }
+    }
+
+    #[test]
+    fn the_word_at_a_time_scan_finds_the_first_special_byte() {
+        // Every position, every special byte, and bytes that look special to naive bit
+        // tricks (0x80.., 0x20, 0x21, 0x5b, 0x5d) around them.
+        let fillers = [
+            b'a', 0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff,
+        ];
+        for len in 0..20 {
+            for filler in fillers {
+                let mut bytes = vec![filler; len];
+                assert_eq!(
+                    first_special(&bytes),
+                    bytes.iter().position(|&b| needs_escape(b))
+                );
+                for at in 0..len {
+                    for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                        bytes[at] = special;
+                        assert_eq!(first_special(&bytes), Some(at), "{bytes:?}");
+                        bytes[at] = filler;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn merged_writing_adds_replaces_and_omits_members() {
+        let v = Json::parse(r#"{"b":1,"d":2,"f":3,"signature":{"x":1},"z":0}"#).unwrap();
+        let mut out = String::new();
+        let slot = v
+            .write_canonical_merged(
+                &[("a", "0"), ("d", "\"D\""), ("y", "9")],
+                &["f"],
+                "signature",
+                &mut out,
+            )
+            .unwrap();
+        assert_eq!(out, r#"{"a":0,"b":1,"d":"D","y":9,"z":0}"#);
+        assert_eq!(&out[..slot], r#"{"a":0,"b":1,"d":"D""#);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, Mac};
 use sha2::{Sha256, Sha384};
 
-use super::canonical::Json;
+use super::canonical::{Json, write_json_string};
 
 /// The member name signatures live under.
 pub const SIGNATURE_KEY: &str = "signature";
@@ -150,6 +150,25 @@ impl SigningKey {
             sig.insert("key_id", Json::str(id.as_str()));
         }
         sig
+    }
+
+    /// Appends the canonical text of the `signature` object for payload bytes already in
+    /// canonical form to `out`: the same bytes as `signature_of_canonical(..).canonical()`,
+    /// written without building a tree (the writer's hot path).
+    pub fn write_signature(&self, algorithm: Algorithm, canonical: &[u8], out: &mut String) {
+        let tag = self.mac(algorithm, canonical);
+        // Members in canonical (sorted) order: algorithm, key_id, value.
+        out.push_str("{\"algorithm\":\"");
+        out.push_str(algorithm.as_str());
+        out.push_str("\",");
+        if let Some(id) = &self.key_id {
+            out.push_str("\"key_id\":");
+            write_json_string(id, out);
+            out.push(',');
+        }
+        out.push_str("\"value\":\"");
+        B64.encode_string(tag, out);
+        out.push_str("\"}");
     }
 
     /// Signs an object in place: removes any old `signature`, then adds a fresh one.
@@ -376,6 +395,26 @@ mod tests {
                 Err(expected),
                 "{line}"
             );
+        }
+    }
+
+    #[test]
+    fn written_signatures_equal_built_ones() {
+        for key_id in [
+            None,
+            Some("ops".to_owned()),
+            Some("a\"b\\c\u{1}é".to_owned()),
+        ] {
+            let key = SigningKey::new("k", key_id);
+            for algorithm in [Algorithm::HmacSha256, Algorithm::HmacSha384] {
+                let mut text = String::new();
+                key.write_signature(algorithm, b"{\"a\":1}", &mut text);
+                assert_eq!(
+                    text,
+                    key.signature_of_canonical(algorithm, b"{\"a\":1}")
+                        .canonical()
+                );
+            }
         }
     }
 

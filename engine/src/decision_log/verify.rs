@@ -36,12 +36,15 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::canonical::{Json, JsonError, canonical_object_members, splice_parts};
+use super::canonical::{Json, JsonError, RawMember, canonical_object_members, splice_parts};
 use super::chain::{
     ChainFields, GENESIS_HASH, PREV_HASH_KEY, SEQ_KEY, hash_canonical, hash_pieces,
 };
 use super::entry::events;
 use super::sign::{SIGNATURE_KEY, SignatureError, SignatureParts, SigningKey};
+
+/// `"seal"` as it appears in canonical text.
+const SEAL_EVENT_TEXT: &str = "\"seal\"";
 
 /// The members a `signature` object may have.
 const SIGNATURE_MEMBERS: [&str; 3] = ["algorithm", "value", "key_id"];
@@ -347,35 +350,43 @@ impl LineFacts {
     /// are parsed, and the line's own bytes are hashed and MACed.
     fn from_canonical(text: &str) -> Option<LineFacts> {
         let members = canonical_object_members(text)?;
-        let member = |key: &str| members.iter().position(|m| m.key == key);
-        let value = |key: &str| -> Option<Option<Json>> {
-            match member(key) {
-                Some(i) => Json::parse(members[i].value).ok().map(Some),
-                None => Some(None),
-            }
+        let parse = |m: &RawMember<'_>| Json::parse(m.value).ok();
+        let mut facts = LineFacts {
+            signature: None,
+            seq: None,
+            prev_hash: None,
+            is_seal: false,
+            seal_entries: None,
+            seal_head_hash: None,
+            hash: String::new(),
+            payload: Payload::Slices(0..text.len(), 0..0),
         };
-        let signature_at = member(SIGNATURE_KEY);
-        let payload = match signature_at {
-            None => Payload::Slices(0..text.len(), 0..0),
-            Some(0) => {
-                let end = members[0].end;
-                let rest = if members.len() > 1 { end + 1 } else { end };
-                Payload::Slices(0..1, rest..text.len())
+        // One pass over the (sorted) members, parsing only those the checks read.
+        for (i, m) in members.iter().enumerate() {
+            match m.key {
+                SIGNATURE_KEY => {
+                    facts.signature = Some(parse(m)?);
+                    facts.payload = if i == 0 {
+                        let rest = if members.len() > 1 { m.end + 1 } else { m.end };
+                        Payload::Slices(0..1, rest..text.len())
+                    } else {
+                        Payload::Slices(0..m.start - 1, m.end..text.len())
+                    };
+                }
+                SEQ_KEY => facts.seq = Some(parse(m)?),
+                PREV_HASH_KEY => facts.prev_hash = Some(parse(m)?),
+                "event" => facts.is_seal = m.value == SEAL_EVENT_TEXT,
+                "entries" => facts.seal_entries = Some(parse(m)?),
+                "head_hash" => facts.seal_head_hash = Some(parse(m)?),
+                _ => {}
             }
-            Some(i) => Payload::Slices(0..members[i].start - 1, members[i].end..text.len()),
-        };
-        let event = value("event")?;
-        let is_seal = event.as_ref().and_then(Json::as_str) == Some(events::SEAL);
-        Some(LineFacts {
-            signature: value(SIGNATURE_KEY)?,
-            seq: value(SEQ_KEY)?,
-            prev_hash: value(PREV_HASH_KEY)?,
-            is_seal,
-            seal_entries: if is_seal { value("entries")? } else { None },
-            seal_head_hash: if is_seal { value("head_hash")? } else { None },
-            hash: hash_canonical(text.as_bytes()),
-            payload,
-        })
+        }
+        if !facts.is_seal {
+            facts.seal_entries = None;
+            facts.seal_head_hash = None;
+        }
+        facts.hash = hash_canonical(text.as_bytes());
+        Some(facts)
     }
 
     /// The general path: the payload is re-canonicalised into `buffer`, and the hash covers
@@ -393,6 +404,7 @@ impl LineFacts {
             None => hash_canonical(buffer.as_bytes()),
         };
         let is_seal = entry.get("event").and_then(Json::as_str) == Some(events::SEAL);
+        debug_assert_eq!(SEAL_EVENT_TEXT, Json::str(events::SEAL).canonical());
         LineFacts {
             signature: entry.get(SIGNATURE_KEY).cloned(),
             seq: entry.get(SEQ_KEY).cloned(),

@@ -262,12 +262,20 @@ pub struct IncidentArgs {
 #[derive(Debug, Subcommand)]
 pub enum IncidentCommand {
     /// Open an incident: needs --ticket and --severity; --level defaults to L1.
+    ///
+    /// Refused when the ticket is already open in the log. Exit codes: 0 logged, 2 bad input.
     Open(IncidentStepArgs),
     /// Acknowledge an open incident (usually with --owner).
+    ///
+    /// Keeps the current level. Exit codes: 0 logged, 2 bad input or a ticket not open.
     Ack(IncidentStepArgs),
     /// Escalate an open incident to --level (default: one level up: L1 → L2 → IM).
+    ///
+    /// Exit codes: 0 logged, 2 bad input, a ticket not open, or a level not higher.
     Escalate(IncidentStepArgs),
     /// Resolve an open incident (usually with --note).
+    ///
+    /// Exit codes: 0 logged, 2 bad input or a ticket not open.
     Resolve(IncidentStepArgs),
 }
 

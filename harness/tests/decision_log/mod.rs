@@ -100,6 +100,22 @@ fn golden_vectors_verify_with_the_right_key_and_fail_with_a_wrong_one() {
             wrong.stdout
         );
     }
+    // stdin works too (`-`).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stage4"))
+        .args(["decision-log", "verify", "-", "--hmac-key-env", "DLOG_KEY"])
+        .env("DLOG_KEY", "secret")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        &fs::read(fixture("vector_a.jsonl")).unwrap(),
+    )
+    .unwrap();
+    let piped = child.wait_with_output().unwrap();
+    assert_eq!(piped.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&piped.stdout).starts_with("-: 1 entry, 0 bad"));
     // The key file form of the key works the same way.
     let key_file = dir.path().join("key");
     write_private(&key_file, "verysecret\n", 0o600);
@@ -891,7 +907,7 @@ fn help_explains_flags_defaults_and_exit_codes() {
         ),
         (
             &["decision-log", "incident", "escalate", "--help"],
-            &["--level", "--ticket"],
+            &["--level", "--ticket", "Exit codes"],
         ),
         (&["decision-log", "seal", "--help"], &["Exit codes"]),
     ] {
