@@ -63,13 +63,13 @@ pub fn hash_pieces(pieces: &[&[u8]]) -> String {
         hasher.update(piece);
     }
     let digest = hasher.finalize();
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256:");
-    for b in digest {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    let mut text = [0u8; 7 + 64];
+    text[..7].copy_from_slice(b"sha256:");
+    for (i, b) in digest.iter().enumerate() {
+        text[7 + 2 * i] = HEX[usize::from(b >> 4)];
+        text[8 + 2 * i] = HEX[usize::from(b & 0xf)];
     }
-    out
+    String::from_utf8(text.to_vec()).expect("ASCII")
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";

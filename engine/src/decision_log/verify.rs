@@ -19,7 +19,10 @@
 //!
 //! Blank lines are skipped but keep their physical numbers. On-disk formatting does not
 //! matter (the reference writes `", "` separators and insertion order); only the canonical
-//! form is signed and hashed.
+//! form is signed and hashed. Lines that are already canonical (everything our writer
+//! produces) take a fast path: a validating scan proves the bytes are canonical, so they are
+//! hashed and MACed as they are, and only the members the checks read are parsed. Any other
+//! line is parsed and re-canonicalised, as the reference verifier does.
 //!
 //! **Unsigned lines** are bad by default. `allow_unsigned` accepts lines with no `signature`
 //! member at all (as the reference's `--allow-unsigned` does); a line with a broken
