@@ -12,8 +12,9 @@
 //! 4. resumes the chain from that line (see `stage4_engine::decision_log::writer`).
 //!
 //! [`LogFile::append`] writes one line plus `\n`; [`LogFile::sync`] makes it durable
-//! (`fdatasync`). [`append_entries`] is the one-call form the CLI and the scenario runner use.
-//! The lock is released when the [`LogFile`] is dropped.
+//! (`fdatasync`, plus an fsync of the directory when the log was just created).
+//! [`append_entries`] is the one-call form the CLI and the scenario runner use. The lock is
+//! released when the [`LogFile`] is dropped.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -38,6 +39,8 @@ pub struct LogFile {
     file: File,
     writer: DecisionLogWriter,
     unsynced: bool,
+    /// The file was created by this open: its directory entry must be made durable too.
+    created: bool,
 }
 
 /// What [`append_entries`] wrote.
@@ -68,6 +71,7 @@ impl LogFile {
             fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create directory {}", dir.display()))?;
         }
+        let existed = path.exists();
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -103,6 +107,7 @@ impl LogFile {
             file,
             writer,
             unsynced: false,
+            created: !existed,
         })
     }
 
@@ -145,13 +150,23 @@ impl LogFile {
         Ok(())
     }
 
-    /// Flushes what was appended to disk.
+    /// Flushes what was appended to disk (and, for a new log, its directory entry).
     pub fn sync(&mut self) -> Result<()> {
         if self.unsynced {
             self.file
                 .sync_data()
                 .with_context(|| format!("cannot fsync {}", self.path.display()))?;
             self.unsynced = false;
+        }
+        if self.created {
+            let dir = match self.path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .with_context(|| format!("cannot fsync directory {}", dir.display()))?;
+            self.created = false;
         }
         Ok(())
     }
