@@ -13,7 +13,8 @@
 //!   snapshot feed schedules read.
 //! - [`ports`]: the traits the outside world implements ([`ports::MarketFeed`],
 //!   [`ports::Venue`]).
-//! - [`decision_log`]: canonical JSON (Python-compatible bytes) and HMAC signatures.
+//! - [`decision_log`]: canonical JSON (Python-compatible bytes), HMAC signatures, entry builders,
+//!   hash chain and seals, writer, per-line verifier, incident lifecycle.
 //! - [`scheduler`]: the multi-strategy scheduler: schedules, signal limits, suspensions,
 //!   capital policies, RBAC control API, the rollback override.
 //! - [`strategy`]: the strategy contract ([`strategy::Strategy`], [`strategy::MarketSnapshot`],

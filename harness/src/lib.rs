@@ -5,6 +5,7 @@
 //!
 //! ## Map
 //! - [`cli`]: argument structs and dispatch, one module per command group.
+//! - [`decision_log`]: decision-log files: locked appends, streaming verification, keys.
 //! - [`exit`]: the exit-code convention (0 ok, 1 check failed, 2 bad input).
 //! - [`fsio`]: atomic writes with the right permissions.
 //! - [`rollback`]: the multi-strategy override file (disable, restore, status).
@@ -18,6 +19,7 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod decision_log;
 pub mod exit;
 pub mod fsio;
 pub mod rollback;

@@ -151,25 +151,56 @@ impl Json {
     /// payload is the entry minus `signature`, and the full line is the payload with the
     /// signature member spliced in.
     pub fn write_canonical_without(&self, skip: &str, out: &mut String) -> Option<usize> {
+        self.write_canonical_merged(&[], &[], skip, out)
+    }
+
+    /// [`write_canonical_without`](Self::write_canonical_without) with edits, written without
+    /// touching the tree: members named in `omit` are left out, and `extras` (key, canonical
+    /// value text), **sorted by key**, are written in their place in key order, replacing
+    /// members of the same name. The writer uses it to add `seq` and `prev_hash`.
+    pub fn write_canonical_merged(
+        &self,
+        extras: &[(&str, &str)],
+        omit: &[&str],
+        skip: &str,
+        out: &mut String,
+    ) -> Option<usize> {
         let map = self.as_object()?;
+        debug_assert!(
+            extras.windows(2).all(|w| w[0].0 < w[1].0),
+            "extras are sorted"
+        );
         let start = out.len();
         out.push('{');
         let mut slot = None;
         let mut first = true;
-        for (k, v) in map {
-            if k.as_str() == skip {
-                continue;
-            }
-            if slot.is_none() && k.as_str() > skip {
-                slot = Some(out.len() - start);
+        let mut extras = extras.iter().peekable();
+        let mut member = |key: &str, out: &mut String, slot: &mut Option<usize>| {
+            if slot.is_none() && key > skip {
+                *slot = Some(out.len() - start);
             }
             if !first {
                 out.push(',');
             }
             first = false;
-            write_string(k, out);
+            write_string(key, out);
             out.push(':');
+        };
+        for (k, v) in map {
+            let k = k.as_str();
+            while let Some((ek, ev)) = extras.next_if(|(ek, _)| *ek < k) {
+                member(ek, out, &mut slot);
+                out.push_str(ev);
+            }
+            if k == skip || omit.contains(&k) || extras.peek().is_some_and(|(ek, _)| *ek == k) {
+                continue;
+            }
+            member(k, out, &mut slot);
             write_canonical(v, out);
+        }
+        for (ek, ev) in extras {
+            member(ek, out, &mut slot);
+            out.push_str(ev);
         }
         let slot = slot.unwrap_or(out.len() - start);
         out.push('}');
@@ -181,26 +212,63 @@ impl Json {
 /// (as returned by [`Json::write_canonical_without`]), giving the canonical bytes of the
 /// object with that member.
 pub fn splice_member(object: &str, slot: usize, key: &str, value: &Json) -> String {
-    let mut out = String::with_capacity(object.len() + key.len() + 128);
-    let (head, tail) = object.split_at(slot);
+    let (head, middle, tail) = splice_parts(object, slot, key, value);
+    let mut out = String::with_capacity(head.len() + middle.len() + tail.len());
     out.push_str(head);
-    // `slot` is right after `{`, or right after the previous member's value; in the second
-    // case the tail already starts with the `,` before the next member (or with `}`).
-    if head.ends_with('{') {
-        write_string(key, &mut out);
-        out.push(':');
-        write_canonical(value, &mut out);
-        if !tail.starts_with('}') {
-            out.push(',');
-        }
-    } else {
-        out.push(',');
-        write_string(key, &mut out);
-        out.push(':');
-        write_canonical(value, &mut out);
-    }
+    out.push_str(&middle);
     out.push_str(tail);
     out
+}
+
+/// [`splice_member`] as three pieces (text before, the member with its comma, text after), so
+/// a caller that only hashes the result need not copy the object.
+pub fn splice_parts<'a>(
+    object: &'a str,
+    slot: usize,
+    key: &str,
+    value: &Json,
+) -> (&'a str, String, &'a str) {
+    let mut text = String::with_capacity(128);
+    write_canonical(value, &mut text);
+    splice_raw_parts(object, slot, key, &text)
+}
+
+/// [`splice_member`] for a value that is already canonical text.
+pub fn splice_raw_member(object: &str, slot: usize, key: &str, raw_value: &str) -> String {
+    let (head, middle, tail) = splice_raw_parts(object, slot, key, raw_value);
+    let mut out = String::with_capacity(head.len() + middle.len() + tail.len());
+    out.push_str(head);
+    out.push_str(&middle);
+    out.push_str(tail);
+    out
+}
+
+fn splice_raw_parts<'a>(
+    object: &'a str,
+    slot: usize,
+    key: &str,
+    raw_value: &str,
+) -> (&'a str, String, &'a str) {
+    let (head, tail) = object.split_at(slot);
+    let mut middle = String::with_capacity(key.len() + raw_value.len() + 4);
+    // `slot` is right after `{`, or right after the previous member's value; in the second
+    // case the tail already starts with the `,` before the next member (or with `}`).
+    let after_open = head.ends_with('{');
+    if !after_open {
+        middle.push(',');
+    }
+    write_string(key, &mut middle);
+    middle.push(':');
+    middle.push_str(raw_value);
+    if after_open && !tail.starts_with('}') {
+        middle.push(',');
+    }
+    (head, middle, tail)
+}
+
+/// Appends `s` as a canonical JSON string (quotes and Python's escapes) to `out`.
+pub fn write_json_string(s: &str, out: &mut String) {
+    write_string(s, out);
 }
 
 impl From<&serde_json::Value> for Json {
@@ -261,6 +329,242 @@ impl From<u64> for Json {
 
 /// Nesting limit: Python's recursion limit stops far-deeper input too.
 const MAX_DEPTH: usize = 512;
+
+/// One top-level member of an object line known to be canonical, as spans of that line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawMember<'a> {
+    /// The key as written (canonical keys here never contain an escape).
+    pub key: &'a str,
+    /// The value's text.
+    pub value: &'a str,
+    /// Byte offset of the key's opening quote.
+    pub start: usize,
+    /// Byte offset just past the value.
+    pub end: usize,
+}
+
+/// Returns the top-level members of `text` when `text` is **exactly** the canonical form of a
+/// JSON object (that is, `Json::parse(text)` succeeds and its [`Json::canonical`] equals
+/// `text`), and `None` otherwise.
+///
+/// This is the verifier's fast path: a line the writer produced can be hashed and its MAC
+/// checked straight from its own bytes, without building and re-serialising a tree. `None`
+/// only means "not known to be canonical": the caller falls back to [`Json::parse`]. The
+/// check is conservative (keys with escapes, for instance, always fall back).
+pub fn canonical_object_members(text: &str) -> Option<Vec<RawMember<'_>>> {
+    let mut scan = CanonicalScan {
+        bytes: text.as_bytes(),
+        text,
+        pos: 0,
+    };
+    if scan.bytes.first() != Some(&b'{') {
+        return None;
+    }
+    let mut members = Vec::with_capacity(32);
+    scan.pos = 1;
+    if scan.bytes.get(1) == Some(&b'}') {
+        return (text.len() == 2).then_some(members);
+    }
+    let mut previous_key: Option<&str> = None;
+    loop {
+        let start = scan.pos;
+        let key = scan.key()?;
+        if previous_key.is_some_and(|p| p >= key) {
+            return None; // unsorted or duplicate keys
+        }
+        previous_key = Some(key);
+        if scan.bytes.get(scan.pos) != Some(&b':') {
+            return None;
+        }
+        scan.pos += 1;
+        let value_start = scan.pos;
+        scan.value(1)?;
+        members.push(RawMember {
+            key,
+            value: &text[value_start..scan.pos],
+            start,
+            end: scan.pos,
+        });
+        match scan.bytes.get(scan.pos) {
+            Some(b',') => scan.pos += 1,
+            Some(b'}') if scan.pos + 1 == text.len() => return Some(members),
+            _ => return None,
+        }
+    }
+}
+
+/// A validating, non-allocating pass that accepts only canonical JSON.
+struct CanonicalScan<'a> {
+    bytes: &'a [u8],
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> CanonicalScan<'a> {
+    fn key(&mut self) -> Option<&'a str> {
+        let start = self.pos + 1;
+        if self.string()? {
+            return None; // escaped keys sort by their decoded text: leave them to the parser
+        }
+        Some(&self.text[start..self.pos - 1])
+    }
+
+    fn value(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match *self.bytes.get(self.pos)? {
+            b'{' => {
+                self.pos += 1;
+                if self.bytes.get(self.pos) == Some(&b'}') {
+                    self.pos += 1;
+                    return Some(());
+                }
+                let mut previous: Option<&str> = None;
+                loop {
+                    let key = self.key()?;
+                    if previous.is_some_and(|p| p >= key) {
+                        return None;
+                    }
+                    previous = Some(key);
+                    if self.bytes.get(self.pos) != Some(&b':') {
+                        return None;
+                    }
+                    self.pos += 1;
+                    self.value(depth + 1)?;
+                    match self.bytes.get(self.pos) {
+                        Some(b',') => self.pos += 1,
+                        Some(b'}') => {
+                            self.pos += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.pos += 1;
+                if self.bytes.get(self.pos) == Some(&b']') {
+                    self.pos += 1;
+                    return Some(());
+                }
+                loop {
+                    self.value(depth + 1)?;
+                    match self.bytes.get(self.pos) {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {
+                            self.pos += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'"' => self.string().map(|_| ()),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => {
+                for lit in ["null", "true", "false", "NaN", "Infinity"] {
+                    if self.bytes[self.pos..].starts_with(lit.as_bytes()) {
+                        self.pos += lit.len();
+                        return Some(());
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// A canonical string starting at the opening quote; returns whether it holds an escape.
+    fn string(&mut self) -> Option<bool> {
+        if self.bytes.get(self.pos) != Some(&b'"') {
+            return None;
+        }
+        self.pos += 1;
+        let mut escaped = false;
+        loop {
+            // Skip the bytes that are always canonical inside a string in one go.
+            let run = first_special(&self.bytes[self.pos..])?;
+            self.pos += run;
+            let b = self.bytes[self.pos];
+            self.pos += 1;
+            match b {
+                b'"' => return Some(escaped),
+                b'\\' => {
+                    escaped = true;
+                    match *self.bytes.get(self.pos)? {
+                        b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f' => self.pos += 1,
+                        b'u' => {
+                            // Canonical `\u` escapes are `\u00xx` (lower case) for the control
+                            // characters that have no short escape.
+                            let hex = self.bytes.get(self.pos + 1..self.pos + 5)?;
+                            let lower_hex = |b: &u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
+                            if !(hex[0] == b'0' && hex[1] == b'0' && hex.iter().all(lower_hex)) {
+                                return None;
+                            }
+                            let code = u8::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16)
+                                .ok()?;
+                            if code >= 0x20 || matches!(code, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                                return None;
+                            }
+                            self.pos += 5;
+                        }
+                        _ => return None,
+                    }
+                }
+                0x00..=0x1f => return None,
+                _ => {}
+            }
+        }
+    }
+
+    fn number(&mut self) -> Option<()> {
+        let start = self.pos;
+        if self.bytes[self.pos] == b'-' {
+            if self.bytes[self.pos..].starts_with(b"-Infinity") {
+                self.pos += "-Infinity".len();
+                return Some(());
+            }
+            self.pos += 1;
+        }
+        let digits = |s: &mut Self| {
+            let from = s.pos;
+            while matches!(s.bytes.get(s.pos), Some(b'0'..=b'9')) {
+                s.pos += 1;
+            }
+            s.pos - from
+        };
+        let int_start = self.pos;
+        let int_digits = digits(self);
+        if int_digits == 0 || (int_digits > 1 && self.bytes[int_start] == b'0') {
+            return None;
+        }
+        let mut is_float = false;
+        if self.bytes.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if digits(self) == 0 {
+                return None;
+            }
+            is_float = true;
+        }
+        if matches!(self.bytes.get(self.pos), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if matches!(self.bytes.get(self.pos), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if digits(self) == 0 {
+                return None;
+            }
+            is_float = true;
+        }
+        let token = &self.text[start..self.pos];
+        if is_float {
+            let v: f64 = token.parse().ok()?;
+            (python_float_repr(v) == token).then_some(())
+        } else {
+            (token != "-0").then_some(())
+        }
+    }
+}
 
 struct Parser<'a> {
     bytes: &'a [u8],
@@ -326,10 +630,13 @@ impl Parser<'_> {
 
     fn object(&mut self, depth: usize) -> Result<Json, JsonError> {
         self.pos += 1; // '{'
-        let mut map = BTreeMap::new();
+        // Members are collected first and then bulk-built into the map: that is linear for
+        // the (usual) already-sorted input, and a duplicate key keeps its last value, as in
+        // Python.
+        let mut members: Vec<(String, Json)> = Vec::new();
         self.skip_ws();
         if self.eat("}") {
-            return Ok(Json::Object(map));
+            return Ok(Json::Object(BTreeMap::new()));
         }
         loop {
             self.skip_ws();
@@ -343,13 +650,13 @@ impl Parser<'_> {
             }
             self.skip_ws();
             let value = self.value(depth + 1)?;
-            map.insert(key, value); // a duplicate key keeps the last value, as in Python
+            members.push((key, value));
             self.skip_ws();
             if self.eat(",") {
                 continue;
             }
             if self.eat("}") {
-                return Ok(Json::Object(map));
+                return Ok(Json::Object(members.into_iter().collect()));
             }
             return Err(self.err("expected `,` or `}` in an object"));
         }
@@ -535,29 +842,67 @@ fn write_canonical(value: &Json, out: &mut String) {
     }
 }
 
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Position of the first byte that needs an escape in a JSON string (`"`, `\\` or a control
+/// character), eight bytes at a time.
+///
+/// Per 8-byte word, the classic "has zero byte" / "has byte less than n" bit tricks flag the
+/// interesting bytes; they can also flag bytes *above* a true hit (borrows propagate upwards),
+/// but never below one, so the lowest flag is exact.
+fn first_special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in chunks.by_ref() {
+        let w = u64::from_le_bytes(chunk.try_into().expect("chunks of eight"));
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let flags = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (w.wrapping_sub(ONES * 0x20) & !w);
+        let flags = flags & HIGHS;
+        if flags != 0 {
+            return Some(offset + (flags.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| needs_escape(b))
+        .map(|i| offset + i)
+}
+
 fn write_string(s: &str, out: &mut String) {
     out.push('"');
-    // Copy runs of bytes that need no escape in one go; only ASCII bytes are ever escaped,
-    // so run boundaries always fall on character boundaries.
     let bytes = s.as_bytes();
+    // Most strings need no escape at all: copy them in one go.
+    let Some(first) = first_special(bytes) else {
+        out.push_str(s);
+        out.push('"');
+        return;
+    };
+    // Copy runs of bytes that need no escape; only ASCII bytes are ever escaped, so run
+    // boundaries always fall on character boundaries.
     let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
+    for (i, &b) in bytes.iter().enumerate().skip(first) {
+        if !needs_escape(b) {
+            continue;
+        }
         out.push_str(&s[run..i]);
-        if escape.is_empty() {
-            write!(out, "\\u{:04x}", b).expect("writing to a String cannot fail");
-        } else {
-            out.push_str(escape);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => write!(out, "\\u{b:04x}").expect("writing to a String cannot fail"),
         }
         run = i + 1;
     }
@@ -643,6 +988,47 @@ mod tests {
         ] {
             assert_eq!(python_float_repr(v), shown, "{v:?}");
         }
+    }
+
+    #[test]
+    fn the_word_at_a_time_scan_finds_the_first_special_byte() {
+        // Every position, every special byte, and bytes that look special to naive bit
+        // tricks (0x80.., 0x20, 0x21, 0x5b, 0x5d) around them.
+        let fillers = [
+            b'a', 0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff,
+        ];
+        for len in 0..20 {
+            for filler in fillers {
+                let mut bytes = vec![filler; len];
+                assert_eq!(
+                    first_special(&bytes),
+                    bytes.iter().position(|&b| needs_escape(b))
+                );
+                for at in 0..len {
+                    for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                        bytes[at] = special;
+                        assert_eq!(first_special(&bytes), Some(at), "{bytes:?}");
+                        bytes[at] = filler;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn merged_writing_adds_replaces_and_omits_members() {
+        let v = Json::parse(r#"{"b":1,"d":2,"f":3,"signature":{"x":1},"z":0}"#).unwrap();
+        let mut out = String::new();
+        let slot = v
+            .write_canonical_merged(
+                &[("a", "0"), ("d", "\"D\""), ("y", "9")],
+                &["f"],
+                "signature",
+                &mut out,
+            )
+            .unwrap();
+        assert_eq!(out, r#"{"a":0,"b":1,"d":"D","y":9,"z":0}"#);
+        assert_eq!(&out[..slot], r#"{"a":0,"b":1,"d":"D""#);
     }
 
     #[test]

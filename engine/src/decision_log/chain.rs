@@ -52,14 +52,24 @@ pub fn entry_hash(entry: &Json) -> String {
 
 /// `sha256:<hex>` of canonical bytes already written.
 pub fn hash_canonical(canonical: &[u8]) -> String {
-    let digest = Sha256::digest(canonical);
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256:");
-    for b in digest {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    hash_pieces(&[canonical])
+}
+
+/// `sha256:<hex>` of the concatenation of `pieces` (canonical bytes in several parts, e.g.
+/// from [`splice_parts`](super::canonical::splice_parts)).
+pub fn hash_pieces(pieces: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for piece in pieces {
+        hasher.update(piece);
     }
-    out
+    let digest = hasher.finalize();
+    let mut text = [0u8; 7 + 64];
+    text[..7].copy_from_slice(b"sha256:");
+    for (i, b) in digest.iter().enumerate() {
+        text[7 + 2 * i] = HEX[usize::from(b >> 4)];
+        text[8 + 2 * i] = HEX[usize::from(b & 0xf)];
+    }
+    String::from_utf8(text.to_vec()).expect("ASCII")
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -90,8 +100,11 @@ pub enum ChainFields {
 impl ChainFields {
     /// Reads `seq` and `prev_hash` from an entry object.
     pub fn of(entry: &Json) -> ChainFields {
-        let seq = entry.get(SEQ_KEY);
-        let prev = entry.get(PREV_HASH_KEY);
+        ChainFields::from_members(entry.get(SEQ_KEY), entry.get(PREV_HASH_KEY))
+    }
+
+    /// Reads the values of the `seq` and `prev_hash` members (`None`: member absent).
+    pub fn from_members(seq: Option<&Json>, prev: Option<&Json>) -> ChainFields {
         match (seq, prev) {
             (None, None) => ChainFields::Unchained,
             (Some(_), None) => ChainFields::Malformed("`seq` without `prev_hash`"),

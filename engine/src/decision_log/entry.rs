@@ -113,6 +113,8 @@ pub fn journal_string(v: &Json) -> String {
         Json::Bool(false) => "false".to_owned(),
         Json::Null => "null".to_owned(),
         Json::Int(digits) => digits.clone(),
+        // Python's `str(float)`: like `repr`, except `nan`, `inf`, `-inf`.
+        Json::Float(f) if !f.is_finite() => journal_decimal(*f),
         Json::Float(f) => python_float_repr(*f),
         Json::Array(_) | Json::Object(_) => v.canonical(),
     }
@@ -1079,6 +1081,7 @@ mod tests {
             (Json::int(5), "5"),
             (Json::Float(0.1), "0.1"),
             (Json::Float(1e16), "1e+16"),
+            (Json::Float(f64::NEG_INFINITY), "-inf"),
             (Json::str("x"), "x"),
             (
                 Json::parse(r#"{"b":[1,2],"a":"é"}"#).unwrap(),

@@ -6,6 +6,7 @@
 //! - [`sign`]: signing keys, the `signature` object, verification of one entry.
 //! - [`entry`]: builders for every kind of entry (`strategy_signal`, `risk_decision`, ...,
 //!   `incident`, `seal`).
+//! - [`incident`]: the incident lifecycle replayed from a log ([`IncidentBook`]).
 //! - [`chain`]: the optional hash chain (`seq`, `prev_hash`, seals) and how truncation is
 //!   caught.
 //! - [`writer`]: [`DecisionLogWriter`], signing and chaining entries into lines (sans-IO).
@@ -14,6 +15,7 @@
 pub mod canonical;
 pub mod chain;
 pub mod entry;
+pub mod incident;
 pub mod sign;
 pub mod verify;
 pub mod writer;
@@ -21,6 +23,7 @@ pub mod writer;
 pub use canonical::{Json, JsonError, python_float_repr, splice_member};
 pub use chain::{GENESIS_HASH, entry_hash};
 pub use entry::{Entry, INCIDENT_CATEGORY, strategy_signal};
+pub use incident::{IncidentBook, IncidentError, IncidentRequest};
 pub use sign::{Algorithm, SignatureError, SignatureParts, SigningKey, verify_entry};
 pub use verify::{LineReport, LogProblem, Problem, Summary, Verifier, VerifyOptions, verify_log};
 pub use writer::{DecisionLogWriter, ResumeError, SealError};

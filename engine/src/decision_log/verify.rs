@@ -19,7 +19,10 @@
 //!
 //! Blank lines are skipped but keep their physical numbers. On-disk formatting does not
 //! matter (the reference writes `", "` separators and insertion order); only the canonical
-//! form is signed and hashed.
+//! form is signed and hashed. Lines that are already canonical (everything our writer
+//! produces) take a fast path: a validating scan proves the bytes are canonical, so they are
+//! hashed and MACed as they are, and only the members the checks read are parsed. Any other
+//! line is parsed and re-canonicalised, as the reference verifier does.
 //!
 //! **Unsigned lines** are bad by default. `allow_unsigned` accepts lines with no `signature`
 //! member at all (as the reference's `--allow-unsigned` does); a line with a broken
@@ -34,11 +37,20 @@
 //! instead of being blamed for the damage.
 
 use std::fmt;
+use std::ops::Range;
 
-use super::canonical::{Json, JsonError, splice_member};
-use super::chain::{ChainFields, GENESIS_HASH, hash_canonical};
+use super::canonical::{Json, JsonError, RawMember, canonical_object_members, splice_parts};
+use super::chain::{
+    ChainFields, GENESIS_HASH, PREV_HASH_KEY, SEQ_KEY, hash_canonical, hash_pieces,
+};
 use super::entry::events;
 use super::sign::{SIGNATURE_KEY, SignatureError, SignatureParts, SigningKey};
+
+/// `"seal"` as it appears in canonical text.
+const SEAL_EVENT_TEXT: &str = "\"seal\"";
+
+/// The members a `signature` object may have.
+const SIGNATURE_MEMBERS: [&str; 3] = ["algorithm", "value", "key_id"];
 
 /// What to check.
 #[derive(Clone, Debug, Default)]
@@ -72,6 +84,9 @@ pub enum Problem {
     NoKey,
     /// The signature is malformed, of the wrong key, or does not match.
     Signature(SignatureError),
+    /// The signature object has a member other than `algorithm`, `value` and `key_id`. The
+    /// signature object is not covered by the MAC, so nothing may hide in it.
+    SignatureExtraMember(String),
     /// The signature has no `key_id` although one is required.
     KeyIdMissing {
         /// The id the key has.
@@ -105,6 +120,35 @@ pub enum Problem {
     BadSeal(&'static str),
 }
 
+impl Problem {
+    /// A stable machine-readable name for the problem (for `--json` output).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::NotUtf8 => "not_utf8",
+            Problem::InvalidJson(_) => "invalid_json",
+            Problem::NotAnObject => "not_an_object",
+            Problem::Unsigned => "unsigned",
+            Problem::NoKey => "no_key",
+            Problem::Signature(SignatureError::Missing) => "unsigned",
+            Problem::Signature(SignatureError::Malformed(_)) => "signature_malformed",
+            Problem::Signature(SignatureError::UnsupportedAlgorithm(_)) => {
+                "signature_algorithm_unsupported"
+            }
+            Problem::Signature(SignatureError::BadBase64) => "signature_not_base64",
+            Problem::Signature(SignatureError::KeyIdMismatch { .. }) => "key_id_mismatch",
+            Problem::Signature(SignatureError::Mismatch) => "signature_mismatch",
+            Problem::SignatureExtraMember(_) => "signature_extra_member",
+            Problem::KeyIdMissing { .. } => "key_id_missing",
+            Problem::ChainMalformed(_) => "chain_malformed",
+            Problem::SeqMismatch { .. } => "seq_mismatch",
+            Problem::PrevHashMismatch { .. } => "prev_hash_mismatch",
+            Problem::UnchainedInChain { .. } => "unchained_in_chain",
+            Problem::AfterSeal { .. } => "after_seal",
+            Problem::BadSeal(_) => "bad_seal",
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -116,6 +160,10 @@ impl fmt::Display for Problem {
             }
             Problem::NoKey => f.write_str("signed, but no key was given to check it"),
             Problem::Signature(e) => f.write_str(&e.to_string()),
+            Problem::SignatureExtraMember(name) => write!(
+                f,
+                "signature has an unknown member `{name}` (only algorithm, value, key_id)"
+            ),
             Problem::KeyIdMissing { expected } => {
                 write!(f, "signature has no `key_id` (expected `{expected}`)")
             }
@@ -197,6 +245,18 @@ pub enum LogProblem {
     NotSealed,
 }
 
+impl LogProblem {
+    /// A stable machine-readable name for the problem (for `--json` output).
+    pub fn code(&self) -> &'static str {
+        match self {
+            LogProblem::Empty => "empty_log",
+            LogProblem::HeadMismatch { .. } => "head_mismatch",
+            LogProblem::EntriesMismatch { .. } => "entries_mismatch",
+            LogProblem::NotSealed => "not_sealed",
+        }
+    }
+}
+
 impl fmt::Display for LogProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -236,7 +296,7 @@ pub struct Summary {
     pub sealed: bool,
     /// Hash of the last entry (`sha256:<hex>` of its canonical bytes).
     pub head_hash: Option<String>,
-    /// `seq` of the last chained entry.
+    /// `seq` of the last entry, when it is chained.
     pub head_seq: Option<u64>,
     /// Problems with the log as a whole.
     pub log_problems: Vec<LogProblem>,
@@ -263,6 +323,102 @@ enum Previous {
     None,
     Unreadable,
     Entry { hash: String, line: usize },
+}
+
+/// Where the signed payload (the entry minus `signature`) is.
+#[derive(Clone, Debug)]
+enum Payload {
+    /// Two byte ranges of the line itself, concatenated.
+    Slices(Range<usize>, Range<usize>),
+    /// The verifier's payload buffer.
+    Buffer,
+}
+
+/// What the checks read from one line.
+#[derive(Clone, Debug)]
+struct LineFacts {
+    signature: Option<Json>,
+    seq: Option<Json>,
+    prev_hash: Option<Json>,
+    is_seal: bool,
+    seal_entries: Option<Json>,
+    seal_head_hash: Option<Json>,
+    /// `sha256:` of the canonical entry, signature included.
+    hash: String,
+    payload: Payload,
+}
+
+impl LineFacts {
+    /// The fast path, for a line that is exactly canonical: only the members the checks need
+    /// are parsed, and the line's own bytes are hashed and MACed.
+    fn from_canonical(text: &str) -> Option<LineFacts> {
+        let members = canonical_object_members(text)?;
+        let parse = |m: &RawMember<'_>| Json::parse(m.value).ok();
+        let mut facts = LineFacts {
+            signature: None,
+            seq: None,
+            prev_hash: None,
+            is_seal: false,
+            seal_entries: None,
+            seal_head_hash: None,
+            hash: String::new(),
+            payload: Payload::Slices(0..text.len(), 0..0),
+        };
+        // One pass over the (sorted) members, parsing only those the checks read.
+        for (i, m) in members.iter().enumerate() {
+            match m.key {
+                SIGNATURE_KEY => {
+                    facts.signature = Some(parse(m)?);
+                    facts.payload = if i == 0 {
+                        let rest = if members.len() > 1 { m.end + 1 } else { m.end };
+                        Payload::Slices(0..1, rest..text.len())
+                    } else {
+                        Payload::Slices(0..m.start - 1, m.end..text.len())
+                    };
+                }
+                SEQ_KEY => facts.seq = Some(parse(m)?),
+                PREV_HASH_KEY => facts.prev_hash = Some(parse(m)?),
+                "event" => facts.is_seal = m.value == SEAL_EVENT_TEXT,
+                "entries" => facts.seal_entries = Some(parse(m)?),
+                "head_hash" => facts.seal_head_hash = Some(parse(m)?),
+                _ => {}
+            }
+        }
+        if !facts.is_seal {
+            facts.seal_entries = None;
+            facts.seal_head_hash = None;
+        }
+        facts.hash = hash_canonical(text.as_bytes());
+        Some(facts)
+    }
+
+    /// The general path: the payload is re-canonicalised into `buffer`, and the hash covers
+    /// it with the signature spliced back in.
+    fn from_entry(entry: &Json, buffer: &mut String) -> LineFacts {
+        buffer.clear();
+        let slot = entry
+            .write_canonical_without(SIGNATURE_KEY, buffer)
+            .expect("callers pass objects");
+        let hash = match entry.get(SIGNATURE_KEY) {
+            Some(sig) => {
+                let (head, member, tail) = splice_parts(buffer, slot, SIGNATURE_KEY, sig);
+                hash_pieces(&[head.as_bytes(), member.as_bytes(), tail.as_bytes()])
+            }
+            None => hash_canonical(buffer.as_bytes()),
+        };
+        let is_seal = entry.get("event").and_then(Json::as_str) == Some(events::SEAL);
+        debug_assert_eq!(SEAL_EVENT_TEXT, Json::str(events::SEAL).canonical());
+        LineFacts {
+            signature: entry.get(SIGNATURE_KEY).cloned(),
+            seq: entry.get(SEQ_KEY).cloned(),
+            prev_hash: entry.get(PREV_HASH_KEY).cloned(),
+            is_seal,
+            seal_entries: entry.get("entries").cloned(),
+            seal_head_hash: entry.get("head_hash").cloned(),
+            hash,
+            payload: Payload::Buffer,
+        }
+    }
 }
 
 /// A streaming verifier: feed it lines in order, then [`finish`](Verifier::finish).
@@ -316,46 +472,53 @@ impl Verifier {
             return None;
         }
         self.summary.entries += 1;
-        let entry = match Json::parse(text) {
-            Ok(entry @ Json::Object(_)) => entry,
-            Ok(_) => return Some(self.unreadable(line, Problem::NotAnObject)),
-            Err(e) => return Some(self.unreadable(line, Problem::InvalidJson(e))),
+        // Lines this crate wrote are canonical already: hash and MAC their own bytes. Anything
+        // else (the reference's `", "` format, reordered keys, ...) is parsed and
+        // re-canonicalised, exactly as the reference verifier does.
+        let facts = match LineFacts::from_canonical(text) {
+            Some(facts) => facts,
+            None => match Json::parse(text) {
+                Ok(entry @ Json::Object(_)) => LineFacts::from_entry(&entry, &mut self.payload),
+                Ok(_) => return Some(self.unreadable(line, Problem::NotAnObject)),
+                Err(e) => return Some(self.unreadable(line, Problem::InvalidJson(e))),
+            },
         };
         let mut report = LineReport {
             line,
             seq: None,
-            signed: entry.get(SIGNATURE_KEY).is_some(),
+            signed: facts.signature.is_some(),
             problems: Vec::new(),
         };
-
-        // The payload (entry minus signature) is what the MAC covers; the full canonical
-        // form, with the signature spliced back in, is what the chain hashes.
-        self.payload.clear();
-        let slot = entry
-            .write_canonical_without(SIGNATURE_KEY, &mut self.payload)
-            .expect("matched an object");
-        let hash = match entry.get(SIGNATURE_KEY) {
-            Some(sig) => {
-                hash_canonical(splice_member(&self.payload, slot, SIGNATURE_KEY, sig).as_bytes())
+        let payload: [&[u8]; 2] = match &facts.payload {
+            Payload::Slices(head, tail) => {
+                [text[head.clone()].as_bytes(), text[tail.clone()].as_bytes()]
             }
-            None => hash_canonical(self.payload.as_bytes()),
+            Payload::Buffer => [self.payload.as_bytes(), &[]],
         };
-
-        self.check_signature(&entry, &mut report);
-        let is_seal = entry.get("event").and_then(Json::as_str) == Some(events::SEAL);
-        self.check_chain(&entry, line, &hash, is_seal, &mut report);
+        check_signature(
+            &self.options,
+            &mut self.summary,
+            facts.signature.as_ref(),
+            &payload,
+            &mut report,
+        );
+        self.check_chain(&facts, line, &mut report);
         if let Some(seal_line) = self.seal_line
             && seal_line != line
         {
             report.problems.push(Problem::AfterSeal { seal_line });
         }
-        if is_seal && report.seq.is_some() && self.seal_line.is_none() {
+        if facts.is_seal && report.seq.is_some() && self.seal_line.is_none() {
             self.seal_line = Some(line);
         }
 
-        self.last_is_seal = is_seal && report.seq.is_some();
-        self.summary.head_hash = Some(hash.clone());
-        self.previous = Previous::Entry { hash, line };
+        self.last_is_seal = facts.is_seal && report.seq.is_some();
+        self.summary.head_hash = Some(facts.hash.clone());
+        self.summary.head_seq = report.seq;
+        self.previous = Previous::Entry {
+            hash: facts.hash,
+            line,
+        };
         if !report.is_ok() {
             self.summary.bad_lines += 1;
         }
@@ -365,6 +528,7 @@ impl Verifier {
     fn unreadable(&mut self, line: usize, problem: Problem) -> LineReport {
         self.summary.bad_lines += 1;
         self.summary.head_hash = None;
+        self.summary.head_seq = None;
         self.last_is_seal = false;
         self.previous = Previous::Unreadable;
         if self.chain_start.is_some() {
@@ -378,77 +542,34 @@ impl Verifier {
         }
     }
 
-    fn check_signature(&mut self, entry: &Json, report: &mut LineReport) {
-        let parts = match SignatureParts::of(entry) {
-            Ok(parts) => parts,
-            Err(SignatureError::Missing) => {
-                self.summary.unsigned += 1;
-                if !self.options.allow_unsigned {
-                    report.problems.push(Problem::Unsigned);
+    fn check_chain(&mut self, facts: &LineFacts, line: usize, report: &mut LineReport) {
+        let is_seal = facts.is_seal;
+        let (seq, prev_hash) =
+            match ChainFields::from_members(facts.seq.as_ref(), facts.prev_hash.as_ref()) {
+                ChainFields::Unchained => {
+                    if let Some(chain_start) = self.chain_start {
+                        report
+                            .problems
+                            .push(Problem::UnchainedInChain { chain_start });
+                    }
+                    if is_seal {
+                        report
+                            .problems
+                            .push(Problem::BadSeal("a seal outside a chain"));
+                    }
+                    return;
                 }
-                return;
-            }
-            Err(e) => {
-                report.problems.push(Problem::Signature(e));
-                return;
-            }
-        };
-        let Some(key) = &self.options.key else {
-            report.problems.push(Problem::NoKey);
-            return;
-        };
-        if self.options.require_key_id
-            && parts.key_id.is_none()
-            && let Some(expected) = key.key_id()
-        {
-            report.problems.push(Problem::KeyIdMissing {
-                expected: expected.to_owned(),
-            });
-        }
-        match parts.verify(key, self.payload.as_bytes()) {
-            Ok(_) => {
-                if report.problems.is_empty() {
-                    self.summary.verified += 1;
+                ChainFields::Malformed(why) => {
+                    report.problems.push(Problem::ChainMalformed(why));
+                    if self.chain_start.is_some() {
+                        self.resync = true;
+                    }
+                    return;
                 }
-            }
-            Err(e) => report.problems.push(Problem::Signature(e)),
-        }
-    }
-
-    fn check_chain(
-        &mut self,
-        entry: &Json,
-        line: usize,
-        hash: &str,
-        is_seal: bool,
-        report: &mut LineReport,
-    ) {
-        let (seq, prev_hash) = match ChainFields::of(entry) {
-            ChainFields::Unchained => {
-                if let Some(chain_start) = self.chain_start {
-                    report
-                        .problems
-                        .push(Problem::UnchainedInChain { chain_start });
-                }
-                if is_seal {
-                    report
-                        .problems
-                        .push(Problem::BadSeal("a seal outside a chain"));
-                }
-                return;
-            }
-            ChainFields::Malformed(why) => {
-                report.problems.push(Problem::ChainMalformed(why));
-                if self.chain_start.is_some() {
-                    self.resync = true;
-                }
-                return;
-            }
-            ChainFields::Chained { seq, prev_hash } => (seq, prev_hash),
-        };
+                ChainFields::Chained { seq, prev_hash } => (seq, prev_hash),
+            };
         report.seq = Some(seq);
         self.summary.chained += 1;
-        self.summary.head_seq = Some(seq);
 
         let advance = match (&self.link, self.chain_start) {
             // The first chained entry: seq 1, linked to the entry before it or to genesis.
@@ -505,7 +626,7 @@ impl Verifier {
             }
         };
         if is_seal {
-            let entries = match entry.get("entries") {
+            let entries = match &facts.seal_entries {
                 Some(Json::Int(n)) => n.parse::<u64>().ok(),
                 _ => None,
             };
@@ -514,7 +635,7 @@ impl Verifier {
                     "`entries` is not the number of chained entries before it",
                 ));
             }
-            if entry.get("head_hash").and_then(Json::as_str) != Some(prev_hash.as_str()) {
+            if facts.seal_head_hash.as_ref().and_then(Json::as_str) != Some(prev_hash.as_str()) {
                 report
                     .problems
                     .push(Problem::BadSeal("`head_hash` differs from `prev_hash`"));
@@ -524,7 +645,7 @@ impl Verifier {
             self.resync = false;
             self.link = Some(Link {
                 seq,
-                hash: hash.to_owned(),
+                hash: facts.hash.clone(),
                 line,
             });
         }
@@ -557,6 +678,58 @@ impl Verifier {
             s.log_problems.push(LogProblem::NotSealed);
         }
         self.summary
+    }
+}
+
+/// The signature rules for one line (see the module doc).
+fn check_signature(
+    options: &VerifyOptions,
+    summary: &mut Summary,
+    signature: Option<&Json>,
+    payload: &[&[u8]],
+    report: &mut LineReport,
+) {
+    let parts = match SignatureParts::from_member(signature) {
+        Ok(parts) => parts,
+        Err(SignatureError::Missing) => {
+            summary.unsigned += 1;
+            if !options.allow_unsigned {
+                report.problems.push(Problem::Unsigned);
+            }
+            return;
+        }
+        Err(e) => {
+            report.problems.push(Problem::Signature(e));
+            return;
+        }
+    };
+    if let Some(extra) = signature
+        .and_then(Json::as_object)
+        .and_then(|m| m.keys().find(|k| !SIGNATURE_MEMBERS.contains(&k.as_str())))
+    {
+        report
+            .problems
+            .push(Problem::SignatureExtraMember(extra.clone()));
+    }
+    let Some(key) = &options.key else {
+        report.problems.push(Problem::NoKey);
+        return;
+    };
+    if options.require_key_id
+        && parts.key_id.is_none()
+        && let Some(expected) = key.key_id()
+    {
+        report.problems.push(Problem::KeyIdMissing {
+            expected: expected.to_owned(),
+        });
+    }
+    match parts.verify_pieces(key, payload) {
+        Ok(_) => {
+            if report.problems.is_empty() {
+                summary.verified += 1;
+            }
+        }
+        Err(e) => report.problems.push(Problem::Signature(e)),
     }
 }
 
@@ -789,6 +962,42 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert!(found[0].1.contains("`entries` is not"), "{found:?}");
         assert!(found[0].1.contains("`head_hash` differs"), "{found:?}");
+    }
+
+    #[test]
+    fn the_fast_path_and_the_general_path_agree() {
+        // A leading space makes a line non-canonical, so it takes the parse-and-recanonicalise
+        // path; hashes and verdicts must not change.
+        let lines = chained_log(3, true);
+        let fast = lines.join("\n");
+        let slow = lines
+            .iter()
+            .map(|l| format!(" {l}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (fast_reports, fast_summary) = verify_log(&fast, options());
+        let (slow_reports, slow_summary) = verify_log(&slow, options());
+        assert!(fast_summary.is_ok() && slow_summary.is_ok());
+        assert_eq!(fast_summary, slow_summary);
+        assert_eq!(fast_reports, slow_reports);
+        let tampered = lines[1].replace("\"n\":2", "\"n\":3");
+        for line in [tampered.clone(), format!(" {tampered}")] {
+            let text = format!("{}\n{line}", lines[0]);
+            assert_eq!(
+                bad(&text, options()),
+                [(2, Problem::Signature(SignatureError::Mismatch).to_string())]
+            );
+        }
+    }
+
+    #[test]
+    fn nothing_may_hide_in_the_signature_object() {
+        let mut w = DecisionLogWriter::new(key(), Algorithm::HmacSha256);
+        let line = w.append(entry(1));
+        let padded = line.replace("\"key_id\":", "\"note\":\"x\",\"key_id\":");
+        let found = bad(&padded, options());
+        assert_eq!(found.len(), 1);
+        assert!(found[0].1.contains("unknown member `note`"), "{found:?}");
     }
 
     #[test]

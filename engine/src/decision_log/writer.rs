@@ -13,7 +13,7 @@
 
 use crate::domain::SimTime;
 
-use super::canonical::{Json, splice_member};
+use super::canonical::{Json, splice_raw_member, write_json_string};
 use super::chain::{
     ChainFields, ChainHead, GENESIS_HASH, PREV_HASH_KEY, SEQ_KEY, entry_hash, hash_canonical,
 };
@@ -142,30 +142,39 @@ impl DecisionLogWriter {
     ///
     /// Panics when `entry` is not an object or the writer has sealed its log: both are bugs in
     /// the caller.
-    pub fn append(&mut self, mut entry: Json) -> String {
+    pub fn append(&mut self, entry: Json) -> String {
         assert!(!self.sealed, "DecisionLogWriter::append after seal");
-        let map = entry
-            .as_object_mut()
-            .expect("decision-log entries are JSON objects");
-        map.remove(SIGNATURE_KEY);
-        match &self.chain {
-            Some(head) => {
-                map.insert(SEQ_KEY.to_owned(), Json::int(head.next_seq));
-                map.insert(PREV_HASH_KEY.to_owned(), Json::Str(head.prev_hash.clone()));
-            }
-            None => {
-                map.remove(SEQ_KEY);
-                map.remove(PREV_HASH_KEY);
-            }
-        }
+        assert!(
+            entry.as_object().is_some(),
+            "decision-log entries are JSON objects"
+        );
+        // Chain members are written straight into the canonical text instead of being
+        // inserted into the tree: the entry is dropped right after anyway.
         self.payload.clear();
-        let slot = entry
-            .write_canonical_without(SIGNATURE_KEY, &mut self.payload)
-            .expect("checked to be an object");
-        let signature = self
-            .key
-            .signature_of_canonical(self.algorithm, self.payload.as_bytes());
-        let line = splice_member(&self.payload, slot, SIGNATURE_KEY, &signature);
+        let slot = match &self.chain {
+            Some(head) => {
+                let seq = head.next_seq.to_string();
+                let mut prev = String::with_capacity(head.prev_hash.len() + 2);
+                write_json_string(&head.prev_hash, &mut prev);
+                entry.write_canonical_merged(
+                    &[(PREV_HASH_KEY, &prev), (SEQ_KEY, &seq)],
+                    &[],
+                    SIGNATURE_KEY,
+                    &mut self.payload,
+                )
+            }
+            None => entry.write_canonical_merged(
+                &[],
+                &[SEQ_KEY, PREV_HASH_KEY],
+                SIGNATURE_KEY,
+                &mut self.payload,
+            ),
+        }
+        .expect("checked to be an object");
+        let mut signature = String::with_capacity(128);
+        self.key
+            .write_signature(self.algorithm, self.payload.as_bytes(), &mut signature);
+        let line = splice_raw_member(&self.payload, slot, SIGNATURE_KEY, &signature);
         let hash = hash_canonical(line.as_bytes());
         if let Some(head) = &mut self.chain {
             head.next_seq += 1;
@@ -189,6 +198,7 @@ impl DecisionLogWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decision_log::canonical::splice_member;
     use crate::decision_log::sign::verify_entry;
 
     fn key() -> SigningKey {

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod common;
+pub mod decision_log;
 pub mod keys;
 pub mod rollback;
 pub mod sim;
@@ -42,6 +43,9 @@ pub enum Command {
     /// The market and exchange simulator on its own.
     #[command(subcommand)]
     Sim(sim::SimCommand),
+    /// Verify, append to and manage signed decision logs (`verify_decision_log.py`).
+    #[command(name = "decision-log", long_about = decision_log::LONG_ABOUT)]
+    DecisionLog(decision_log::DecisionLogArgs),
 }
 
 /// Runs a parsed command line. `Err` means bad usage, configuration or input (exit 2).
@@ -52,5 +56,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Keys(args) => keys::run(args),
         Command::Site(args) => site::run(args),
         Command::Sim(command) => sim::run(command),
+        Command::DecisionLog(args) => decision_log::run(args),
     }
 }
