@@ -9,6 +9,7 @@
 //! - [`exit`]: the exit-code convention (0 ok, 1 check failed, 2 bad input).
 //! - [`fsio`]: atomic writes with the right permissions.
 //! - [`rollback`]: the multi-strategy override file (disable, restore, status).
+//! - [`scenario`]: scenario files (raw → plan), the runner, expectations, reports.
 //! - [`secrets`]: env files, key files and the environment, read safely and never printed.
 //! - [`config`]: the `core.yaml` loader (raw sections plus typed views for the audits).
 //! - [`audit`]: compliance, security baseline and key-rotation audits, X.509 checks.
@@ -23,6 +24,7 @@ pub mod decision_log;
 pub mod exit;
 pub mod fsio;
 pub mod rollback;
+pub mod scenario;
 pub mod secrets;
 pub mod sim_run;
 pub mod site;

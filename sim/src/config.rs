@@ -52,6 +52,9 @@ pub struct SimConfig {
     /// Faults on the timeline. Default none.
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// Scripted moves of a symbol's fair price (a crash, a squeeze). Default none.
+    #[serde(default)]
+    pub shocks: Vec<PriceShock>,
     /// Recorded bars to replay instead of generating prices (parsed by the caller with
     /// [`crate::market::replay::parse_csv`]). `None` (the default) generates the market.
     #[serde(skip)]
@@ -85,6 +88,7 @@ impl SimConfig {
             symbols: symbols.iter().map(|s| SymbolConfig::new(*s)).collect(),
             accounts: Vec::new(),
             faults: Vec::new(),
+            shocks: Vec::new(),
             replay: None,
         }
     }
@@ -286,6 +290,22 @@ impl SymbolConfig {
             model: None,
         }
     }
+}
+
+/// A scripted move of one symbol's fair price, on every venue: over `[start, end)` the fair log
+/// price drifts by `ln(1 + move_pct / 100)` in total, spread evenly over the quote steps of the
+/// window, on top of the price process (a deterministic crash for risk drills).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceShock {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// When the move starts.
+    pub start: SimTime,
+    /// When it is complete.
+    pub end: SimTime,
+    /// Total move in percent, e.g. `-12` (greater than -100, non-zero).
+    pub move_pct: f64,
 }
 
 /// Starting balances of one participant account on one venue.

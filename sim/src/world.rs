@@ -307,7 +307,30 @@ impl SimBuilder {
                 start_price,
                 model,
                 top_notional: defaults.top_notional,
+                shocks: Vec::new(),
             });
+        }
+
+        for (i, shock) in config.shocks.iter().enumerate() {
+            let field = format!("shocks[{i}]");
+            let Some(target) = symbols.iter_mut().find(|m| m.symbol == shock.symbol) else {
+                return Err(ConfigError::invalid(
+                    format!("{field}.symbol"),
+                    format!("`{}` is not one of the symbols", shock.symbol),
+                ));
+            };
+            if shock.start >= shock.end {
+                return Err(ConfigError::invalid(field, "start must be before end"));
+            }
+            if !(shock.move_pct.is_finite() && shock.move_pct > -100.0 && shock.move_pct != 0.0) {
+                return Err(ConfigError::invalid(
+                    format!("{field}.move_pct"),
+                    format!("must be a non-zero percentage above -100, got {}", shock.move_pct),
+                ));
+            }
+            target
+                .shocks
+                .push((shock.start, shock.end, libm::log1p(shock.move_pct / 100.0)));
         }
 
         let mut accounts = Vec::new();

@@ -261,13 +261,14 @@ fn signing_key(a: &BaselineArgs, secrets: &Secrets) -> Result<Option<SigningKey>
     Ok(bytes.map(|b| SigningKey::new(b, key_id)))
 }
 
-fn run_baseline(a: BaselineArgs) -> Result<Exit> {
+/// The baseline plan the flags describe (shared with scenario actions). `--as-of` defaults to
+/// the wall clock here; callers may override `plan.as_of`.
+pub fn baseline_plan(a: &BaselineArgs, secrets: &Secrets) -> Result<BaselinePlan> {
     anyhow::ensure!(
         a.warn_expiring_days.is_finite() && a.warn_expiring_days >= 0.0,
         "--warn-expiring-days must be zero or a positive number of days"
     );
-    let secrets = Secrets::with_env_file(a.env_file.as_deref())?;
-    let key = signing_key(&a, &secrets)?;
+    let key = signing_key(a, secrets)?;
     let mut plan = BaselinePlan::new(&a.config, as_of_or_now(a.as_of));
     plan.warn_expiring_days = a.warn_expiring_days;
     let scopes = |given: &[String], default: &str| -> Vec<String> {
@@ -282,6 +283,12 @@ fn run_baseline(a: BaselineArgs) -> Result<Exit> {
     plan.risk_scopes = scopes(&a.risk_required_scope, "risk.read");
     plan.scheduler_scopes = SchedulerScopes::resolve(&a.scheduler_required_scope);
     plan.signing_key = key;
+    Ok(plan)
+}
+
+fn run_baseline(a: BaselineArgs) -> Result<Exit> {
+    let secrets = Secrets::with_env_file(a.env_file.as_deref())?;
+    let plan = baseline_plan(&a, &secrets)?;
     let report = baseline::run(&plan, &secrets)?;
     let text = if a.pretty {
         json::to_pretty_sorted(&report)?

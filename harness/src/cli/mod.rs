@@ -7,6 +7,7 @@ pub mod common;
 pub mod decision_log;
 pub mod keys;
 pub mod rollback;
+pub mod scenario;
 pub mod sim;
 pub mod site;
 
@@ -40,6 +41,9 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Training sites: materialize the OEM site with generated certificates.
     Site(site::SiteArgs),
+    /// Scripted scenarios: market, faults and operator actions with expectations.
+    #[command(subcommand)]
+    Scenario(scenario::ScenarioCommand),
     /// The market and exchange simulator on its own.
     #[command(subcommand)]
     Sim(sim::SimCommand),
@@ -56,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Keys(args) => keys::run(args),
         Command::Site(args) => site::run(args),
         Command::Sim(command) => sim::run(command),
+        Command::Scenario(command) => scenario::run(command),
         Command::DecisionLog(args) => decision_log::run(args),
     }
 }

@@ -601,7 +601,12 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
                 until: planned.end,
                 extra: *extra,
             }),
-            FaultPlan::PriceShock { .. } => {}
+            FaultPlan::PriceShock { symbol, move_pct } => sim.shocks.push(stage4_sim::config::PriceShock {
+                symbol: *symbol,
+                start: planned.start,
+                end: planned.end,
+                move_pct: *move_pct,
+            }),
         }
         faults.push(planned);
     }

@@ -17,6 +17,8 @@
 //!    uniform factor in `[0.5, 1.5)`. Synthetic traded volume per step is
 //!    `top_lots × 0.05 × Δt[s] × (0.4 + 0.6·|shock|) × jitter`, so volume rises with moves.
 //! 5. Bars of each configured interval aggregate the venue mids and that volume.
+//! 6. Scripted price shocks ([`crate::config::PriceShock`]) add their log move to `x`, spread
+//!    evenly over the steps inside their window, after the process step.
 //!
 //! Because every stream is forked by label, adding a venue or a symbol leaves the paths of
 //! the others unchanged.
@@ -51,6 +53,8 @@ struct FairPath {
     tick_size: f64,
     /// Base units per lot.
     lot_size: f64,
+    /// Scripted moves: `(start, end, total log move)`.
+    shocks: Vec<(SimTime, SimTime, f64)>,
 }
 
 impl FairPath {
@@ -131,6 +135,7 @@ impl MarketGenerator {
                 head: 0,
                 tick_size: s.spec.tick_atoms as f64 / 1e8,
                 lot_size: s.spec.lot_atoms as f64 / 1e8,
+                shocks: s.shocks.clone(),
             })
             .collect();
         let venues = plan
@@ -202,8 +207,18 @@ impl MarketGenerator {
             if self.first {
                 self.first = false;
             } else {
+                let from = now.checked_sub(self.step).unwrap_or(now);
                 for path in &mut self.symbols {
-                    let (x, shock) = path.process.step(path.x, &mut path.rng);
+                    let (mut x, shock) = path.process.step(path.x, &mut path.rng);
+                    // Scripted moves: the share of each window this step covers.
+                    for &(start, end, log_move) in &path.shocks {
+                        let lo = from.max(start);
+                        let hi = now.min(end);
+                        if hi > lo {
+                            let share = (hi - lo).as_nanos() as f64 / (end - start).as_nanos() as f64;
+                            x += log_move * share;
+                        }
+                    }
                     path.x = x;
                     path.price = libm::exp(x);
                     path.shock = shock;

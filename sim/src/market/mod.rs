@@ -65,6 +65,8 @@ pub struct MarketSymbol {
     pub model: PriceModel,
     /// Default notional at the best level, quote units.
     pub top_notional: f64,
+    /// Scripted moves: `(start, end, total log move)`.
+    pub shocks: Vec<(SimTime, SimTime, f64)>,
 }
 
 /// How one venue sees and quotes the fair price.
