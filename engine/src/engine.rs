@@ -439,8 +439,8 @@ impl Engine {
     }
 
     /// Applies a market event.
-    pub fn on_market(&mut self, _now: SimTime, event: &MarketEvent) {
-        self.market.apply(event);
+    pub fn on_market(&mut self, now: SimTime, event: &MarketEvent) {
+        self.market.apply(now, event);
         self.ledger.on_market_event(event);
     }
 

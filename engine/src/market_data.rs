@@ -7,8 +7,12 @@
 //!   than the bar feeds the same candle again and strategies record zero returns.
 //! - Bars are aggregated from the market's base bars to the schedule's interval (e.g. 1 m bars
 //!   into 5 m bars); a bucket is complete once the base bar ending on its boundary arrived.
-//! - Cross-exchange schedules get both venues' latest quotes with the secondary quote's own
-//!   venue timestamp, so a lagging secondary feed shows up as `secondary_delay_ms`.
+//! - Cross-exchange schedules get both venues' latest quotes. `CrossQuotes::secondary_at` is
+//!   placed so that `snapshot.at − secondary_at` is the secondary quote's **feed delay** (when
+//!   it was received minus its venue timestamp): the arbitrage strategy's
+//!   `secondary_delay_ms` then measures how late the secondary venue's data arrives, whatever
+//!   the quote grid or the bar the snapshot is built on. A normal feed shows its transport
+//!   latency (milliseconds); a delayed or clock-skewed secondary shows up at once.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -24,7 +28,8 @@ use crate::strategy::{CrossQuotes, MarketSnapshot};
 pub struct MarketBook {
     specs: BTreeMap<(VenueId, Symbol), InstrumentSpec>,
     bars: BTreeMap<(VenueId, Symbol), VecDeque<Bar>>,
-    quotes: BTreeMap<(VenueId, Symbol), Quote>,
+    /// Latest quote and when it was received.
+    quotes: BTreeMap<(VenueId, Symbol), (Quote, SimTime)>,
     status: BTreeMap<VenueId, VenueStatus>,
     /// Close time of the last bar delivered, per (schedule, symbol).
     cursors: BTreeMap<(String, Symbol), SimTime>,
@@ -51,11 +56,11 @@ impl MarketBook {
         }
     }
 
-    /// Applies one market event.
-    pub fn apply(&mut self, event: &MarketEvent) {
+    /// Applies one market event received at `received_at`.
+    pub fn apply(&mut self, received_at: SimTime, event: &MarketEvent) {
         match event {
             MarketEvent::Quote(q) => {
-                self.quotes.insert((q.venue, q.symbol), *q);
+                self.quotes.insert((q.venue, q.symbol), (*q, received_at));
             }
             MarketEvent::Bar(b) => {
                 let ring = self.bars.entry((b.venue, b.symbol)).or_default();
@@ -77,7 +82,7 @@ impl MarketBook {
 
     /// The latest quote of `symbol` on `venue`.
     pub fn quote(&self, venue: VenueId, symbol: Symbol) -> Option<&Quote> {
-        self.quotes.get(&(venue, symbol))
+        self.quotes.get(&(venue, symbol)).map(|(q, _)| q)
     }
 
     /// Whether `venue` is up (venues never reported down are up).
@@ -144,16 +149,17 @@ impl MarketBook {
         let px = |p: Price| inst.price_to_f64(p);
         let mut snapshot = plain_snapshot(inst, bar);
         let cross = spec.market.secondary_venue.and_then(|secondary| {
-            let primary = self.quotes.get(&(spec.market.venue, bar.symbol));
-            let other = self.quotes.get(&(secondary, bar.symbol))?;
+            let primary = self.quotes.get(&(spec.market.venue, bar.symbol)).map(|(q, _)| q);
+            let (other, received) = self.quotes.get(&(secondary, bar.symbol))?;
             let other_spec = self.specs.get(&(secondary, bar.symbol))?;
             let close = px(bar.close);
+            let feed_delay = received.saturating_since(other.at);
             Some(CrossQuotes {
                 primary_bid: primary.map_or(close, |q| px(q.bid)),
                 primary_ask: primary.map_or(close, |q| px(q.ask)),
                 secondary_bid: other_spec.price_to_f64(other.bid),
                 secondary_ask: other_spec.price_to_f64(other.ask),
-                secondary_at: other.at,
+                secondary_at: bar.close_at().checked_sub(feed_delay).unwrap_or(SimTime::EPOCH),
             })
         });
         snapshot.cross = cross;
@@ -269,7 +275,7 @@ mod tests {
     fn each_bar_is_delivered_once_and_aggregated() {
         let mut book = MarketBook::new([(venue("binance"), btc())], 100);
         for m in 0..12 {
-            book.apply(&bar("binance", m, 6_000_000 + m as i64 * 100));
+            book.apply(SimTime::from_unix_secs((m + 1) * 60), &bar("binance", m, 6_000_000 + m as i64 * 100));
         }
         let one = schedule(1, None);
         let now = SimTime::from_unix_secs(12 * 60);
@@ -319,9 +325,10 @@ mod tests {
                 ask_qty: Qty(1),
             })
         };
-        book.apply(&q("kraken", 30, 6_001_000));
-        book.apply(&q("binance", 59, 6_000_000));
-        book.apply(&bar("binance", 0, 6_000_100));
+        // The kraken quote stamped 30 s arrives 700 ms late.
+        book.apply(SimTime::from_nanos(30_700_000_000), &q("kraken", 30, 6_001_000));
+        book.apply(SimTime::from_unix_secs(59), &q("binance", 59, 6_000_000));
+        book.apply(SimTime::from_unix_secs(60), &bar("binance", 0, 6_000_100));
         let snaps = book
             .fetch_latest(&schedule(1, Some("kraken")), SimTime::from_unix_secs(60))
             .unwrap();
@@ -330,8 +337,9 @@ mod tests {
             (cross.primary_bid, cross.secondary_bid),
             (60_000.0, 60_010.0)
         );
-        assert_eq!(cross.secondary_at, SimTime::from_unix_secs(30));
-        book.apply(&MarketEvent::Status {
+        // The snapshot (closing at 60 s) sees a 700 ms feed delay.
+        assert_eq!(cross.secondary_at, SimTime::from_nanos(59_300_000_000));
+        book.apply(SimTime::from_unix_secs(61), &MarketEvent::Status {
             venue: venue("kraken"),
             at: SimTime::from_unix_secs(61),
             status: VenueStatus::Down,
