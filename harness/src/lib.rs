@@ -13,10 +13,13 @@
 //! - [`audit`]: compliance, security baseline and key-rotation audits, X.509 checks.
 //! - [`tls`]: the rustls mTLS probe and a loopback mTLS server.
 //! - [`site`]: `site materialize`, a concrete OEM training site with generated certificates.
+//! - [`escalation`]: the escalation checklist (JSONL rules), its validator and the evaluator
+//!   that turns a run's observations into escalations.
 
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod escalation;
 pub mod exit;
 pub mod fsio;
 pub mod rollback;

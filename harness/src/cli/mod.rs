@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod common;
+pub mod escalation;
 pub mod keys;
 pub mod rollback;
 pub mod site;
@@ -38,6 +39,9 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Training sites: materialize the OEM site with generated certificates.
     Site(site::SiteArgs),
+    /// Escalation checklists (JSONL): print the reference rules, validate a team's own.
+    #[command(subcommand)]
+    Escalation(escalation::EscalationCommand),
 }
 
 /// Runs a parsed command line. `Err` means bad usage, configuration or input (exit 2).
@@ -47,5 +51,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Audit(args) => audit::run(args),
         Command::Keys(args) => keys::run(args),
         Command::Site(args) => site::run(args),
+        Command::Escalation(cmd) => escalation::run(cmd),
     }
 }
