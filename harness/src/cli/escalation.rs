@@ -17,13 +17,13 @@ pub const SCHEMA_VERSION: u32 = 1;
 const FORMAT_HELP: &str = "\
 FORMAT (JSONL): one rule per line, a JSON object; blank lines and lines starting with # are ignored.
 
-  {\"id\": \"l1-ack-missed\", \"condition\": \"alert_unacknowledged\", \"threshold\": null, \"duration\": \"5m\", \"level\": \"L2\", \"action\": \"L2 takes the alert\"}
+  {\"condition\": \"alert_unacknowledged\", \"duration\": \"5m\", \"level\": \"L2\", \"action\": \"Page L2\"}
 
 Required: condition, level, action. `duration` (e.g. \"5m\", \"15m\", \"1h30m\") is required by the timed conditions and must be absent, null or \"0s\" for the others; `threshold` is required by pnl_loss_vs_daily_limit and cpu_over_budget (a number > 0) and audit_status (\"fail\", \"warn\" or \"ok\"), and must be absent or null for the others. Optional: id (unique), description, and the filters severity (alerts of this severity or worse), alert (alert rule name), schedule (alerts and no_signals), tool (audit_status). Unknown keys are errors.
 
 Conditions:
   alert_firing             an alert starts firing
-  alert_unacknowledged     an alert still fires `duration` after it started, no incident acknowledged meanwhile
+  alert_unacknowledged     an alert still fires `duration` after it started, nobody acknowledged
   problem_persists         an alert still fires `duration` after it started
   no_signals               a schedule emitted no signal for `duration`
   pnl_loss_vs_daily_limit  the loss of the day exceeds `threshold` x the daily loss limit
@@ -169,6 +169,11 @@ fn text_report(file: &str, outcome: &Result<Policy, ChecklistError>) -> String {
                     Some(line) => out.push_str(&format!("{file}:{line}: {}\n", p.problem)),
                     None => out.push_str(&format!("{file}: {}\n", p.problem)),
                 }
+            }
+            if err.rule_lines == 0 {
+                // The one problem line already says it all.
+                out.pop();
+                return out;
             }
             let problems = err.problems.len();
             out.push_str(&format!(

@@ -61,7 +61,7 @@ pub enum Problem {
     #[error("unknown key `{0}` (expected one of: {keys})", keys = KNOWN_KEYS.join(", "))]
     UnknownKey(String),
     /// A required key is absent (or `null`).
-    #[error("missing `{key}`: expected {expected}")]
+    #[error("missing `{key}` ({expected})")]
     MissingKey {
         /// The key.
         key: &'static str,
@@ -90,6 +90,11 @@ pub enum Problem {
     /// `duration` does not parse.
     #[error("bad `duration`: {0}")]
     BadDuration(TimeParseError),
+    /// `duration` written with spaces, e.g. `15 min`.
+    #[error(
+        "bad `duration`: `{0}` has spaces; write the number and unit together, e.g. \"15m\", \"1h30m\""
+    )]
+    DurationWithSpaces(String),
     /// A non-zero `duration` on a condition that fires on the event itself.
     #[error(
         "`duration` does not apply to {0}: it fires on the event itself (leave it out, or write \"0s\" or null)"
@@ -149,7 +154,9 @@ impl Problem {
             | Problem::FilterNotApplicable { key, .. } => Some(key),
             Problem::UnknownCondition(_) => Some("condition"),
             Problem::UnknownLevel(_) => Some("level"),
-            Problem::BadDuration(_) | Problem::DurationNotApplicable(_) => Some("duration"),
+            Problem::BadDuration(_)
+            | Problem::DurationWithSpaces(_)
+            | Problem::DurationNotApplicable(_) => Some("duration"),
             Problem::ThresholdNotApplicable(_)
             | Problem::ThresholdOutOfRange { .. }
             | Problem::UnknownAuditStatus(_) => Some("threshold"),
@@ -483,6 +490,11 @@ impl Line<'_> {
                 }
                 SimDuration::ZERO
             }
+            Some(Value::String(text)) if text.trim().contains(char::is_whitespace) => {
+                self.problems
+                    .push(Problem::DurationWithSpaces(text.clone()));
+                return None;
+            }
             Some(Value::String(text)) => match SimDuration::parse(text) {
                 Ok(d) => d,
                 Err(e) => {
@@ -723,7 +735,7 @@ mod tests {
             (
                 "missing level",
                 r#"{"condition": "alert_firing", "action": "a"}"#,
-                "missing `level`: expected one of L1, L2, tech_lead, incident_manager",
+                "missing `level` (one of L1, L2, tech_lead, incident_manager)",
             ),
             (
                 "missing action",
@@ -761,9 +773,14 @@ mod tests {
                 "unknown level `Tech_Lead`",
             ),
             (
-                "bad duration",
+                "duration with spaces",
                 r#"{"condition": "no_signals", "duration": "15 minutes", "level": "L1", "action": "a"}"#,
-                "bad `duration`: `15 minutes` is not a duration",
+                "bad `duration`: `15 minutes` has spaces; write the number and unit together",
+            ),
+            (
+                "bad duration unit",
+                r#"{"condition": "no_signals", "duration": "15min", "level": "L1", "action": "a"}"#,
+                "bad `duration`: `15min` is not a duration: unknown unit",
             ),
             (
                 "bare number duration",
@@ -778,7 +795,7 @@ mod tests {
             (
                 "missing duration",
                 r#"{"condition": "problem_persists", "level": "L2", "action": "a"}"#,
-                "missing `duration`: expected problem_persists waits for a duration such as \"5m\"",
+                "missing `duration` (problem_persists waits for a duration such as \"5m\")",
             ),
             (
                 "duration on instant",
@@ -808,7 +825,7 @@ mod tests {
             (
                 "threshold missing",
                 r#"{"condition": "pnl_loss_vs_daily_limit", "level": "L2", "action": "a"}"#,
-                "missing `threshold`: expected a number: the multiple of the daily loss limit",
+                "missing `threshold` (a number: the multiple of the daily loss limit",
             ),
             (
                 "threshold not applicable",
@@ -880,7 +897,7 @@ mod tests {
         assert_eq!(
             got,
             [
-                "line 1: missing `action`: expected text saying what the level does",
+                "line 1: missing `action` (text saying what the level does)",
                 "line 2: duplicate id `a` (first used on line 1)"
             ]
         );

@@ -13,9 +13,11 @@ use serde::{Deserialize, Serialize};
 use stage4_engine::decision_log::Json;
 use stage4_engine::decision_log::entry::IncidentAction;
 use stage4_engine::domain::{SimDuration, SimTime};
+use stage4_engine::telemetry::alerts::{ALERTNAME_LABEL, AlertTransition, TransitionKind};
+use stage4_engine::telemetry::metrics::LabelSet;
 use stage4_engine::telemetry::rules::Severity;
 
-use super::policy::{AuditStatus, Condition, Filter, Level, Policy, Trigger};
+use super::policy::{AuditStatus, Condition, Filter, Level, Policy, Trigger, severity_from_name};
 
 /// The label that carries an alert's schedule.
 pub const SCHEDULE_LABEL: &str = "schedule";
@@ -33,6 +35,74 @@ pub struct AlertPeriod {
     pub firing_from: SimTime,
     /// When it resolved; `None` when still firing at the end of the run.
     pub resolved_at: Option<SimTime>,
+}
+
+/// The label that carries an alert's severity.
+pub const SEVERITY_LABEL: &str = "severity";
+
+impl AlertPeriod {
+    /// The firing periods in the alert evaluator's transitions (engine telemetry): each
+    /// `firing` opens a period of its alert instance (rule + labels), the next `resolved` of
+    /// that instance closes it; `pending` and `cleared` never fired, so they are skipped.
+    /// The severity comes from the `severity` label; `alertname` and `severity` are not
+    /// repeated in [`AlertPeriod::labels`]. Periods are ordered by `firing_from`.
+    pub fn from_transitions(
+        transitions: &[AlertTransition],
+    ) -> Result<Vec<AlertPeriod>, ObservationError> {
+        let bad = |t: &AlertTransition, reason: String| ObservationError::BadAlertTransition {
+            rule: t.rule.clone(),
+            at: t.at,
+            reason,
+        };
+        let mut open: BTreeMap<(&str, &LabelSet), usize> = BTreeMap::new();
+        let mut periods: Vec<AlertPeriod> = Vec::new();
+        for t in transitions {
+            let instance = (t.rule.as_str(), &t.labels);
+            match t.kind {
+                TransitionKind::Pending | TransitionKind::Cleared => {}
+                TransitionKind::Firing => {
+                    if open.contains_key(&instance) {
+                        return Err(bad(t, format!("{} fires again before resolving", t.labels)));
+                    }
+                    let severity = t
+                        .labels
+                        .get(SEVERITY_LABEL)
+                        .and_then(severity_from_name)
+                        .ok_or_else(|| {
+                            bad(
+                                t,
+                                format!(
+                                    "{} has no `severity` label of info, warning or critical",
+                                    t.labels
+                                ),
+                            )
+                        })?;
+                    let labels = t
+                        .labels
+                        .iter()
+                        .filter(|(k, _)| *k != ALERTNAME_LABEL && *k != SEVERITY_LABEL)
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect();
+                    open.insert(instance, periods.len());
+                    periods.push(AlertPeriod {
+                        rule: t.rule.clone(),
+                        labels,
+                        severity,
+                        firing_from: t.at,
+                        resolved_at: None,
+                    });
+                }
+                TransitionKind::Resolved => match open.remove(&instance) {
+                    Some(index) => periods[index].resolved_at = Some(t.at),
+                    None => {
+                        return Err(bad(t, format!("{} resolves without firing", t.labels)));
+                    }
+                },
+            }
+        }
+        periods.sort_by_key(|p| p.firing_from);
+        Ok(periods)
+    }
 }
 
 /// An operator's step on an incident ticket.
@@ -159,6 +229,16 @@ pub enum ObservationError {
         start: SimTime,
         /// End of the run.
         end: SimTime,
+    },
+    /// Alert transitions that do not pair up into firing periods.
+    #[error("alert transition {rule} at {at}: {reason}")]
+    BadAlertTransition {
+        /// The alert rule.
+        rule: String,
+        /// When.
+        at: SimTime,
+        /// What is wrong.
+        reason: String,
     },
     /// An alert period that resolves when or before it starts firing.
     #[error("alert {rule} resolves at {resolved_at}, not after it starts firing at {firing_from}")]

@@ -68,6 +68,32 @@
 //!
 //! Nothing fires after the end of the run, so a deadline past it is not an escalation.
 //!
+//! # Use
+//!
+//! ```
+//! use stage4_engine::domain::{SimDuration, SimTime};
+//! use stage4_engine::telemetry::rules::Severity;
+//! use stage4_harness::escalation::{
+//!     AlertPeriod, Level, Observations, Policy, evaluate, highest_level_by, to_jsonl,
+//! };
+//!
+//! let start = SimTime::parse_rfc3339("2026-11-28T09:00:00Z").unwrap();
+//! let mins = SimDuration::from_mins;
+//! let mut obs = Observations::new(start, start + mins(60));
+//! obs.alerts.push(AlertPeriod {
+//!     rule: "MultiStrategySchedulerLatencyHigh".into(),
+//!     labels: [("schedule".into(), "mr_btc".into())].into(),
+//!     severity: Severity::Warning,
+//!     firing_from: start + mins(10),
+//!     resolved_at: None,
+//! });
+//! // Nobody acknowledges: L1 at 09:10, L2 at 09:15.
+//! let escalations = evaluate(&Policy::reference(), &obs).unwrap();
+//! assert_eq!(highest_level_by(&escalations, start + mins(14)), Some(Level::L1));
+//! assert_eq!(highest_level_by(&escalations, start + mins(15)), Some(Level::L2));
+//! assert!(to_jsonl(&escalations).starts_with("{\"action\":"));
+//! ```
+//!
 //! [`SimDuration::parse`]: stage4_engine::domain::SimDuration::parse
 
 pub mod checklist;

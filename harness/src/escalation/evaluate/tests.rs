@@ -1,5 +1,7 @@
 //! Evaluator tests, one table per condition: the exact instant each rule fires, the events
 //! that prevent it, and re-arming.
+// Case tables are tuples read row by row; naming each tuple type would not make them clearer.
+#![allow(clippy::type_complexity)]
 
 use super::*;
 use proptest::prelude::*;
@@ -766,5 +768,95 @@ proptest! {
             let start = e.at - SimDuration::from_mins(5);
             prop_assert!(!obs.incidents.iter().any(|i| i.at >= start && i.at <= e.at));
         }
+    }
+}
+
+fn transition(secs: u64, kind: TransitionKind, schedule: &str, severity: &str) -> AlertTransition {
+    let labels = LabelSet::from_pairs([
+        (ALERTNAME_LABEL, "MultiStrategySchedulerLatencyHigh"),
+        (SCHEDULE_LABEL, schedule),
+        (SEVERITY_LABEL, severity),
+        ("team", "trading-ops"),
+    ])
+    .unwrap();
+    AlertTransition {
+        at: at(secs),
+        kind,
+        rule: "MultiStrategySchedulerLatencyHigh".to_owned(),
+        labels,
+        annotations: LabelSet::new(),
+        value: Some(400.0),
+        active_at: at(secs),
+    }
+}
+
+#[test]
+fn alert_periods_from_the_alert_evaluators_transitions() {
+    use TransitionKind::*;
+    let transitions = [
+        transition(m(9), Pending, "mr_btc", "warning"),
+        transition(m(10), Firing, "mr_btc", "warning"),
+        transition(m(11), Pending, "vol", "warning"),
+        transition(m(11) + 30, Cleared, "vol", "warning"),
+        transition(m(12), Firing, "arb", "critical"),
+        transition(m(20), Resolved, "mr_btc", "warning"),
+        transition(m(40), Firing, "mr_btc", "warning"),
+    ];
+    let periods = AlertPeriod::from_transitions(&transitions).unwrap();
+    let summary: Vec<_> = periods
+        .iter()
+        .map(|p| {
+            (
+                p.labels[SCHEDULE_LABEL].as_str(),
+                p.severity,
+                p.firing_from,
+                p.resolved_at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("mr_btc", Severity::Warning, at(m(10)), Some(at(m(20)))),
+            ("arb", Severity::Critical, at(m(12)), None),
+            ("mr_btc", Severity::Warning, at(m(40)), None),
+        ]
+    );
+    assert_eq!(
+        periods[0].labels.keys().collect::<Vec<_>>(),
+        ["schedule", "team"]
+    );
+
+    let cases: &[(&str, Vec<AlertTransition>, &str)] = &[
+        (
+            "resolved without firing",
+            vec![transition(m(5), Resolved, "mr_btc", "warning")],
+            "resolves without firing",
+        ),
+        (
+            "fires twice",
+            vec![
+                transition(m(5), Firing, "mr_btc", "warning"),
+                transition(m(6), Firing, "mr_btc", "warning"),
+            ],
+            "fires again before resolving",
+        ),
+        (
+            "no severity",
+            vec![transition(m(5), Firing, "mr_btc", "page")],
+            "has no `severity` label",
+        ),
+    ];
+    for (name, transitions, expected) in cases {
+        let err = AlertPeriod::from_transitions(transitions)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{name}: {err}");
+        assert!(
+            err.starts_with(
+                "alert transition MultiStrategySchedulerLatencyHigh at 2026-11-28T09:0"
+            ),
+            "{name}: {err}"
+        );
     }
 }
