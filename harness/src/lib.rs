@@ -16,11 +16,14 @@
 //! - [`tls`]: the rustls mTLS probe and a loopback mTLS server.
 //! - [`site`]: `site materialize`, a concrete OEM training site with generated certificates.
 //! - [`sim_run`]: `stage4 sim run`, a market run streamed to disk with its digest.
+//! - [`escalation`]: the escalation checklist (JSONL rules), its validator and the evaluator
+//!   that turns a run's observations into escalations.
 
 pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod decision_log;
+pub mod escalation;
 pub mod exit;
 pub mod fsio;
 pub mod rollback;

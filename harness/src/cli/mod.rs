@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod common;
 pub mod decision_log;
+pub mod escalation;
 pub mod keys;
 pub mod rollback;
 pub mod scenario;
@@ -50,6 +51,9 @@ pub enum Command {
     /// Verify, append to and manage signed decision logs (`verify_decision_log.py`).
     #[command(name = "decision-log", long_about = decision_log::LONG_ABOUT)]
     DecisionLog(decision_log::DecisionLogArgs),
+    /// Escalation checklists (JSONL): print the reference rules, validate a team's own.
+    #[command(subcommand)]
+    Escalation(escalation::EscalationCommand),
 }
 
 /// Runs a parsed command line. `Err` means bad usage, configuration or input (exit 2).
@@ -62,5 +66,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sim(command) => sim::run(command),
         Command::Scenario(command) => scenario::run(command),
         Command::DecisionLog(args) => decision_log::run(args),
+        Command::Escalation(cmd) => escalation::run(cmd),
     }
 }
