@@ -779,6 +779,12 @@ impl Engine {
     }
 
     fn close_pair(&mut self, now: SimTime, origin: &OrderOrigin<'_>, retry: RetryClose) {
+        // Closing one leg of a pair while the other venue is down would leave the survivor
+        // unhedged: keep the pair whole and retry when both venues are up.
+        if !retry.venues.iter().all(|v| self.market.is_up(*v)) {
+            self.refuse(now, origin, retry.symbol, "venue_down");
+            return self.schedule_retry(now, retry);
+        }
         let mut legs = Vec::new();
         for venue in retry.venues {
             let key = PositionKey {
@@ -806,8 +812,12 @@ impl Engine {
         retry: Option<RetryClose>,
         legs: &[(VenueId, Symbol, Side, Qty)],
     ) {
-        // An opening pair goes out whole or not at all: every leg must pass risk unchanged.
+        // An opening pair goes out whole or not at all: every venue must be up and every leg
+        // must pass risk unchanged.
         if purpose == GroupPurpose::Open {
+            if let Some(&(_, symbol, _, _)) = legs.iter().find(|(v, _, _, _)| !self.market.is_up(*v)) {
+                return self.refuse(now, origin, symbol, "venue_down");
+            }
             for &(venue, symbol, side, qty) in legs {
                 if self.approve(now, origin, venue, symbol, side, qty, false) != Some(qty) {
                     return;

@@ -22,6 +22,11 @@ use super::policy::{AuditStatus, Condition, Filter, Level, Policy, Trigger, seve
 /// The label that carries an alert's schedule.
 pub const SCHEDULE_LABEL: &str = "schedule";
 
+/// `schedule` filter value that makes `no_signals` watch the portfolio as a whole: silence
+/// means no schedule at all emitted a signal (the reference's "no signals despite live data":
+/// one quiet strategy is normal, a silent portfolio is not).
+pub const ANY_SCHEDULE: &str = "*";
+
 /// One period during which an alert instance was firing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlertPeriod {
@@ -394,10 +399,12 @@ pub fn evaluate(policy: &Policy, obs: &Observations) -> Result<Vec<Escalation>, 
                         } else {
                             format!("since {silent_from}")
                         };
-                        fire(
-                            deadline,
-                            format!("schedule {schedule}: no signals {since} ({after})"),
-                        );
+                        let who = if schedule == ANY_SCHEDULE {
+                            "no schedule emitted a signal".to_owned()
+                        } else {
+                            format!("schedule {schedule}: no signals")
+                        };
+                        fire(deadline, format!("{who} {since} ({after})"));
                     }
                 }
             }
@@ -542,7 +549,8 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// The schedule a `no_signals` rule watches, or every known schedule.
+    /// The schedule a `no_signals` rule watches, every known schedule separately, or — with
+    /// `schedule = "*"` — the whole portfolio as one subject.
     fn watched_schedules<'f>(&self, filter: &'f Filter) -> Vec<&'f str>
     where
         'a: 'f,
@@ -563,7 +571,7 @@ impl<'a> Run<'a> {
         let productive = self
             .signals
             .iter()
-            .filter(|s| s.schedule == schedule && s.signals > 0);
+            .filter(|s| (schedule == ANY_SCHEDULE || s.schedule == schedule) && s.signals > 0);
         for run in productive {
             let deadline = silent_from + after;
             if deadline < run.at {

@@ -51,8 +51,9 @@
 //! - `no_signals` (D): a schedule emitted no signal for D. Its silence starts at the run start
 //!   or at its last run with at least one signal; runs with zero signals do not break it.
 //!   Fires at `silent since + D`, once per silence. Without `schedule` every schedule is
-//!   watched separately: those the observations declare and those that ran. Reference:
-//!   15 min → tech lead and Incident Manager.
+//!   watched separately: those the observations declare and those that ran; with
+//!   `"schedule": "*"` the portfolio is watched as one (no schedule emitted anything), which
+//!   is what the default checklist does. Reference: 15 min → tech lead and Incident Manager.
 //! - `pnl_loss_vs_daily_limit` (`threshold` k): a PnL sample whose loss of the day
 //!   (`-pnl_of_day`) is strictly greater than k × the daily loss limit. Fires at that
 //!   sample; re-armed by a sample at or under the bound. Reference: 3× → tech lead and

@@ -7,7 +7,7 @@ use stage4_engine::decision_log::{VerifyOptions, verify_log};
 use stage4_engine::domain::SimTime;
 use stage4_engine::telemetry::{AlertTransition, TransitionKind};
 
-use super::escalation_view::Escalations;
+use crate::escalation::{Escalation, highest_level_by};
 use super::plan::{Check, Expectation};
 use super::runner::RunOutcome;
 
@@ -48,7 +48,7 @@ fn matching<'a>(
 }
 
 /// Evaluates every expectation of the plan against a finished run.
-pub fn evaluate(outcome: &RunOutcome, escalations: &Escalations) -> Vec<Verdict> {
+pub fn evaluate(outcome: &RunOutcome, escalations: &[Escalation]) -> Vec<Verdict> {
     outcome
         .plan
         .expectations
@@ -57,7 +57,7 @@ pub fn evaluate(outcome: &RunOutcome, escalations: &Escalations) -> Vec<Verdict>
         .collect()
 }
 
-fn verdict(outcome: &RunOutcome, escalations: &Escalations, e: &Expectation) -> Verdict {
+fn verdict(outcome: &RunOutcome, escalations: &[Escalation], e: &Expectation) -> Verdict {
     let obs = &outcome.observations;
     let (kind, passed, expected, observed, detail): (&'static str, bool, Value, Value, String) = match &e.check {
         Check::AlertFires { alert, after, within, schedule } => {
@@ -151,15 +151,15 @@ fn verdict(outcome: &RunOutcome, escalations: &Escalations, e: &Expectation) -> 
             ("orders_after", !after.is_empty(), json!({"after": offset(outcome, *from), "orders": "≥ 1"}), json!({"orders": after.len()}), detail)
         }
         Check::EscalationReached { level, by } => {
-            let reached = escalations.highest_by(*by);
-            let passed = reached.as_deref().is_some_and(|r| escalations.rank(r) >= escalations.rank(level));
-            let first = escalations.first_reaching(level);
-            let detail = match (&reached, first) {
+            let reached = highest_level_by(escalations, *by);
+            let passed = reached.is_some_and(|r| r >= *level);
+            let first = escalations.iter().find(|x| x.level >= *level).map(|x| x.at);
+            let detail = match (reached, first) {
                 (None, _) => format!("no escalation by {}", offset(outcome, *by)),
                 (Some(r), Some(t)) => format!("highest level by {} is {r}; {level} reached at {}", offset(outcome, *by), offset(outcome, t)),
                 (Some(r), None) => format!("highest level by {} is {r}; {level} never reached", offset(outcome, *by)),
             };
-            ("escalation_reached", passed, json!({"level": level, "by": offset(outcome, *by)}), json!({"highest": reached}), detail)
+            ("escalation_reached", passed, json!({"level": level.as_str(), "by": offset(outcome, *by)}), json!({"highest": reached.map(|r| r.as_str())}), detail)
         }
         Check::DecisionLogVerifies => {
             let (reports, summary) = verify_log(

@@ -6,7 +6,7 @@
 //! - [`runner`]: runs a plan (simulator + engine + actions) into a [`runner::RunOutcome`].
 //! - [`observe`]: what a run leaves behind for expectations and reports.
 
-pub mod escalation_view;
+pub mod escalate;
 pub mod expect;
 pub mod library;
 pub mod observe;

@@ -56,6 +56,8 @@ pub struct ActionResult {
     /// Status word (audits: `ok`/`warn`/`fail`, `ok`/`warning`/`error`, rotation states;
     /// load test: `pass`/`fail`; others: `done` or `refused`).
     pub status: String,
+    /// Audit outcome on the common scale (`ok`, `warn`, `fail`), for audits.
+    pub audit_status: Option<crate::escalation::AuditStatus>,
     /// Warning check ids (audits).
     pub warnings: Vec<String>,
     /// Issue check ids (audits).

@@ -296,8 +296,8 @@ pub enum Check {
     },
     /// An escalation level reached by a time.
     EscalationReached {
-        /// Level name.
-        level: String,
+        /// Level.
+        level: crate::escalation::Level,
         /// Deadline.
         by: SimTime,
     },
@@ -1284,10 +1284,10 @@ fn expectation(
             schedule,
         },
         "escalation_reached" => {
-            let level = e.escalation_reached.clone().expect("selected");
-            if !["L1", "L2", "tech_lead", "incident_manager"].contains(&level.as_str()) {
-                return Err(whole("escalation_reached", format!("unknown level `{level}` (expected L1, L2, tech_lead or incident_manager)")));
-            }
+            let name = e.escalation_reached.clone().expect("selected");
+            let level = crate::escalation::Level::from_name(&name).ok_or_else(|| {
+                whole("escalation_reached", format!("unknown level `{name}` (expected L1, L2, tech_lead or incident_manager)"))
+            })?;
             let by = match &e.by {
                 Some(b) => timeline.at(loc, b, &key("by"), true)?,
                 None => timeline.end,

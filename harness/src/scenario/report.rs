@@ -5,7 +5,8 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::escalation_view::Escalations;
+use super::escalate;
+use crate::escalation::{Policy, to_jsonl};
 use super::expect::{self, Verdict};
 use super::plan::ScenarioPlan;
 use super::runner::{self, RunOptions, RunOutcome};
@@ -33,7 +34,7 @@ pub fn run_and_report(plan: &ScenarioPlan, seed: Option<u64>, out: Option<&Path>
         work_dir: out.map(|o| o.join("work")),
     };
     let outcome = runner::run(plan, &options)?;
-    let escalations = Escalations::default();
+    let escalations = escalate::escalations(&outcome, &Policy::reference())?;
     let verdicts = expect::evaluate(&outcome, &escalations);
     let passed = verdicts.iter().all(|v| v.passed);
     let text = render_text(&outcome, &verdicts);
@@ -49,6 +50,7 @@ pub fn run_and_report(plan: &ScenarioPlan, seed: Option<u64>, out: Option<&Path>
         fsio::write_atomic(&dir.join("report.json"), format!("{json}\n").as_bytes(), fsio::PUBLIC)?;
         fsio::write_atomic(&dir.join("decision_log.jsonl"), outcome.decision_log.as_bytes(), fsio::PUBLIC)?;
         fsio::write_atomic(&dir.join("metrics.prom"), outcome.exposition.as_bytes(), fsio::PUBLIC)?;
+        fsio::write_atomic(&dir.join("escalation.jsonl"), to_jsonl(&escalations).as_bytes(), fsio::PUBLIC)?;
     }
     Ok(Finished { outcome, verdicts, passed, text, json })
 }

@@ -41,6 +41,8 @@ use stage4_sim::{Delivered, SimBuilder};
 use super::observe::{ActionResult, Observations};
 use super::plan::{Action, IncidentStep, PlannedAction, ScenarioPlan, baseline_args, compliance_args};
 use crate::audit::{baseline, compliance, rotation};
+use crate::escalation::AuditStatus;
+use stage4_reports::rotation::RotationState;
 use crate::rollback::{self, DisableRequest, Disabled};
 use crate::secrets::{EnvFile, Secrets};
 use crate::site::{self, MaterializedSite, SiteSpec, TEMPLATE_SECRETS_ENV};
@@ -392,6 +394,7 @@ fn execute(
         at,
         name: planned.name.clone(),
         status: "done".to_owned(),
+        audit_status: None,
         warnings: Vec::new(),
         issues: Vec::new(),
         detail: String::new(),
@@ -414,6 +417,7 @@ fn execute(
             cplan.as_of = at;
             let report: ComplianceReport = compliance::run(&cplan, &site.secrets)?;
             result.status = status_word(&report.status);
+            result.audit_status = Some(report.status.into());
             result.issues = report.issues.iter().map(|f| f.check.clone()).collect();
             result.warnings = report.warnings.iter().map(|f| f.check.clone()).collect();
             result.detail = format!("{} issue(s), {} warning(s)", result.issues.len(), result.warnings.len());
@@ -427,6 +431,7 @@ fn execute(
             bplan.as_of = at;
             let report = baseline::run(&bplan, &site.secrets)?;
             result.status = status_word(&report.status);
+            result.audit_status = Some(report.status.into());
             result.issues = report.errors.clone();
             result.warnings = report.warnings.clone();
             result.detail = format!("{} error(s), {} warning(s)", report.errors.len(), report.warnings.len());
@@ -439,6 +444,11 @@ fn execute(
             rplan.mark_rotated = matches!(planned.action, Action::RotateKey { .. });
             let report = rotation::run(&rplan)?;
             result.status = status_word(&report.status);
+            result.audit_status = Some(match report.status {
+                RotationState::Ok => AuditStatus::Ok,
+                RotationState::DueSoon => AuditStatus::Warn,
+                RotationState::Overdue => AuditStatus::Fail,
+            });
             result.detail = format!("{environment}: {}", result.status);
             if rplan.mark_rotated {
                 result.detail.push_str(", rotation recorded");

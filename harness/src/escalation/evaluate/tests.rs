@@ -522,6 +522,14 @@ fn the_reference_checklist_on_a_latency_alert() {
     ];
     for (name, resolved, ack, before, at_deadline) in cases {
         let mut obs = run();
+        // The portfolio keeps signalling, so only the alert rules are in play.
+        obs.signals = (0..24)
+            .map(|i| SignalCount {
+                at: at(m(5 * i)),
+                schedule: "mr".to_owned(),
+                signals: 1,
+            })
+            .collect();
         obs.alerts = vec![latency(m(10), *resolved)];
         obs.incidents = ack
             .iter()
@@ -532,6 +540,27 @@ fn the_reference_checklist_on_a_latency_alert() {
         assert_eq!(highest_level_by(&got, at(m(15))), *at_deadline, "{name}");
         assert_eq!(highest_level_by(&got, at(m(10) - 1)), None, "{name}");
     }
+}
+
+#[test]
+fn portfolio_silence_ignores_one_quiet_schedule() {
+    let policy = policy(
+        r#"{"condition": "no_signals", "schedule": "*", "duration": "15m", "level": "incident_manager", "action": "x"}"#,
+    );
+    let mut obs = run();
+    obs.schedules = vec!["quiet".to_owned(), "busy".to_owned()];
+    // `busy` signals every 10 min until 60m; `quiet` never does.
+    obs.signals = (1..=6)
+        .map(|i| SignalCount {
+            at: at(m(10 * i)),
+            schedule: "busy".to_owned(),
+            signals: 2,
+        })
+        .collect();
+    let got = evaluate(&policy, &obs).unwrap();
+    let times: Vec<SimTime> = got.iter().map(|e| e.at).collect();
+    assert_eq!(times, [at(m(75))], "one portfolio silence, from the last signal at 60m");
+    assert!(got[0].detail.starts_with("no schedule emitted a signal"), "{}", got[0].detail);
 }
 
 #[test]
