@@ -52,8 +52,8 @@ pub enum Disabled {
     AlreadyDisabled(Option<RollbackOverride>),
 }
 
-/// Writes the override file; refuses when one exists unless `replace` is set. `Err` means
-/// bad input or an I/O failure.
+/// Writes the override file; refuses when an active one exists unless `replace` is set (an
+/// expired one is replaced). `Err` means bad input or an I/O failure.
 pub fn disable(req: &DisableRequest) -> Result<Disabled> {
     if let Some(d) = req.duration {
         if d.is_zero() {
@@ -79,12 +79,16 @@ pub fn disable(req: &DisableRequest) -> Result<Disabled> {
     if req.replace {
         fsio::write_atomic(&path, text.as_bytes(), fsio::PRIVATE)?;
     } else if let Err(e) = fsio::write_new(&path, text.as_bytes(), fsio::PRIVATE) {
-        if path.exists() {
-            return Ok(Disabled::AlreadyDisabled(
-                read_override(&req.dir).ok().flatten(),
-            ));
+        if !path.exists() {
+            return Err(e);
         }
-        return Err(e);
+        // An override that already expired is inert: replacing it is what the operator means.
+        match read_override(&req.dir) {
+            Ok(Some(old)) if !old.is_active(req.now) => {
+                fsio::write_atomic(&path, text.as_bytes(), fsio::PRIVATE)?;
+            }
+            existing => return Ok(Disabled::AlreadyDisabled(existing.ok().flatten())),
+        }
     }
     Ok(Disabled::Written(o))
 }
@@ -177,6 +181,11 @@ mod tests {
         .unwrap();
         let later = req.now + SimDuration::from_mins(45);
         assert_eq!(status(&dir, later).unwrap(), Status::Expired(o.clone()));
+        // Disabling again over an expired override replaces it.
+        let again = DisableRequest { now: later, duration: None, ..req.clone() };
+        let Disabled::Written(fresh) = disable(&again).unwrap() else { panic!("replaced") };
+        assert_eq!(status(&dir, later).unwrap(), Status::Disabled(fresh));
+        disable(&DisableRequest { replace: true, ..req.clone() }).unwrap();
         assert_eq!(restore(&dir).unwrap(), Some(o));
         assert_eq!(status(&dir, later).unwrap(), Status::Enabled);
         assert_eq!(restore(&dir).unwrap(), None);

@@ -813,26 +813,31 @@ pub enum SupportLevel {
     L1,
     /// L2 (operations).
     L2,
+    /// The strategy team's tech lead (strategy incident playbook).
+    TechLead,
     /// The Incident Manager.
     IncidentManager,
 }
 
 impl SupportLevel {
-    /// `L1`, `L2`, `IM`.
+    /// `L1`, `L2`, `tech_lead`, `IM`.
     pub fn as_str(self) -> &'static str {
         match self {
             SupportLevel::L1 => "L1",
             SupportLevel::L2 => "L2",
+            SupportLevel::TechLead => "tech_lead",
             SupportLevel::IncidentManager => "IM",
         }
     }
 
-    /// Parses `L1`, `L2`, `IM` (case-insensitive).
+    /// Parses `L1`, `L2`, `tech_lead`, `IM` / `incident_manager` (case-insensitive), the
+    /// names of the escalation checklist included.
     pub fn from_name(name: &str) -> Option<SupportLevel> {
         match name.to_ascii_uppercase().as_str() {
             "L1" => Some(SupportLevel::L1),
             "L2" => Some(SupportLevel::L2),
-            "IM" => Some(SupportLevel::IncidentManager),
+            "TECH_LEAD" => Some(SupportLevel::TechLead),
+            "IM" | "INCIDENT_MANAGER" => Some(SupportLevel::IncidentManager),
             _ => None,
         }
     }
@@ -862,9 +867,10 @@ impl IncidentSeverity {
     /// Parses [`IncidentSeverity::as_str`] names (case-insensitive).
     pub fn from_name(name: &str) -> Option<IncidentSeverity> {
         match name.to_ascii_lowercase().as_str() {
-            "info" => Some(IncidentSeverity::Info),
-            "warning" => Some(IncidentSeverity::Warning),
-            "critical" => Some(IncidentSeverity::Critical),
+            // The `sevN` scale tickets use maps onto the same three states.
+            "info" | "sev4" => Some(IncidentSeverity::Info),
+            "warning" | "sev3" => Some(IncidentSeverity::Warning),
+            "critical" | "sev1" | "sev2" => Some(IncidentSeverity::Critical),
             _ => None,
         }
     }

@@ -188,7 +188,7 @@ impl IncidentBook {
                     Some(level) => level,
                     None => match state.level {
                         SupportLevel::L1 => SupportLevel::L2,
-                        SupportLevel::L2 | SupportLevel::IncidentManager => {
+                        SupportLevel::L2 | SupportLevel::TechLead | SupportLevel::IncidentManager => {
                             SupportLevel::IncidentManager
                         }
                     },

@@ -434,9 +434,21 @@ pub struct ScenarioPlan {
 }
 
 impl ScenarioPlan {
-    /// The offset of `t` from the start, as text (`40m`).
+    /// The offset of `t` from the start as `H:MM:SS`, with milliseconds when not whole
+    /// (`0:40:00`, `1:00:00.002`).
     pub fn offset(&self, t: SimTime) -> String {
-        t.saturating_since(self.start).to_string()
+        clock_offset(t.saturating_since(self.start))
+    }
+}
+
+/// `H:MM:SS[.mmm]` for a span (millisecond resolution, truncated).
+pub fn clock_offset(d: SimDuration) -> String {
+    let ms = d.as_nanos() / 1_000_000;
+    let (h, m, sec, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+    if milli == 0 {
+        format!("{h}:{m:02}:{sec:02}")
+    } else {
+        format!("{h}:{m:02}:{sec:02}.{milli:03}")
     }
 }
 
@@ -586,6 +598,18 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
                 return Err(loc.spanned(f, format!("schedules[{i}].fallbacks[{j}]"), format!("`{}` is not a schedule", f.get_ref())));
             }
         }
+    }
+
+    // ---- market history before the start, so warm-up bars exist at the first run
+    let preroll = schedules
+        .iter()
+        .filter_map(|s| s.spec.market.interval.checked_mul(u64::from(s.spec.warmup_bars)))
+        .max()
+        .unwrap_or(SimDuration::ZERO);
+    if !preroll.is_zero() {
+        let sim_start = (start - (preroll + bar)).floor_to(bar);
+        sim.start = sim_start;
+        sim.duration = end.saturating_since(sim_start);
     }
 
     // ---- faults
@@ -1107,12 +1131,12 @@ fn action(
             if let Some(sev) = &a.severity
                 && stage4_engine::decision_log::entry::IncidentSeverity::from_name(sev).is_none()
             {
-                return Err(loc.spanned(&a.action, key("severity"), format!("unknown severity `{sev}` (expected sev1, sev2, sev3 or sev4)")));
+                return Err(loc.spanned(&a.action, key("severity"), format!("unknown severity `{sev}` (expected info, warning, critical or sev1 … sev4)")));
             }
             if let Some(level) = &a.level
                 && stage4_engine::decision_log::entry::SupportLevel::from_name(level).is_none()
             {
-                return Err(loc.spanned(&a.action, key("level"), format!("unknown support level `{level}`")));
+                return Err(loc.spanned(&a.action, key("level"), format!("unknown support level `{level}` (expected L1, L2, tech_lead or incident_manager)")));
             }
             Action::Incident {
                 step,
@@ -1341,7 +1365,7 @@ fn expectation(
 }
 
 fn describe(check: &Check, start: SimTime) -> String {
-    let off = |t: SimTime| t.saturating_since(start).to_string();
+    let off = |t: SimTime| clock_offset(t.saturating_since(start));
     let sched = |s: &Option<String>| s.as_ref().map(|s| format!(" for {s}")).unwrap_or_default();
     match check {
         Check::AlertFires { alert, within: Some(w), schedule, .. } => format!("{alert} fires{} within {w} of the fault", sched(schedule)),

@@ -243,7 +243,9 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
         while let Some(delivery) = sim.step_until(now) {
             match delivery.item {
                 Delivered::Market(event) => {
-                    if let MarketEvent::Bar(bar) = &event {
+                    if let MarketEvent::Bar(bar) = &event
+                        && delivery.at >= plan.start
+                    {
                         if let Some(spec) = builder
                             .market_plan()
                             .symbols
@@ -258,7 +260,8 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
                         }
                     }
                     engine.on_market(delivery.at, &event);
-                    if matches!(event, MarketEvent::Bar(b) if b.venue == venues[0] && b.symbol == builder.market_plan().symbols[0].symbol)
+                    if delivery.at >= plan.start
+                        && matches!(event, MarketEvent::Bar(b) if b.venue == venues[0] && b.symbol == builder.market_plan().symbols[0].symbol)
                     {
                         let ledger = engine.ledger();
                         obs.equity.points.push((delivery.at, ledger.total_equity().to_units_f64()));
