@@ -102,7 +102,8 @@ pub struct Observations {
     pub equity: Series,
     /// Total drawdown percent (≤ 0), sampled once per bar.
     pub drawdown: Series,
-    /// Longest unhedged stretch per cross-exchange schedule, and the stretch in progress.
+    /// Longest unhedged stretch per cross-exchange schedule (one leg open without an opposite
+    /// leg on the other venue), and the stretch in progress.
     pub unhedged: BTreeMap<String, (SimDuration, Option<SimTime>)>,
 }
 

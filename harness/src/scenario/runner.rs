@@ -308,7 +308,10 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
                         .position(&PositionKey { strategy: schedule, venue, symbol: s.symbol })
                         .map_or(0, |p| p.qty.get())
                 };
-                qty(pair[0]) + qty(pair[1]) != 0
+                // A pair is hedged when both legs are flat or they point opposite ways; the
+                // strategy sizes each leg at its own price, so lot counts may differ by a lot.
+                let (a, b) = (qty(pair[0]).signum(), qty(pair[1]).signum());
+                !(a == 0 && b == 0 || a * b == -1)
             });
             obs.observe_hedge(name, now, unhedged);
         }
