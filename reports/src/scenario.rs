@@ -31,6 +31,10 @@ pub const DEFAULT_LATENCY_WARNING_MS: f64 = 250.0;
 /// `MultiStrategySchedulerLatencyCritical` rule's `> 320`.
 pub const DEFAULT_LATENCY_CRITICAL_MS: f64 = 320.0;
 
+/// The files [`ScenarioReport::rendered_files`] produces, in order. The runner lists them (and
+/// its other outputs) in `artefacts`.
+pub const REPORT_FILES: [&str; 4] = ["report.json", "report.md", "report.html", "junit.xml"];
+
 /// One scenario run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioReport {
@@ -362,6 +366,34 @@ impl ScenarioReport {
     /// The run length in seconds, if `duration` follows the [`format_offset`] grammar.
     pub fn duration_seconds(&self) -> Option<f64> {
         parse_offset(&self.duration)
+    }
+
+    /// The text `stage4 scenario run --format text` prints ([`crate::render::text::scenario`]).
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        crate::render::text::scenario(self, &mut out).expect("writing to a String cannot fail");
+        out
+    }
+
+    /// Every file view of the report with the name it is written under, in [`REPORT_FILES`]
+    /// order: sorted pretty JSON, Markdown, HTML and JUnit XML, each ending in a newline.
+    pub fn rendered_files(&self) -> Vec<(&'static str, String)> {
+        let mut json = crate::render::json::to_pretty_sorted(self)
+            .expect("a scenario report always serialises (string keys only)");
+        json.push('\n');
+        let mut markdown = String::new();
+        crate::render::markdown::scenario(self, &mut markdown)
+            .expect("writing to a String cannot fail");
+        let mut html = String::new();
+        crate::render::html::scenario(self, &mut html).expect("writing to a String cannot fail");
+        let junit = crate::render::junit::render(&self.to_junit());
+        let [json_name, md_name, html_name, junit_name] = REPORT_FILES;
+        vec![
+            (json_name, json),
+            (md_name, markdown),
+            (html_name, html),
+            (junit_name, junit),
+        ]
     }
 
     /// JUnit view: one suite for the run, one test case per expectation. A failure's message
