@@ -1090,6 +1090,20 @@ mod tests {
     }
 
     #[test]
+    fn long_names_keep_the_end_that_tells_them_apart() {
+        assert_eq!(truncate_middle("faults", 38), "faults");
+        let high = truncate_middle("MultiStrategySchedulerLatencyHigh", 20);
+        let critical = truncate_middle("MultiStrategySchedulerLatencyCritical", 20);
+        assert_eq!(high.chars().count(), 20);
+        assert_eq!(high, "MultiStrat\u{2026}tencyHigh");
+        assert_eq!(critical, "MultiStrat\u{2026}yCritical");
+        assert_eq!(
+            truncate("incident INC-713 opened (sev2)", 10),
+            "incident\u{2026}"
+        );
+    }
+
+    #[test]
     fn an_open_alert_reaches_the_end_and_says_so() {
         let mut out = String::new();
         LaneChart {

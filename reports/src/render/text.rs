@@ -204,6 +204,52 @@ pub(crate) fn one_line(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn entries(kinds: &[(TimelineKind, usize)]) -> Vec<TimelineEntry> {
+        kinds
+            .iter()
+            .flat_map(|&(kind, count)| std::iter::repeat_n(kind, count))
+            .enumerate()
+            .map(|(i, kind)| TimelineEntry {
+                at: String::new(),
+                offset: format!("{i}m"),
+                kind,
+                title: format!("event {i}"),
+                detail: String::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_timelines_are_cut_to_what_operators_scan_first() {
+        let cases = [
+            (
+                "short: everything",
+                vec![(TimelineKind::Scheduler, 20)],
+                20,
+                "timeline (20 events)",
+            ),
+            (
+                "noise dropped",
+                vec![(TimelineKind::Scheduler, 15), (TimelineKind::Action, 15)],
+                15,
+                "timeline (15 of 30 events; the full list is in report.md)",
+            ),
+            (
+                "capped",
+                vec![(TimelineKind::Fault, 25), (TimelineKind::Risk, 1)],
+                TIMELINE_LINES,
+                "timeline (20 of 26 events; the full list is in report.md)",
+            ),
+        ];
+        for (name, kinds, lines, header) in cases {
+            let mut out = String::new();
+            timeline(&entries(&kinds), &mut out).unwrap();
+            let mut it = out.lines();
+            assert_eq!(it.next(), Some(header), "{name}");
+            assert_eq!(it.count(), lines, "{name}");
+        }
+    }
+
     #[test]
     fn one_line_keeps_single_lines_and_joins_the_rest() {
         assert_eq!(one_line("a  b"), "a  b");

@@ -482,7 +482,10 @@ fn rendered_files_are_the_four_views_under_their_names() {
     let files = report.rendered_files();
     let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, stage4_reports::scenario::REPORT_FILES);
-    assert_eq!(files[0].1, FIXTURES[1].1, "report.json is the fixture byte for byte");
+    assert_eq!(
+        files[0].1, FIXTURES[1].1,
+        "report.json is the fixture byte for byte"
+    );
     assert_eq!(files[1].1, render_markdown(&report));
     assert_eq!(files[2].1, render_html(&report));
     assert_eq!(files[3].1, junit::render(&report.to_junit()));
