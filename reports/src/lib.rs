@@ -8,10 +8,16 @@
 //! - [`compliance`]: the `stage4 audit compliance` report (reference keys + `schema_version`).
 //! - [`baseline`]: the `stage4 audit security-baseline` report.
 //! - [`rotation`]: the `stage4 keys check-rotation --json` report.
-//! - [`render`]: sorted pretty JSON, JUnit XML and SARIF 2.1.0 renderers over neutral structs.
+//! - [`scenario`]: the `stage4 scenario run` report (expectations, timeline, chart series,
+//!   summary) and its JUnit view.
+//! - [`sweep`]: seed sweeps, shards (`A..B`, `i/n`) and the merge of shard results.
+//! - [`render`]: sorted pretty JSON, JUnit XML and SARIF 2.1.0 renderers over neutral structs;
+//!   text, Markdown and self-contained HTML (inline SVG charts) for scenario and sweep reports.
 
 pub mod baseline;
 pub mod compliance;
 pub mod findings;
 pub mod render;
 pub mod rotation;
+pub mod scenario;
+pub mod sweep;

@@ -199,7 +199,7 @@ fn secs(t: f64) -> String {
 }
 
 /// Escapes text for XML 1.0 attribute values and element content.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
