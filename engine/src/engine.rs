@@ -26,8 +26,8 @@ use crate::decision_log::entry::{self as log_entry, Entry};
 use crate::decision_log::{DecisionLogWriter, Json};
 use crate::domain::{
     AccountId, Amount, Asset, ClientOrderId, ExecKind, ExecReport, InstrumentSpec, MarketEvent,
-    OrderKind, OrderRequest, Qty, RejectReason, Side, SimTime, StrategyId, Symbol, TimeInForce,
-    VenueId,
+    OrderKind, OrderRequest, Qty, RejectReason, Side, SimDuration, SimTime, StrategyId, Symbol,
+    TimeInForce, VenueId,
 };
 use crate::execution::PositionLedger;
 use crate::execution::positions::PositionKey;
@@ -71,6 +71,9 @@ pub struct EngineSettings {
     pub data_feed: String,
     /// Base bars kept per venue and symbol (longest warm-up × interval ratio, plus slack).
     pub bar_capacity: usize,
+    /// How often the (simulated) Prometheus scrapes the engine's metrics; the alert rules are
+    /// evaluated over the scraped samples, as in production. Default 15 s.
+    pub scrape_interval: SimDuration,
 }
 
 /// An order-entry command for the venue.
@@ -244,6 +247,9 @@ pub struct Engine {
     ledger: PositionLedger,
     risk: RiskEngine,
     metrics: MetricsStore,
+    /// What Prometheus scraped from `metrics`, every `scrape_interval` from the start.
+    scraped: MetricsStore,
+    next_scrape: SimTime,
     alerts: AlertEvaluator,
     log: Option<DecisionLogWriter>,
     log_lines: Vec<String>,
@@ -328,6 +334,8 @@ impl Engine {
             ledger,
             risk,
             metrics: MetricsStore::new(),
+            scraped: MetricsStore::new(),
+            next_scrape: start,
             alerts,
             log,
             log_lines: Vec::new(),
@@ -354,6 +362,11 @@ impl Engine {
     /// Every telemetry series recorded so far.
     pub fn metrics(&self) -> &MetricsStore {
         &self.metrics
+    }
+
+    /// The scraped series the alert rules read.
+    pub fn scraped_metrics(&self) -> &MetricsStore {
+        &self.scraped
     }
 
     /// Alert evaluator (history, firing alerts).
@@ -431,6 +444,7 @@ impl Engine {
             self.scheduler.next_wakeup(),
             self.pending_runs.keys().next().map(|k| k.0),
             self.retries.keys().next().map(|k| k.0),
+            Some(self.next_scrape),
             Some(self.alerts.next_evaluation()),
         ]
         .into_iter()
@@ -473,7 +487,16 @@ impl Engine {
             self.retry_close(now, retry);
         }
         self.mark_risk(now);
-        match self.alerts.advance_to(&self.metrics, now) {
+        while self.next_scrape <= now {
+            if let Err(e) = self
+                .metrics
+                .scrape_into(self.next_scrape, &mut self.scraped)
+            {
+                self.log_error(now, "scrape", &e.to_string());
+            }
+            self.next_scrape += self.settings.scrape_interval.max(SimDuration::from_secs(1));
+        }
+        match self.alerts.advance_to(&self.scraped, now) {
             Ok(transitions) => {
                 let transitions = transitions.to_vec();
                 for t in transitions {
@@ -815,7 +838,9 @@ impl Engine {
         // An opening pair goes out whole or not at all: every venue must be up and every leg
         // must pass risk unchanged.
         if purpose == GroupPurpose::Open {
-            if let Some(&(_, symbol, _, _)) = legs.iter().find(|(v, _, _, _)| !self.market.is_up(*v)) {
+            if let Some(&(_, symbol, _, _)) =
+                legs.iter().find(|(v, _, _, _)| !self.market.is_up(*v))
+            {
                 return self.refuse(now, origin, symbol, "venue_down");
             }
             for &(venue, symbol, side, qty) in legs {

@@ -149,7 +149,10 @@ impl MarketBook {
         let px = |p: Price| inst.price_to_f64(p);
         let mut snapshot = plain_snapshot(inst, bar);
         let cross = spec.market.secondary_venue.and_then(|secondary| {
-            let primary = self.quotes.get(&(spec.market.venue, bar.symbol)).map(|(q, _)| q);
+            let primary = self
+                .quotes
+                .get(&(spec.market.venue, bar.symbol))
+                .map(|(q, _)| q);
             let (other, received) = self.quotes.get(&(secondary, bar.symbol))?;
             let other_spec = self.specs.get(&(secondary, bar.symbol))?;
             let close = px(bar.close);
@@ -159,7 +162,10 @@ impl MarketBook {
                 primary_ask: primary.map_or(close, |q| px(q.ask)),
                 secondary_bid: other_spec.price_to_f64(other.bid),
                 secondary_ask: other_spec.price_to_f64(other.ask),
-                secondary_at: bar.close_at().checked_sub(feed_delay).unwrap_or(SimTime::EPOCH),
+                secondary_at: bar
+                    .close_at()
+                    .checked_sub(feed_delay)
+                    .unwrap_or(SimTime::EPOCH),
             })
         });
         snapshot.cross = cross;
@@ -275,7 +281,10 @@ mod tests {
     fn each_bar_is_delivered_once_and_aggregated() {
         let mut book = MarketBook::new([(venue("binance"), btc())], 100);
         for m in 0..12 {
-            book.apply(SimTime::from_unix_secs((m + 1) * 60), &bar("binance", m, 6_000_000 + m as i64 * 100));
+            book.apply(
+                SimTime::from_unix_secs((m + 1) * 60),
+                &bar("binance", m, 6_000_000 + m as i64 * 100),
+            );
         }
         let one = schedule(1, None);
         let now = SimTime::from_unix_secs(12 * 60);
@@ -326,7 +335,10 @@ mod tests {
             })
         };
         // The kraken quote stamped 30 s arrives 700 ms late.
-        book.apply(SimTime::from_nanos(30_700_000_000), &q("kraken", 30, 6_001_000));
+        book.apply(
+            SimTime::from_nanos(30_700_000_000),
+            &q("kraken", 30, 6_001_000),
+        );
         book.apply(SimTime::from_unix_secs(59), &q("binance", 59, 6_000_000));
         book.apply(SimTime::from_unix_secs(60), &bar("binance", 0, 6_000_100));
         let snaps = book
@@ -339,11 +351,14 @@ mod tests {
         );
         // The snapshot (closing at 60 s) sees a 700 ms feed delay.
         assert_eq!(cross.secondary_at, SimTime::from_nanos(59_300_000_000));
-        book.apply(SimTime::from_unix_secs(61), &MarketEvent::Status {
-            venue: venue("kraken"),
-            at: SimTime::from_unix_secs(61),
-            status: VenueStatus::Down,
-        });
+        book.apply(
+            SimTime::from_unix_secs(61),
+            &MarketEvent::Status {
+                venue: venue("kraken"),
+                at: SimTime::from_unix_secs(61),
+                status: VenueStatus::Down,
+            },
+        );
         assert!(!book.is_up(venue("kraken")) && book.is_up(venue("binance")));
     }
 }

@@ -182,10 +182,20 @@ mod tests {
         let later = req.now + SimDuration::from_mins(45);
         assert_eq!(status(&dir, later).unwrap(), Status::Expired(o.clone()));
         // Disabling again over an expired override replaces it.
-        let again = DisableRequest { now: later, duration: None, ..req.clone() };
-        let Disabled::Written(fresh) = disable(&again).unwrap() else { panic!("replaced") };
+        let again = DisableRequest {
+            now: later,
+            duration: None,
+            ..req.clone()
+        };
+        let Disabled::Written(fresh) = disable(&again).unwrap() else {
+            panic!("replaced")
+        };
         assert_eq!(status(&dir, later).unwrap(), Status::Disabled(fresh));
-        disable(&DisableRequest { replace: true, ..req.clone() }).unwrap();
+        disable(&DisableRequest {
+            replace: true,
+            ..req.clone()
+        })
+        .unwrap();
         assert_eq!(restore(&dir).unwrap(), Some(o));
         assert_eq!(status(&dir, later).unwrap(), Status::Enabled);
         assert_eq!(restore(&dir).unwrap(), None);

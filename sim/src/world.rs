@@ -325,7 +325,10 @@ impl SimBuilder {
             if !(shock.move_pct.is_finite() && shock.move_pct > -100.0 && shock.move_pct != 0.0) {
                 return Err(ConfigError::invalid(
                     format!("{field}.move_pct"),
-                    format!("must be a non-zero percentage above -100, got {}", shock.move_pct),
+                    format!(
+                        "must be a non-zero percentage above -100, got {}",
+                        shock.move_pct
+                    ),
                 ));
             }
             target

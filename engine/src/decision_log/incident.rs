@@ -188,9 +188,9 @@ impl IncidentBook {
                     Some(level) => level,
                     None => match state.level {
                         SupportLevel::L1 => SupportLevel::L2,
-                        SupportLevel::L2 | SupportLevel::TechLead | SupportLevel::IncidentManager => {
-                            SupportLevel::IncidentManager
-                        }
+                        SupportLevel::L2
+                        | SupportLevel::TechLead
+                        | SupportLevel::IncidentManager => SupportLevel::IncidentManager,
                     },
                 };
                 if next <= state.level {

@@ -562,6 +562,17 @@ impl MetricsStore {
         self.series.is_empty()
     }
 
+    /// One scrape at `at`: every series' latest value at or before `at`, recorded into
+    /// `target` at `at` (what a Prometheus scraping this store's exporter would store).
+    pub fn scrape_into(&self, at: SimTime, target: &mut MetricsStore) -> Result<(), StoreError> {
+        for (key, series) in &self.series {
+            if let Some(sample) = series.value_at(at) {
+                target.record_key(key.clone(), at, sample.value)?;
+            }
+        }
+        Ok(())
+    }
+
     /// What a Prometheus scraping the exposition every `interval` from `origin` to `until`
     /// (inclusive) would store: at each scrape, the newest value recorded at or before it,
     /// for every series that has one. Runs faster than the scrape lose samples, slower ones

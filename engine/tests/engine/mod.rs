@@ -248,6 +248,7 @@ fn run_day(rollback: Option<(u64, u64)>) -> Outcome {
         alert_boundary: RangeBoundary::Closed,
         data_feed: "test-market".into(),
         bar_capacity: 200,
+        scrape_interval: SimDuration::from_secs(15),
     };
     let log = DecisionLogWriter::new_chained(
         SigningKey::new(KEY, Some("test".into())),

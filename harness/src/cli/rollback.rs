@@ -87,7 +87,6 @@ pub struct StatusArgs {
     dir: DirArgs,
 }
 
-
 /// Runs a rollback command.
 pub fn run(cmd: RollbackCommand) -> Result<Exit> {
     match cmd {

@@ -80,10 +80,17 @@ pub fn run(cmd: ScenarioCommand) -> Result<Exit> {
             let finished = report::run_and_report(&plan, args.seed, args.out.as_deref())
                 .with_context(|| format!("running {}", display(&path)))?;
             match args.format {
-                Format::Text => print!("{}", finished.text),
-                Format::Json => println!("{}", finished.json),
+                Format::Text => print!("{}", finished.report.to_text()),
+                Format::Json => println!(
+                    "{}",
+                    stage4_reports::render::json::to_pretty_sorted(&finished.report)?
+                ),
             }
-            Ok(if finished.passed { Exit::Ok } else { Exit::Failed })
+            Ok(if finished.passed() {
+                Exit::Ok
+            } else {
+                Exit::Failed
+            })
         }
     }
 }

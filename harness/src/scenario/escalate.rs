@@ -40,7 +40,11 @@ pub fn observations(outcome: &RunOutcome) -> Result<Observations> {
         let base = match day_start {
             Some((d, base)) if d == day => base,
             _ => {
-                let base = if day <= plan.start { plan.engine.capital } else { equity };
+                let base = if day <= plan.start {
+                    plan.engine.capital
+                } else {
+                    equity
+                };
                 day_start = Some((day, base));
                 base
             }
@@ -63,7 +67,12 @@ pub fn observations(outcome: &RunOutcome) -> Result<Observations> {
             continue;
         }
         if let Some(planned) = plan.actions.iter().find(|a| a.index == result.index)
-            && let Action::Incident { step, ticket, level, .. } = &planned.action
+            && let Action::Incident {
+                step,
+                ticket,
+                level,
+                ..
+            } = &planned.action
         {
             out.incidents.push(IncidentEvent {
                 at: result.at,
@@ -74,7 +83,9 @@ pub fn observations(outcome: &RunOutcome) -> Result<Observations> {
                     IncidentStep::Escalate => IncidentAction::Escalate,
                     IncidentStep::Resolve => IncidentAction::Resolve,
                 },
-                level: level.as_deref().and_then(crate::escalation::Level::from_name),
+                level: level
+                    .as_deref()
+                    .and_then(crate::escalation::Level::from_name),
             });
         }
     }

@@ -47,10 +47,15 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>> {
         if path.extension().is_none_or(|e| e != "toml") || stem.starts_with("err_") {
             continue;
         }
-        let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let summary = toml::from_str::<toml::Table>(&text)
             .ok()
-            .and_then(|t| t.get("description").and_then(|d| d.as_str()).map(str::to_owned))
+            .and_then(|t| {
+                t.get("description")
+                    .and_then(|d| d.as_str())
+                    .map(str::to_owned)
+            })
             .and_then(|d| d.trim().lines().next().map(str::to_owned))
             .unwrap_or_default();
         out.push(Entry {
@@ -78,5 +83,8 @@ pub fn locate(arg: &str, dir: Option<&Path>) -> Result<PathBuf> {
         return Ok(candidate);
     }
     let names: Vec<String> = list(dir)?.into_iter().map(|e| e.name).collect();
-    bail!("no scenario named `{arg}` (the library has: {})", names.join(", "))
+    bail!(
+        "no scenario named `{arg}` (the library has: {})",
+        names.join(", ")
+    )
 }

@@ -152,7 +152,9 @@ impl Observations {
                     side,
                     qty,
                     price,
-                } => self.fills.push((at, schedule, venue, symbol, side, qty, price)),
+                } => self
+                    .fills
+                    .push((at, schedule, venue, symbol, side, qty, price)),
                 EngineEvent::Reject {
                     at,
                     venue,

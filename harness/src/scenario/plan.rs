@@ -13,9 +13,10 @@ use stage4_engine::scheduler::{
     CapitalPolicy, ComputeSpike, PolicyConfig, ScheduleMarket, ScheduleSpec, TradingWindow,
 };
 use stage4_engine::strategy::StrategyConfig;
+use stage4_reports::scenario::format_offset;
+use stage4_sim::SimConfig;
 use stage4_sim::config::{SymbolConfig, VenueConfig};
 use stage4_sim::faults::{Fault, FaultKind, Operation};
-use stage4_sim::SimConfig;
 use toml::Spanned;
 
 use super::raw::{RawAction, RawExpect, RawFault, RawScenario, RawSchedule};
@@ -56,7 +57,12 @@ struct Locator<'a> {
 }
 
 impl Locator<'_> {
-    fn at(&self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) -> ScenarioError {
+    fn at(
+        &self,
+        span: Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ScenarioError {
         let start = span.start.min(self.text.len());
         let before = &self.text[..start];
         let line = before.matches('\n').count() + 1;
@@ -70,7 +76,12 @@ impl Locator<'_> {
         }
     }
 
-    fn spanned<T>(&self, value: &Spanned<T>, key: impl Into<String>, message: impl Into<String>) -> ScenarioError {
+    fn spanned<T>(
+        &self,
+        value: &Spanned<T>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ScenarioError {
         self.at(value.span(), key, message)
     }
 }
@@ -434,21 +445,9 @@ pub struct ScenarioPlan {
 }
 
 impl ScenarioPlan {
-    /// The offset of `t` from the start as `H:MM:SS`, with milliseconds when not whole
-    /// (`0:40:00`, `1:00:00.002`).
+    /// The offset of `t` from the start, as reports write it (`40m`, `1h05m`, `2m00.25s`).
     pub fn offset(&self, t: SimTime) -> String {
-        clock_offset(t.saturating_since(self.start))
-    }
-}
-
-/// `H:MM:SS[.mmm]` for a span (millisecond resolution, truncated).
-pub fn clock_offset(d: SimDuration) -> String {
-    let ms = d.as_nanos() / 1_000_000;
-    let (h, m, sec, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    if milli == 0 {
-        format!("{h}:{m:02}:{sec:02}")
-    } else {
-        format!("{h}:{m:02}:{sec:02}.{milli:03}")
+        format_offset(t.saturating_since(self.start).as_secs_f64())
     }
 }
 
@@ -476,15 +475,27 @@ pub fn parse(path: &Path, text: &str) -> Result<ScenarioPlan, ScenarioError> {
     resolve(&loc, path, raw)
 }
 
-fn duration(loc: &Locator<'_>, value: &Spanned<String>, key: &str) -> Result<SimDuration, ScenarioError> {
+fn duration(
+    loc: &Locator<'_>,
+    value: &Spanned<String>,
+    key: &str,
+) -> Result<SimDuration, ScenarioError> {
     SimDuration::parse(value.get_ref()).map_err(|e| loc.spanned(value, key, e.to_string()))
 }
 
-fn venue_id(loc: &Locator<'_>, value: &Spanned<String>, key: &str) -> Result<VenueId, ScenarioError> {
+fn venue_id(
+    loc: &Locator<'_>,
+    value: &Spanned<String>,
+    key: &str,
+) -> Result<VenueId, ScenarioError> {
     VenueId::new(value.get_ref()).map_err(|e| loc.spanned(value, key, e.to_string()))
 }
 
-fn symbol_id(loc: &Locator<'_>, value: &Spanned<String>, key: &str) -> Result<Symbol, ScenarioError> {
+fn symbol_id(
+    loc: &Locator<'_>,
+    value: &Spanned<String>,
+    key: &str,
+) -> Result<Symbol, ScenarioError> {
     Symbol::new(value.get_ref()).map_err(|e| loc.spanned(value, key, e.to_string()))
 }
 
@@ -495,10 +506,20 @@ struct Timeline {
 
 impl Timeline {
     /// An offset that must fall inside the run (`end` allowed when `inclusive_end`).
-    fn at(&self, loc: &Locator<'_>, value: &Spanned<String>, key: &str, inclusive_end: bool) -> Result<SimTime, ScenarioError> {
+    fn at(
+        &self,
+        loc: &Locator<'_>,
+        value: &Spanned<String>,
+        key: &str,
+        inclusive_end: bool,
+    ) -> Result<SimTime, ScenarioError> {
         let d = duration(loc, value, key)?;
         let t = self.start + d;
-        let past = if inclusive_end { t > self.end } else { t >= self.end };
+        let past = if inclusive_end {
+            t > self.end
+        } else {
+            t >= self.end
+        };
         if past {
             return Err(loc.spanned(
                 value,
@@ -514,7 +535,11 @@ impl Timeline {
     }
 }
 
-fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioPlan, ScenarioError> {
+fn resolve(
+    loc: &Locator<'_>,
+    path: &Path,
+    raw: RawScenario,
+) -> Result<ScenarioPlan, ScenarioError> {
     let start = SimTime::parse_rfc3339(raw.as_of.get_ref())
         .map_err(|e| loc.spanned(&raw.as_of, "as_of", e.to_string()))?;
     let length = duration(loc, &raw.duration, "duration")?;
@@ -537,7 +562,11 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
     for (i, v) in m.venues.iter().enumerate() {
         let id = venue_id(loc, v, &format!("market.venues[{i}]"))?;
         if venues.contains(&id) {
-            return Err(loc.spanned(v, format!("market.venues[{i}]"), format!("venue `{id}` is listed twice")));
+            return Err(loc.spanned(
+                v,
+                format!("market.venues[{i}]"),
+                format!("venue `{id}` is listed twice"),
+            ));
         }
         venues.push(id);
     }
@@ -548,7 +577,11 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
     for (i, s) in m.symbols.iter().enumerate() {
         let id = symbol_id(loc, s, &format!("market.symbols[{i}]"))?;
         if symbols.contains(&id) {
-            return Err(loc.spanned(s, format!("market.symbols[{i}]"), format!("symbol `{id}` is listed twice")));
+            return Err(loc.spanned(
+                s,
+                format!("market.symbols[{i}]"),
+                format!("symbol `{id}` is listed twice"),
+            ));
         }
         symbols.push(id);
     }
@@ -585,7 +618,11 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
     for (i, s) in raw.schedules.iter().enumerate() {
         let planned = schedule(loc, i, s, &venues, &symbols, bar, &default_profile)?;
         if schedules.iter().any(|p| p.spec.name == planned.spec.name) {
-            return Err(loc.spanned(&s.name, format!("schedules[{i}].name"), format!("schedule `{}` is defined twice", planned.spec.name)));
+            return Err(loc.spanned(
+                &s.name,
+                format!("schedules[{i}].name"),
+                format!("schedule `{}` is defined twice", planned.spec.name),
+            ));
         }
         schedules.push(planned);
     }
@@ -595,7 +632,11 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
     for (i, s) in raw.schedules.iter().enumerate() {
         for (j, f) in s.fallbacks.iter().enumerate() {
             if !schedules.iter().any(|p| p.spec.name == *f.get_ref()) {
-                return Err(loc.spanned(f, format!("schedules[{i}].fallbacks[{j}]"), format!("`{}` is not a schedule", f.get_ref())));
+                return Err(loc.spanned(
+                    f,
+                    format!("schedules[{i}].fallbacks[{j}]"),
+                    format!("`{}` is not a schedule", f.get_ref()),
+                ));
             }
         }
     }
@@ -603,7 +644,12 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
     // ---- market history before the start, so warm-up bars exist at the first run
     let preroll = schedules
         .iter()
-        .filter_map(|s| s.spec.market.interval.checked_mul(u64::from(s.spec.warmup_bars)))
+        .filter_map(|s| {
+            s.spec
+                .market
+                .interval
+                .checked_mul(u64::from(s.spec.warmup_bars))
+        })
         .max()
         .unwrap_or(SimDuration::ZERO);
     if !preroll.is_zero() {
@@ -616,7 +662,15 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
     let mut faults = Vec::new();
     let mut compute_spikes = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
-        let planned = fault(loc, i, f.get_ref(), &timeline, &venues, &symbols, &schedules)?;
+        let planned = fault(
+            loc,
+            i,
+            f.get_ref(),
+            &timeline,
+            &venues,
+            &symbols,
+            &schedules,
+        )?;
         match &planned.plan {
             FaultPlan::Venue(fault) => sim.faults.push(fault.clone()),
             FaultPlan::StrategyLatency { schedule, extra } => compute_spikes.push(ComputeSpike {
@@ -625,12 +679,14 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
                 until: planned.end,
                 extra: *extra,
             }),
-            FaultPlan::PriceShock { symbol, move_pct } => sim.shocks.push(stage4_sim::config::PriceShock {
-                symbol: *symbol,
-                start: planned.start,
-                end: planned.end,
-                move_pct: *move_pct,
-            }),
+            FaultPlan::PriceShock { symbol, move_pct } => {
+                sim.shocks.push(stage4_sim::config::PriceShock {
+                    symbol: *symbol,
+                    start: planned.start,
+                    end: planned.end,
+                    move_pct: *move_pct,
+                })
+            }
         }
         faults.push(planned);
     }
@@ -645,18 +701,28 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
     // ---- expectations
     let mut expectations = Vec::new();
     for (i, e) in raw.expect.iter().enumerate() {
-        expectations.push(expectation(loc, i, e, &timeline, &faults, &actions, &schedules)?);
+        expectations.push(expectation(
+            loc, i, e, &timeline, &faults, &actions, &schedules,
+        )?);
     }
 
     // ---- site and engine
     let site = match &raw.site {
-        None => SitePlan { rotated_days_ago: 5.0, cert_valid_days: 365, expired: None },
+        None => SitePlan {
+            rotated_days_ago: 5.0,
+            cert_valid_days: 365,
+            expired: None,
+        },
         Some(s) => SitePlan {
             rotated_days_ago: s.rotated_days_ago.unwrap_or(5.0),
             cert_valid_days: s.cert_valid_days.unwrap_or(365),
             expired: match &s.expired {
                 None => None,
-                Some(e) => Some(e.get_ref().parse::<CertRole>().map_err(|m| loc.spanned(e, "site.expired", m))?),
+                Some(e) => Some(
+                    e.get_ref()
+                        .parse::<CertRole>()
+                        .map_err(|m| loc.spanned(e, "site.expired", m))?,
+                ),
             },
         },
     };
@@ -664,7 +730,10 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
         None => EnginePlan {
             capital: 300_000.0,
             position_size: 0.1,
-            policy: PolicyConfig { policy: CapitalPolicy::RiskParity, rebalance_seconds: None },
+            policy: PolicyConfig {
+                policy: CapitalPolicy::RiskParity,
+                rebalance_seconds: None,
+            },
             key_env: "LIVE_DECISION_LOG_HMAC".to_owned(),
             inventory: 0.5,
         },
@@ -672,11 +741,17 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
             capital: e.capital.unwrap_or(300_000.0),
             position_size: e.position_size.unwrap_or(0.1),
             policy: match &e.capital_policy {
-                None => PolicyConfig { policy: CapitalPolicy::RiskParity, rebalance_seconds: None },
+                None => PolicyConfig {
+                    policy: CapitalPolicy::RiskParity,
+                    rebalance_seconds: None,
+                },
                 Some(v) => CapitalPolicy::from_config(v)
                     .map_err(|err| loc.at(0..0, "engine.capital_policy", err.to_string()))?,
             },
-            key_env: e.decision_log_key_env.clone().unwrap_or_else(|| "LIVE_DECISION_LOG_HMAC".to_owned()),
+            key_env: e
+                .decision_log_key_env
+                .clone()
+                .unwrap_or_else(|| "LIVE_DECISION_LOG_HMAC".to_owned()),
             inventory: e.inventory.unwrap_or(0.5),
         },
     };
@@ -687,8 +762,7 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
         return Err(loc.at(0..0, "engine.position_size", "must be in (0, 1]"));
     }
     // Let the simulator check everything it owns now, so a bad venue setting is a load error.
-    stage4_sim::SimBuilder::new(sim.clone())
-        .map_err(|e| loc.at(0..0, "market", e.to_string()))?;
+    stage4_sim::SimBuilder::new(sim.clone()).map_err(|e| loc.at(0..0, "market", e.to_string()))?;
 
     Ok(ScenarioPlan {
         name: raw.name.get_ref().clone(),
@@ -697,7 +771,10 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
         seed: raw.seed,
         start,
         end,
-        environment: raw.environment.clone().unwrap_or_else(|| "scenario".to_owned()),
+        environment: raw
+            .environment
+            .clone()
+            .unwrap_or_else(|| "scenario".to_owned()),
         site,
         engine,
         sim,
@@ -709,17 +786,33 @@ fn resolve(loc: &Locator<'_>, path: &Path, raw: RawScenario) -> Result<ScenarioP
     })
 }
 
-fn profile_name(loc: &Locator<'_>, p: &Spanned<String>, key: &str) -> Result<String, ScenarioError> {
+fn profile_name(
+    loc: &Locator<'_>,
+    p: &Spanned<String>,
+    key: &str,
+) -> Result<String, ScenarioError> {
     match p.get_ref().as_str() {
         "conservative" | "balanced" | "aggressive" => Ok(p.get_ref().clone()),
-        other => Err(loc.spanned(p, key, format!("unknown risk profile `{other}` (expected conservative, balanced or aggressive)"))),
+        other => Err(loc.spanned(
+            p,
+            key,
+            format!(
+                "unknown risk profile `{other}` (expected conservative, balanced or aggressive)"
+            ),
+        )),
     }
 }
 
-fn apply_venue(loc: &Locator<'_>, tweaks: &Spanned<super::raw::RawVenue>, key: &str, cfg: &mut VenueConfig) -> Result<(), ScenarioError> {
+fn apply_venue(
+    loc: &Locator<'_>,
+    tweaks: &Spanned<super::raw::RawVenue>,
+    key: &str,
+    cfg: &mut VenueConfig,
+) -> Result<(), ScenarioError> {
     let t = tweaks.get_ref();
     let parse = |text: &str, field: &str| {
-        SimDuration::parse(text).map_err(|e| loc.spanned(tweaks, format!("{key}.{field}"), e.to_string()))
+        SimDuration::parse(text)
+            .map_err(|e| loc.spanned(tweaks, format!("{key}.{field}"), e.to_string()))
     };
     if let Some(lag) = &t.lag {
         cfg.lag = parse(lag, "lag")?;
@@ -769,7 +862,11 @@ fn schedule(
     let key = |field: &str| format!("schedules[{i}].{field}");
     let name = s.name.get_ref().clone();
     if stage4_engine::domain::StrategyId::new(&name).is_err() {
-        return Err(loc.spanned(&s.name, key("name"), "use up to 31 letters, digits, `_`, `-`, `.` or `:`"));
+        return Err(loc.spanned(
+            &s.name,
+            key("name"),
+            "use up to 31 letters, digits, `_`, `-`, `.` or `:`",
+        ));
     }
     let strategy = s.strategy.get_ref().clone();
     strategy
@@ -777,9 +874,16 @@ fn schedule(
         .map_err(|e| loc.spanned(&s.strategy, key("strategy"), e.to_string()))?;
     let (venue, secondary) = match &strategy {
         StrategyConfig::CrossExchangeArbitrage(p) => {
-            for (field, v) in [("primary_exchange", p.primary_exchange), ("secondary_exchange", p.secondary_exchange)] {
+            for (field, v) in [
+                ("primary_exchange", p.primary_exchange),
+                ("secondary_exchange", p.secondary_exchange),
+            ] {
                 if !venues.contains(&v) {
-                    return Err(loc.spanned(&s.strategy, key(&format!("strategy.{field}")), format!("`{v}` is not in market.venues")));
+                    return Err(loc.spanned(
+                        &s.strategy,
+                        key(&format!("strategy.{field}")),
+                        format!("`{v}` is not in market.venues"),
+                    ));
                 }
             }
             (p.primary_exchange, Some(p.secondary_exchange))
@@ -788,7 +892,11 @@ fn schedule(
             Some(v) => {
                 let id = venue_id(loc, v, &key("venue"))?;
                 if !venues.contains(&id) {
-                    return Err(loc.spanned(v, key("venue"), format!("`{id}` is not in market.venues")));
+                    return Err(loc.spanned(
+                        v,
+                        key("venue"),
+                        format!("`{id}` is not in market.venues"),
+                    ));
                 }
                 (id, None)
             }
@@ -802,7 +910,11 @@ fn schedule(
             for (j, sym) in list.iter().enumerate() {
                 let id = symbol_id(loc, sym, &key(&format!("symbols[{j}]")))?;
                 if !symbols.contains(&id) {
-                    return Err(loc.spanned(sym, key(&format!("symbols[{j}]")), format!("`{id}` is not in market.symbols")));
+                    return Err(loc.spanned(
+                        sym,
+                        key(&format!("symbols[{j}]")),
+                        format!("`{id}` is not in market.symbols"),
+                    ));
                 }
                 out.push(id);
             }
@@ -814,7 +926,11 @@ fn schedule(
         Some(v) => {
             let d = duration(loc, v, &key("interval"))?;
             if d.is_zero() || d.as_nanos() % bar.as_nanos() != 0 {
-                return Err(loc.spanned(v, key("interval"), format!("must be a multiple of the market bar ({bar})")));
+                return Err(loc.spanned(
+                    v,
+                    key("interval"),
+                    format!("must be a multiple of the market bar ({bar})"),
+                ));
             }
             d
         }
@@ -852,7 +968,8 @@ fn schedule(
     spec.tags = s.tags.clone();
     for (j, w) in s.windows.iter().enumerate() {
         spec.windows.push(
-            TradingWindow::parse(w.get_ref()).map_err(|e| loc.spanned(w, key(&format!("windows[{j}]")), e.to_string()))?,
+            TradingWindow::parse(w.get_ref())
+                .map_err(|e| loc.spanned(w, key(&format!("windows[{j}]")), e.to_string()))?,
         );
     }
     spec.fallbacks = s.fallbacks.iter().map(|f| f.get_ref().clone()).collect();
@@ -903,18 +1020,41 @@ fn fault(
             ("delay", f.delay.is_some()),
         ];
         match given.iter().find(|(k, set)| *set && !allowed.contains(k)) {
-            Some((k, _)) => Err(loc.spanned(&f.kind, key(k), format!("`{k}` does not apply to a `{kind}` fault (it takes: {})", allowed.join(", ")))),
+            Some((k, _)) => Err(loc.spanned(
+                &f.kind,
+                key(k),
+                format!(
+                    "`{k}` does not apply to a `{kind}` fault (it takes: {})",
+                    allowed.join(", ")
+                ),
+            )),
             None => Ok(()),
         }
     };
     let plan = match kind {
         "strategy_latency" => {
             reject_extra(&["schedule", "latency"])?;
-            let sched = f.schedule.as_ref().ok_or_else(|| loc.spanned(&f.kind, key("schedule"), "a `strategy_latency` fault needs `schedule`"))?;
+            let sched = f.schedule.as_ref().ok_or_else(|| {
+                loc.spanned(
+                    &f.kind,
+                    key("schedule"),
+                    "a `strategy_latency` fault needs `schedule`",
+                )
+            })?;
             if !schedules.iter().any(|s| s.spec.name == *sched.get_ref()) {
-                return Err(loc.spanned(sched, key("schedule"), format!("`{}` is not a schedule", sched.get_ref())));
+                return Err(loc.spanned(
+                    sched,
+                    key("schedule"),
+                    format!("`{}` is not a schedule", sched.get_ref()),
+                ));
             }
-            let lat = f.latency.as_ref().ok_or_else(|| loc.spanned(&f.kind, key("latency"), "a `strategy_latency` fault needs `latency` (e.g. \"300ms\")"))?;
+            let lat = f.latency.as_ref().ok_or_else(|| {
+                loc.spanned(
+                    &f.kind,
+                    key("latency"),
+                    "a `strategy_latency` fault needs `latency` (e.g. \"300ms\")",
+                )
+            })?;
             FaultPlan::StrategyLatency {
                 schedule: sched.get_ref().clone(),
                 extra: duration(loc, lat, &key("latency"))?,
@@ -922,39 +1062,100 @@ fn fault(
         }
         "price_shock" => {
             reject_extra(&["symbol", "move_pct"])?;
-            let sym = f.symbol.as_ref().ok_or_else(|| loc.spanned(&f.kind, key("symbol"), "a `price_shock` fault needs `symbol`"))?;
+            let sym = f.symbol.as_ref().ok_or_else(|| {
+                loc.spanned(
+                    &f.kind,
+                    key("symbol"),
+                    "a `price_shock` fault needs `symbol`",
+                )
+            })?;
             let id = symbol_id(loc, sym, &key("symbol"))?;
             if !symbols.contains(&id) {
-                return Err(loc.spanned(sym, key("symbol"), format!("`{id}` is not in market.symbols")));
+                return Err(loc.spanned(
+                    sym,
+                    key("symbol"),
+                    format!("`{id}` is not in market.symbols"),
+                ));
             }
-            let pct = f.move_pct.ok_or_else(|| loc.spanned(&f.kind, key("move_pct"), "a `price_shock` fault needs `move_pct` (e.g. -12)"))?;
+            let pct = f.move_pct.ok_or_else(|| {
+                loc.spanned(
+                    &f.kind,
+                    key("move_pct"),
+                    "a `price_shock` fault needs `move_pct` (e.g. -12)",
+                )
+            })?;
             if !(pct.is_finite() && pct > -95.0 && pct != 0.0) {
-                return Err(loc.spanned(&f.kind, key("move_pct"), "must be a non-zero percentage above -95"));
+                return Err(loc.spanned(
+                    &f.kind,
+                    key("move_pct"),
+                    "must be a non-zero percentage above -95",
+                ));
             }
-            FaultPlan::PriceShock { symbol: id, move_pct: pct }
+            FaultPlan::PriceShock {
+                symbol: id,
+                move_pct: pct,
+            }
         }
-        "latency_spike" | "outage" | "stale_feed" | "gapped_feed" | "reject_storm" | "clock_skew" | "feed_delay" => {
-            reject_extra(&["venue", "operation", "factor", "extra", "probability", "offset_ms", "delay"])?;
-            let v = f.venue.as_ref().ok_or_else(|| loc.spanned(&f.kind, key("venue"), format!("a `{kind}` fault needs `venue`")))?;
+        "latency_spike" | "outage" | "stale_feed" | "gapped_feed" | "reject_storm"
+        | "clock_skew" | "feed_delay" => {
+            reject_extra(&[
+                "venue",
+                "operation",
+                "factor",
+                "extra",
+                "probability",
+                "offset_ms",
+                "delay",
+            ])?;
+            let v = f.venue.as_ref().ok_or_else(|| {
+                loc.spanned(
+                    &f.kind,
+                    key("venue"),
+                    format!("a `{kind}` fault needs `venue`"),
+                )
+            })?;
             let venue = venue_id(loc, v, &key("venue"))?;
             if !venues.contains(&venue) {
-                return Err(loc.spanned(v, key("venue"), format!("`{venue}` is not in market.venues")));
+                return Err(loc.spanned(
+                    v,
+                    key("venue"),
+                    format!("`{venue}` is not in market.venues"),
+                ));
             }
-            let dur = |text: &Option<String>, field: &str| -> Result<Option<SimDuration>, ScenarioError> {
+            let dur = |text: &Option<String>,
+                       field: &str|
+             -> Result<Option<SimDuration>, ScenarioError> {
                 text.as_deref()
-                    .map(|t| SimDuration::parse(t).map_err(|e| loc.spanned(&f.kind, key(field), e.to_string())))
+                    .map(|t| {
+                        SimDuration::parse(t)
+                            .map_err(|e| loc.spanned(&f.kind, key(field), e.to_string()))
+                    })
                     .transpose()
             };
-            let need = |field: &str| loc.spanned(&f.kind, key(field), format!("a `{kind}` fault needs `{field}`"));
+            let need = |field: &str| {
+                loc.spanned(
+                    &f.kind,
+                    key(field),
+                    format!("a `{kind}` fault needs `{field}`"),
+                )
+            };
             let refuse = |fields: &[(&str, bool)]| -> Result<(), ScenarioError> {
                 match fields.iter().find(|(_, set)| *set) {
-                    Some((k, _)) => Err(loc.spanned(&f.kind, key(k), format!("`{k}` does not apply to a `{kind}` fault"))),
+                    Some((k, _)) => Err(loc.spanned(
+                        &f.kind,
+                        key(k),
+                        format!("`{k}` does not apply to a `{kind}` fault"),
+                    )),
                     None => Ok(()),
                 }
             };
             let fk = match kind {
                 "latency_spike" => {
-                    refuse(&[("probability", f.probability.is_some()), ("offset_ms", f.offset_ms.is_some()), ("delay", f.delay.is_some())])?;
+                    refuse(&[
+                        ("probability", f.probability.is_some()),
+                        ("offset_ms", f.offset_ms.is_some()),
+                        ("delay", f.delay.is_some()),
+                    ])?;
                     let operation = match f.operation.as_deref() {
                         Some("order_entry") => Operation::OrderEntry,
                         Some("reports") => Operation::Reports,
@@ -969,27 +1170,69 @@ fn fault(
                     }
                 }
                 "outage" | "stale_feed" => {
-                    refuse(&[("operation", f.operation.is_some()), ("factor", f.factor.is_some()), ("extra", f.extra.is_some()), ("probability", f.probability.is_some()), ("offset_ms", f.offset_ms.is_some()), ("delay", f.delay.is_some())])?;
-                    if kind == "outage" { FaultKind::Outage } else { FaultKind::StaleFeed }
+                    refuse(&[
+                        ("operation", f.operation.is_some()),
+                        ("factor", f.factor.is_some()),
+                        ("extra", f.extra.is_some()),
+                        ("probability", f.probability.is_some()),
+                        ("offset_ms", f.offset_ms.is_some()),
+                        ("delay", f.delay.is_some()),
+                    ])?;
+                    if kind == "outage" {
+                        FaultKind::Outage
+                    } else {
+                        FaultKind::StaleFeed
+                    }
                 }
                 "gapped_feed" | "reject_storm" => {
-                    refuse(&[("operation", f.operation.is_some()), ("factor", f.factor.is_some()), ("extra", f.extra.is_some()), ("offset_ms", f.offset_ms.is_some()), ("delay", f.delay.is_some())])?;
+                    refuse(&[
+                        ("operation", f.operation.is_some()),
+                        ("factor", f.factor.is_some()),
+                        ("extra", f.extra.is_some()),
+                        ("offset_ms", f.offset_ms.is_some()),
+                        ("delay", f.delay.is_some()),
+                    ])?;
                     if kind == "gapped_feed" {
-                        FaultKind::GappedFeed { probability: f.probability.unwrap_or(1.0) }
+                        FaultKind::GappedFeed {
+                            probability: f.probability.unwrap_or(1.0),
+                        }
                     } else {
-                        FaultKind::RejectStorm { probability: f.probability.ok_or_else(|| need("probability"))? }
+                        FaultKind::RejectStorm {
+                            probability: f.probability.ok_or_else(|| need("probability"))?,
+                        }
                     }
                 }
                 "clock_skew" => {
-                    refuse(&[("operation", f.operation.is_some()), ("factor", f.factor.is_some()), ("extra", f.extra.is_some()), ("probability", f.probability.is_some()), ("delay", f.delay.is_some())])?;
-                    FaultKind::ClockSkew { offset_ms: f.offset_ms.ok_or_else(|| need("offset_ms"))? }
+                    refuse(&[
+                        ("operation", f.operation.is_some()),
+                        ("factor", f.factor.is_some()),
+                        ("extra", f.extra.is_some()),
+                        ("probability", f.probability.is_some()),
+                        ("delay", f.delay.is_some()),
+                    ])?;
+                    FaultKind::ClockSkew {
+                        offset_ms: f.offset_ms.ok_or_else(|| need("offset_ms"))?,
+                    }
                 }
                 _ => {
-                    refuse(&[("operation", f.operation.is_some()), ("factor", f.factor.is_some()), ("extra", f.extra.is_some()), ("probability", f.probability.is_some()), ("offset_ms", f.offset_ms.is_some())])?;
-                    FaultKind::FeedDelay { delay: dur(&f.delay, "delay")?.ok_or_else(|| need("delay"))? }
+                    refuse(&[
+                        ("operation", f.operation.is_some()),
+                        ("factor", f.factor.is_some()),
+                        ("extra", f.extra.is_some()),
+                        ("probability", f.probability.is_some()),
+                        ("offset_ms", f.offset_ms.is_some()),
+                    ])?;
+                    FaultKind::FeedDelay {
+                        delay: dur(&f.delay, "delay")?.ok_or_else(|| need("delay"))?,
+                    }
                 }
             };
-            let fault = Fault { venue, start, end, kind: fk };
+            let fault = Fault {
+                venue,
+                start,
+                end,
+                kind: fk,
+            };
             fault
                 .validate(&key(""))
                 .map_err(|e| loc.spanned(&f.kind, key("kind"), e.to_string()))?;
@@ -1003,7 +1246,13 @@ fn fault(
             ));
         }
     };
-    Ok(PlannedFault { index: i + 1, kind: kind.to_owned(), start, end, plan })
+    Ok(PlannedFault {
+        index: i + 1,
+        kind: kind.to_owned(),
+        start,
+        end,
+        plan,
+    })
 }
 
 /// Parses audit flags with the CLI's own argument structs, so a scenario can only use flags the
@@ -1037,7 +1286,11 @@ pub fn baseline_args(flags: &[String]) -> Result<BaselineArgs, String> {
 }
 
 fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or("").trim_start_matches("error: ").to_owned()
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("error: ")
+        .to_owned()
 }
 
 fn action(
@@ -1051,9 +1304,12 @@ fn action(
     let at = timeline.at(loc, &a.at, &key("at"), false)?;
     let name = a.action.get_ref().clone();
     let opt_duration = |d: &Option<Spanned<String>>| -> Result<Option<SimDuration>, ScenarioError> {
-        d.as_ref().map(|d| duration(loc, d, &key("duration"))).transpose()
+        d.as_ref()
+            .map(|d| duration(loc, d, &key("duration")))
+            .transpose()
     };
-    let need = |field: &str| loc.spanned(&a.action, key(field), format!("`{name}` needs `{field}`"));
+    let need =
+        |field: &str| loc.spanned(&a.action, key(field), format!("`{name}` needs `{field}`"));
     let given: [(&str, bool); 17] = [
         ("flags", !a.flags.is_empty()),
         ("reason", a.reason.is_some()),
@@ -1075,7 +1331,14 @@ fn action(
     ];
     let allow = |allowed: &[&str]| -> Result<(), ScenarioError> {
         match given.iter().find(|(k, set)| *set && !allowed.contains(k)) {
-            Some((k, _)) => Err(loc.spanned(&a.action, key(k), format!("`{k}` does not apply to `{name}` (it takes: {})", allowed.join(", ")))),
+            Some((k, _)) => Err(loc.spanned(
+                &a.action,
+                key(k),
+                format!(
+                    "`{k}` does not apply to `{name}` (it takes: {})",
+                    allowed.join(", ")
+                ),
+            )),
             None => Ok(()),
         }
     };
@@ -1083,24 +1346,36 @@ fn action(
         match (&a.schedule, &a.tag) {
             (Some(s), None) => {
                 if !schedules.iter().any(|p| p.spec.name == *s.get_ref()) {
-                    return Err(loc.spanned(s, key("schedule"), format!("`{}` is not a schedule", s.get_ref())));
+                    return Err(loc.spanned(
+                        s,
+                        key("schedule"),
+                        format!("`{}` is not a schedule", s.get_ref()),
+                    ));
                 }
                 Ok((Some(s.get_ref().clone()), None))
             }
             (None, Some(t)) => Ok((None, Some(t.clone()))),
-            _ => Err(loc.spanned(&a.action, key("schedule"), format!("`{name}` needs exactly one of `schedule` or `tag`"))),
+            _ => Err(loc.spanned(
+                &a.action,
+                key("schedule"),
+                format!("`{name}` needs exactly one of `schedule` or `tag`"),
+            )),
         }
     };
     let action = match name.as_str() {
         "audit_compliance" => {
             allow(&["flags"])?;
             compliance_args(&a.flags).map_err(|e| loc.spanned(&a.action, key("flags"), e))?;
-            Action::AuditCompliance { flags: a.flags.clone() }
+            Action::AuditCompliance {
+                flags: a.flags.clone(),
+            }
         }
         "audit_baseline" => {
             allow(&["flags"])?;
             baseline_args(&a.flags).map_err(|e| loc.spanned(&a.action, key("flags"), e))?;
-            Action::AuditBaseline { flags: a.flags.clone() }
+            Action::AuditBaseline {
+                flags: a.flags.clone(),
+            }
         }
         "check_key_rotation" | "rotate_key" => {
             allow(&["environment"])?;
@@ -1113,12 +1388,23 @@ fn action(
         }
         "disable_multi_strategy" => {
             allow(&["reason", "ticket", "requested_by", "duration"])?;
-            let reason = a.reason.clone().filter(|r| !r.trim().is_empty()).ok_or_else(|| need("reason"))?;
-            Action::Disable { reason, ticket: a.ticket.clone(), requested_by: a.requested_by.clone(), duration: opt_duration(&a.duration)? }
+            let reason = a
+                .reason
+                .clone()
+                .filter(|r| !r.trim().is_empty())
+                .ok_or_else(|| need("reason"))?;
+            Action::Disable {
+                reason,
+                ticket: a.ticket.clone(),
+                requested_by: a.requested_by.clone(),
+                duration: opt_duration(&a.duration)?,
+            }
         }
         "restore_multi_strategy" => {
             allow(&["ticket"])?;
-            Action::Restore { ticket: a.ticket.clone() }
+            Action::Restore {
+                ticket: a.ticket.clone(),
+            }
         }
         "incident_open" | "incident_ack" | "incident_escalate" | "incident_resolve" => {
             allow(&["ticket", "severity", "level", "note", "requested_by"])?;
@@ -1131,7 +1417,13 @@ fn action(
             if let Some(sev) = &a.severity
                 && stage4_engine::decision_log::entry::IncidentSeverity::from_name(sev).is_none()
             {
-                return Err(loc.spanned(&a.action, key("severity"), format!("unknown severity `{sev}` (expected info, warning, critical or sev1 … sev4)")));
+                return Err(loc.spanned(
+                    &a.action,
+                    key("severity"),
+                    format!(
+                        "unknown severity `{sev}` (expected info, warning, critical or sev1 … sev4)"
+                    ),
+                ));
             }
             if let Some(level) = &a.level
                 && stage4_engine::decision_log::entry::SupportLevel::from_name(level).is_none()
@@ -1152,18 +1444,32 @@ fn action(
             let iterations = a.iterations.unwrap_or(10);
             let n = a.schedules.unwrap_or(3);
             if iterations == 0 || n == 0 {
-                return Err(loc.spanned(&a.action, key("iterations"), "iterations and schedules must be at least 1"));
+                return Err(loc.spanned(
+                    &a.action,
+                    key("iterations"),
+                    "iterations and schedules must be at least 1",
+                ));
             }
             let latency_ms = a.latency_ms.unwrap_or(2.0);
             if !(latency_ms.is_finite() && latency_ms >= 0.0) {
                 return Err(loc.spanned(&a.action, key("latency_ms"), "must be zero or positive"));
             }
-            Action::LoadTest { iterations, schedules: n, signals: a.signals.unwrap_or(4).max(1), latency_ms }
+            Action::LoadTest {
+                iterations,
+                schedules: n,
+                signals: a.signals.unwrap_or(4).max(1),
+                latency_ms,
+            }
         }
         "suspend_schedule" => {
             allow(&["schedule", "tag", "reason", "duration"])?;
             let (schedule, tag) = schedule_or_tag()?;
-            Action::Suspend { schedule, tag, reason: a.reason.clone().unwrap_or_default(), duration: opt_duration(&a.duration)? }
+            Action::Suspend {
+                schedule,
+                tag,
+                reason: a.reason.clone().unwrap_or_default(),
+                duration: opt_duration(&a.duration)?,
+            }
         }
         "resume_schedule" => {
             allow(&["schedule", "tag"])?;
@@ -1188,7 +1494,12 @@ fn action(
             ));
         }
     };
-    Ok(PlannedAction { index: i + 1, at, name, action })
+    Ok(PlannedAction {
+        index: i + 1,
+        at,
+        name,
+        action,
+    })
 }
 
 fn expectation(
@@ -1210,7 +1521,10 @@ fn expectation(
         ("orders_after", e.orders_after.is_some()),
         ("escalation_reached", e.escalation_reached.is_some()),
         ("decision_log", e.decision_log.is_some()),
-        ("pnl_above/pnl_below", e.pnl_above.is_some() || e.pnl_below.is_some()),
+        (
+            "pnl_above/pnl_below",
+            e.pnl_above.is_some() || e.pnl_below.is_some(),
+        ),
         ("drawdown_above", e.drawdown_above.is_some()),
         ("metric", e.metric.is_some()),
         ("risk_alert", e.risk_alert.is_some()),
@@ -1218,7 +1532,11 @@ fn expectation(
         ("max_unhedged", e.max_unhedged.is_some()),
         ("rollback", e.rollback.is_some()),
     ];
-    let chosen: Vec<&str> = selectors.iter().filter(|(_, set)| *set).map(|(k, _)| *k).collect();
+    let chosen: Vec<&str> = selectors
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(k, _)| *k)
+        .collect();
     let selector = match chosen.as_slice() {
         [one] => *one,
         [] => return Err(whole("", "an expectation needs a condition: one of alert, action, no_orders_between, orders_after, escalation_reached, decision_log, pnl_above/pnl_below, drawdown_above, metric, risk_alert, refusal, max_unhedged or rollback".into())),
@@ -1228,7 +1546,11 @@ fn expectation(
         None => None,
         Some(s) => {
             if !schedules.iter().any(|p| p.spec.name == *s.get_ref()) {
-                return Err(loc.spanned(s, key("schedule"), format!("`{}` is not a schedule", s.get_ref())));
+                return Err(loc.spanned(
+                    s,
+                    key("schedule"),
+                    format!("`{}` is not a schedule", s.get_ref()),
+                ));
             }
             Some(s.get_ref().clone())
         }
@@ -1238,32 +1560,77 @@ fn expectation(
             Some(n) => faults
                 .get(n.get_ref().wrapping_sub(1))
                 .map(Some)
-                .ok_or_else(|| loc.spanned(n, key("fault"), format!("there is no fault {} (the file has {})", n.get_ref(), faults.len()))),
+                .ok_or_else(|| {
+                    loc.spanned(
+                        n,
+                        key("fault"),
+                        format!(
+                            "there is no fault {} (the file has {})",
+                            n.get_ref(),
+                            faults.len()
+                        ),
+                    )
+                }),
             None => Ok(faults.first()),
         }
     };
     let check = match selector {
         "alert" => {
             let alert = e.alert.clone().expect("selected");
-            if !stage4_engine::telemetry::RuleGroup::stage4().rules.iter().any(|r| r.name == alert) {
+            if !stage4_engine::telemetry::RuleGroup::stage4()
+                .rules
+                .iter()
+                .any(|r| r.name == alert)
+            {
                 return Err(whole("alert", format!("unknown alert rule `{alert}`")));
             }
             match (e.fires, &e.fires_within, &e.clears_within) {
                 (Some(false), None, None) => Check::AlertNeverFires { alert, schedule },
-                (Some(false), _, _) => return Err(whole("fires", "`fires = false` cannot be combined with fires_within/clears_within".into())),
+                (Some(false), _, _) => {
+                    return Err(whole(
+                        "fires",
+                        "`fires = false` cannot be combined with fires_within/clears_within".into(),
+                    ));
+                }
                 (_, fires_within, None) => {
                     let fault = fault_ref()?;
-                    let within = fires_within.as_ref().map(|d| duration(loc, d, &key("fires_within"))).transpose()?;
+                    let within = fires_within
+                        .as_ref()
+                        .map(|d| duration(loc, d, &key("fires_within")))
+                        .transpose()?;
                     if within.is_some() && fault.is_none() {
-                        return Err(whole("fires_within", "fires_within needs a fault to measure from; the file has none".into()));
+                        return Err(whole(
+                            "fires_within",
+                            "fires_within needs a fault to measure from; the file has none".into(),
+                        ));
                     }
-                    Check::AlertFires { alert, after: fault.map(|f| f.start), within, schedule }
+                    Check::AlertFires {
+                        alert,
+                        after: fault.map(|f| f.start),
+                        within,
+                        schedule,
+                    }
                 }
                 (_, None, Some(clears)) => {
-                    let fault = fault_ref()?.ok_or_else(|| whole("clears_within", "clears_within needs a fault to measure from; the file has none".into()))?;
-                    Check::AlertClears { alert, after: fault.end, within: duration(loc, clears, &key("clears_within"))?, schedule }
+                    let fault = fault_ref()?.ok_or_else(|| {
+                        whole(
+                            "clears_within",
+                            "clears_within needs a fault to measure from; the file has none".into(),
+                        )
+                    })?;
+                    Check::AlertClears {
+                        alert,
+                        after: fault.end,
+                        within: duration(loc, clears, &key("clears_within"))?,
+                        schedule,
+                    }
                 }
-                (_, Some(_), Some(_)) => return Err(whole("clears_within", "write fires_within and clears_within as two [[expect]] tables".into())),
+                (_, Some(_), Some(_)) => {
+                    return Err(whole(
+                        "clears_within",
+                        "write fires_within and clears_within as two [[expect]] tables".into(),
+                    ));
+                }
             }
         }
         "action" => {
@@ -1271,12 +1638,34 @@ fn expectation(
             let planned = actions
                 .iter()
                 .find(|a| a.index == *n.get_ref())
-                .ok_or_else(|| loc.spanned(n, key("action"), format!("there is no action {}", n.get_ref())))?;
-            if !matches!(planned.action, Action::AuditCompliance { .. } | Action::AuditBaseline { .. } | Action::CheckKeyRotation { .. }) {
-                return Err(loc.spanned(n, key("action"), format!("action {} (`{}`) is not an audit", n.get_ref(), planned.name)));
+                .ok_or_else(|| {
+                    loc.spanned(
+                        n,
+                        key("action"),
+                        format!("there is no action {}", n.get_ref()),
+                    )
+                })?;
+            if !matches!(
+                planned.action,
+                Action::AuditCompliance { .. }
+                    | Action::AuditBaseline { .. }
+                    | Action::CheckKeyRotation { .. }
+            ) {
+                return Err(loc.spanned(
+                    n,
+                    key("action"),
+                    format!(
+                        "action {} (`{}`) is not an audit",
+                        n.get_ref(),
+                        planned.name
+                    ),
+                ));
             }
             if e.status.is_none() && e.warnings_include.is_empty() && e.issues_include.is_empty() {
-                return Err(whole("status", "give status, warnings_include or issues_include".into()));
+                return Err(whole(
+                    "status",
+                    "give status, warnings_include or issues_include".into(),
+                ));
             }
             Check::AuditStatus {
                 action: *n.get_ref(),
@@ -1290,27 +1679,46 @@ fn expectation(
             let [a, b] = pair.get_ref();
             let span = pair.span();
             let to_t = |text: &str, field: &str| -> Result<SimTime, ScenarioError> {
-                let d = SimDuration::parse(text).map_err(|err| loc.at(span.clone(), key(field), err.to_string()))?;
+                let d = SimDuration::parse(text)
+                    .map_err(|err| loc.at(span.clone(), key(field), err.to_string()))?;
                 let t = timeline.start + d;
                 if t > timeline.end {
-                    return Err(loc.at(span.clone(), key(field), format!("{text} is past the end of the scenario")));
+                    return Err(loc.at(
+                        span.clone(),
+                        key(field),
+                        format!("{text} is past the end of the scenario"),
+                    ));
                 }
                 Ok(t)
             };
             let (from, to) = (to_t(a, "no_orders_between")?, to_t(b, "no_orders_between")?);
             if to <= from {
-                return Err(loc.at(span, key("no_orders_between"), "the second time must be after the first"));
+                return Err(loc.at(
+                    span,
+                    key("no_orders_between"),
+                    "the second time must be after the first",
+                ));
             }
             Check::NoOrdersBetween { from, to, schedule }
         }
         "orders_after" => Check::OrdersAfter {
-            from: timeline.at(loc, e.orders_after.as_ref().expect("selected"), &key("orders_after"), false)?,
+            from: timeline.at(
+                loc,
+                e.orders_after.as_ref().expect("selected"),
+                &key("orders_after"),
+                false,
+            )?,
             schedule,
         },
         "escalation_reached" => {
             let name = e.escalation_reached.clone().expect("selected");
             let level = crate::escalation::Level::from_name(&name).ok_or_else(|| {
-                whole("escalation_reached", format!("unknown level `{name}` (expected L1, L2, tech_lead or incident_manager)"))
+                whole(
+                    "escalation_reached",
+                    format!(
+                        "unknown level `{name}` (expected L1, L2, tech_lead or incident_manager)"
+                    ),
+                )
             })?;
             let by = match &e.by {
                 Some(b) => timeline.at(loc, b, &key("by"), true)?,
@@ -1320,65 +1728,144 @@ fn expectation(
         }
         "decision_log" => {
             if e.decision_log.as_deref() != Some("verifies") {
-                return Err(whole("decision_log", "the only decision_log condition is \"verifies\"".into()));
+                return Err(whole(
+                    "decision_log",
+                    "the only decision_log condition is \"verifies\"".into(),
+                ));
             }
             Check::DecisionLogVerifies
         }
-        "pnl_above/pnl_below" => Check::Pnl { above: e.pnl_above, below: e.pnl_below },
+        "pnl_above/pnl_below" => Check::Pnl {
+            above: e.pnl_above,
+            below: e.pnl_below,
+        },
         "drawdown_above" => {
             let bound = e.drawdown_above.expect("selected");
             if bound > 0.0 {
-                return Err(whole("drawdown_above", "drawdown is ≤ 0 percent; give a negative bound like -5".into()));
+                return Err(whole(
+                    "drawdown_above",
+                    "drawdown is ≤ 0 percent; give a negative bound like -5".into(),
+                ));
             }
             Check::DrawdownAbove { bound }
         }
         "metric" => {
             if e.max.is_none() && e.min.is_none() {
-                return Err(whole("max", "a metric condition needs `max` or `min`".into()));
+                return Err(whole(
+                    "max",
+                    "a metric condition needs `max` or `min`".into(),
+                ));
             }
-            Check::Metric { metric: e.metric.clone().expect("selected"), schedule, max: e.max, min: e.min }
+            Check::Metric {
+                metric: e.metric.clone().expect("selected"),
+                schedule,
+                max: e.max,
+                min: e.min,
+            }
         }
         "risk_alert" => Check::RiskAlert {
             kind: e.risk_alert.clone().expect("selected"),
-            by: e.by.as_ref().map(|b| timeline.at(loc, b, &key("by"), true)).transpose()?,
+            by: e
+                .by
+                .as_ref()
+                .map(|b| timeline.at(loc, b, &key("by"), true))
+                .transpose()?,
         },
-        "refusal" => Check::Refusal { reason: e.refusal.clone().expect("selected") },
+        "refusal" => Check::Refusal {
+            reason: e.refusal.clone().expect("selected"),
+        },
         "max_unhedged" => {
-            let limit = duration(loc, e.max_unhedged.as_ref().expect("selected"), &key("max_unhedged"))?;
-            let schedule = schedule.ok_or_else(|| whole("schedule", "max_unhedged needs `schedule` (a cross-exchange schedule)".into()))?;
-            let planned = schedules.iter().find(|p| p.spec.name == schedule).expect("checked above");
+            let limit = duration(
+                loc,
+                e.max_unhedged.as_ref().expect("selected"),
+                &key("max_unhedged"),
+            )?;
+            let schedule = schedule.ok_or_else(|| {
+                whole(
+                    "schedule",
+                    "max_unhedged needs `schedule` (a cross-exchange schedule)".into(),
+                )
+            })?;
+            let planned = schedules
+                .iter()
+                .find(|p| p.spec.name == schedule)
+                .expect("checked above");
             if planned.spec.market.secondary_venue.is_none() {
-                return Err(whole("schedule", format!("`{schedule}` is not a cross-exchange schedule")));
+                return Err(whole(
+                    "schedule",
+                    format!("`{schedule}` is not a cross-exchange schedule"),
+                ));
             }
             Check::MaxUnhedged { schedule, limit }
         }
         _ => {
             let states = e.rollback.clone().expect("selected");
-            if let Some(bad) = states.iter().find(|s| !["activated", "expired", "removed"].contains(&s.as_str())) {
-                return Err(whole("rollback", format!("unknown rollback state `{bad}` (expected activated, expired or removed)")));
+            if let Some(bad) = states
+                .iter()
+                .find(|s| !["activated", "expired", "removed"].contains(&s.as_str()))
+            {
+                return Err(whole(
+                    "rollback",
+                    format!(
+                        "unknown rollback state `{bad}` (expected activated, expired or removed)"
+                    ),
+                ));
             }
             Check::Rollback { states }
         }
     };
-    let description = e.description.clone().unwrap_or_else(|| describe(&check, timeline.start));
-    Ok(Expectation { index: i + 1, check, description })
+    let description = e
+        .description
+        .clone()
+        .unwrap_or_else(|| describe(&check, timeline.start));
+    Ok(Expectation {
+        index: i + 1,
+        check,
+        description,
+    })
 }
 
 fn describe(check: &Check, start: SimTime) -> String {
-    let off = |t: SimTime| clock_offset(t.saturating_since(start));
+    let off = |t: SimTime| format_offset(t.saturating_since(start).as_secs_f64());
     let sched = |s: &Option<String>| s.as_ref().map(|s| format!(" for {s}")).unwrap_or_default();
     match check {
-        Check::AlertFires { alert, within: Some(w), schedule, .. } => format!("{alert} fires{} within {w} of the fault", sched(schedule)),
-        Check::AlertFires { alert, schedule, .. } => format!("{alert} fires{}", sched(schedule)),
-        Check::AlertClears { alert, within, schedule, .. } => format!("{alert} clears{} within {within} of the fault's end", sched(schedule)),
-        Check::AlertNeverFires { alert, schedule } => format!("{alert} never fires{}", sched(schedule)),
+        Check::AlertFires {
+            alert,
+            within: Some(w),
+            schedule,
+            ..
+        } => format!("{alert} fires{} within {w} of the fault", sched(schedule)),
+        Check::AlertFires {
+            alert, schedule, ..
+        } => format!("{alert} fires{}", sched(schedule)),
+        Check::AlertClears {
+            alert,
+            within,
+            schedule,
+            ..
+        } => format!(
+            "{alert} clears{} within {within} of the fault's end",
+            sched(schedule)
+        ),
+        Check::AlertNeverFires { alert, schedule } => {
+            format!("{alert} never fires{}", sched(schedule))
+        }
         Check::AuditStatus { action, status, .. } => match status {
             Some(s) => format!("audit (action {action}) returns {s}"),
             None => format!("audit (action {action}) reports the expected findings"),
         },
-        Check::NoOrdersBetween { from, to, schedule } => format!("no orders{} between {} and {}", sched(schedule), off(*from), off(*to)),
-        Check::OrdersAfter { from, schedule } => format!("orders{} after {}", sched(schedule), off(*from)),
-        Check::EscalationReached { level, by } => format!("escalation reaches {level} by {}", off(*by)),
+        Check::NoOrdersBetween { from, to, schedule } => format!(
+            "no orders{} between {} and {}",
+            sched(schedule),
+            off(*from),
+            off(*to)
+        ),
+        Check::OrdersAfter { from, schedule } => {
+            format!("orders{} after {}", sched(schedule), off(*from))
+        }
+        Check::EscalationReached { level, by } => {
+            format!("escalation reaches {level} by {}", off(*by))
+        }
         Check::DecisionLogVerifies => "every decision-log line verifies".to_owned(),
         Check::Pnl { above, below } => match (above, below) {
             (Some(a), Some(b)) => format!("final PnL between {a} and {b}"),
@@ -1387,7 +1874,12 @@ fn describe(check: &Check, start: SimTime) -> String {
             (None, None) => "final PnL".to_owned(),
         },
         Check::DrawdownAbove { bound } => format!("drawdown never below {bound} %"),
-        Check::Metric { metric, schedule, max, min } => {
+        Check::Metric {
+            metric,
+            schedule,
+            max,
+            min,
+        } => {
             let bounds = match (min, max) {
                 (Some(lo), Some(hi)) => format!("within [{lo}, {hi}]"),
                 (None, Some(hi)) => format!("≤ {hi}"),
@@ -1401,7 +1893,9 @@ fn describe(check: &Check, start: SimTime) -> String {
             None => format!("risk alert {kind} is raised"),
         },
         Check::Refusal { reason } => format!("an order is refused with {reason}"),
-        Check::MaxUnhedged { schedule, limit } => format!("{schedule} never holds an unhedged leg longer than {limit}"),
+        Check::MaxUnhedged { schedule, limit } => {
+            format!("{schedule} never holds an unhedged leg longer than {limit}")
+        }
         Check::Rollback { states } => format!("rollback override goes {}", states.join(" → ")),
     }
 }

@@ -25,7 +25,9 @@ use stage4_engine::decision_log::entry::{
 };
 use stage4_engine::decision_log::incident::{IncidentBook, IncidentRequest};
 use stage4_engine::decision_log::{Algorithm, DecisionLogWriter, SigningKey};
-use stage4_engine::domain::{AccountId, Amount, InstrumentSpec, MarketEvent, SimTime, VenueId};
+use stage4_engine::domain::{
+    AccountId, Amount, InstrumentSpec, MarketEvent, SimDuration, SimTime, VenueId,
+};
 use stage4_engine::engine::{Engine, EngineSettings, VenueCommand};
 use stage4_engine::execution::positions::PositionKey;
 use stage4_engine::execution::router::ExecutionSettings;
@@ -34,19 +36,26 @@ use stage4_engine::scheduler::{
     SimulatedCompute, SuspendRequest, SuspensionScope,
 };
 use stage4_engine::telemetry::RangeBoundary;
+use stage4_engine::telemetry::promtool::{RecordedRun, RuleTestBuilder};
 use stage4_reports::compliance::ComplianceReport;
 use stage4_sim::config::{AccountConfig, Units};
 use stage4_sim::{Delivered, SimBuilder};
 
 use super::observe::{ActionResult, Observations};
-use super::plan::{Action, IncidentStep, PlannedAction, ScenarioPlan, baseline_args, compliance_args};
+use super::plan::{
+    Action, IncidentStep, PlannedAction, ScenarioPlan, baseline_args, compliance_args,
+};
 use crate::audit::{baseline, compliance, rotation};
 use crate::escalation::AuditStatus;
-use stage4_reports::rotation::RotationState;
 use crate::rollback::{self, DisableRequest, Disabled};
 use crate::secrets::{EnvFile, Secrets};
 use crate::site::{self, MaterializedSite, SiteSpec, TEMPLATE_SECRETS_ENV};
+use stage4_reports::rotation::RotationState;
 
+/// The rules file name the promtool test refers to (written beside it).
+pub const RULES_FILE: &str = "alert_rules.yml";
+/// How often the simulated Prometheus scrapes the engine (the alert rules read the scrapes).
+pub const SCRAPE_INTERVAL: SimDuration = SimDuration::from_secs(15);
 /// Our account id on every simulated venue.
 pub const ENGINE_ACCOUNT: AccountId = AccountId(1);
 /// Token id of the control-API token actions use.
@@ -82,6 +91,9 @@ pub struct RunOutcome {
     pub exposition: String,
     /// The engine's metrics store.
     pub metrics: stage4_engine::telemetry::MetricsStore,
+    /// A `promtool test rules` file built from this run's series and the alerts our evaluator
+    /// fired (checked against Prometheus itself in CI).
+    pub promtool_tests: String,
     /// Final total PnL, quote units.
     pub final_pnl: f64,
     /// Final total equity.
@@ -138,9 +150,13 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
         .context("no symbols")?;
     for venue in &sim_config.venues {
         let mut balances = BTreeMap::new();
-        balances.insert(quote, Units(Amount::from_units_f64(capital).context("capital")?));
+        balances.insert(
+            quote,
+            Units(Amount::from_units_f64(capital).context("capital")?),
+        );
         for s in &market.symbols {
-            let inventory = plan.engine.inventory * capital / market.symbols.len() as f64 / s.start_price;
+            let inventory =
+                plan.engine.inventory * capital / market.symbols.len() as f64 / s.start_price;
             let amount = Amount::from_units_f64(inventory).context("inventory")?;
             let entry = balances.entry(s.spec.base).or_insert(Units(Amount::ZERO));
             entry.0 += amount;
@@ -153,10 +169,21 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
     }
     let builder = SimBuilder::new(sim_config).context("simulator configuration")?;
     let mut sim = builder.build();
-    let venues: Vec<VenueId> = builder.market_plan().venues.iter().map(|v| v.name).collect();
+    let venues: Vec<VenueId> = builder
+        .market_plan()
+        .venues
+        .iter()
+        .map(|v| v.name)
+        .collect();
     let instruments: Vec<(VenueId, InstrumentSpec)> = venues
         .iter()
-        .flat_map(|v| builder.market_plan().symbols.iter().map(move |s| (*v, s.spec.clone())))
+        .flat_map(|v| {
+            builder
+                .market_plan()
+                .symbols
+                .iter()
+                .map(move |s| (*v, s.spec.clone()))
+        })
         .collect();
 
     // ---- the engine
@@ -187,7 +214,8 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
         .schedules
         .iter()
         .map(|s| {
-            let ratio = (s.spec.market.interval.as_nanos() / plan.sim.bar_intervals[0].as_nanos()).max(1);
+            let ratio =
+                (s.spec.market.interval.as_nanos() / plan.sim.bar_intervals[0].as_nanos()).max(1);
             (u64::from(s.spec.warmup_bars) + 30) * ratio
         })
         .max()
@@ -205,10 +233,18 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
         alert_boundary: RangeBoundary::Closed,
         data_feed: "stage4-sim".to_owned(),
         bar_capacity: usize::try_from(longest_warmup).unwrap_or(1024).max(64),
+        scrape_interval: SCRAPE_INTERVAL,
     };
     let log = DecisionLogWriter::new_chained(log_key.clone(), Algorithm::HmacSha256);
-    let mut engine = Engine::new(settings, instruments, scheduler, vec![], Some(log), plan.start)
-        .context("engine configuration")?;
+    let mut engine = Engine::new(
+        settings,
+        instruments,
+        scheduler,
+        vec![],
+        Some(log),
+        plan.start,
+    )
+    .context("engine configuration")?;
     let mut compute = SimulatedCompute::default();
     for spike in &plan.compute_spikes {
         compute.add_spike(spike.clone());
@@ -223,7 +259,12 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
     let cross: Vec<(String, [VenueId; 2])> = plan
         .schedules
         .iter()
-        .filter_map(|s| Some((s.spec.name.clone(), [s.spec.market.venue, s.spec.market.secondary_venue?])))
+        .filter_map(|s| {
+            Some((
+                s.spec.name.clone(),
+                [s.spec.market.venue, s.spec.market.secondary_venue?],
+            ))
+        })
         .collect();
     let mut next_action = 0;
     loop {
@@ -264,8 +305,12 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
                         && matches!(event, MarketEvent::Bar(b) if b.venue == venues[0] && b.symbol == builder.market_plan().symbols[0].symbol)
                     {
                         let ledger = engine.ledger();
-                        obs.equity.points.push((delivery.at, ledger.total_equity().to_units_f64()));
-                        obs.drawdown.points.push((delivery.at, ledger.total_pnl_drawdown_pct()));
+                        obs.equity
+                            .points
+                            .push((delivery.at, ledger.total_equity().to_units_f64()));
+                        obs.drawdown
+                            .points
+                            .push((delivery.at, ledger.total_pnl_drawdown_pct()));
                     }
                 }
                 Delivered::Report(report) => engine.on_exec(delivery.at, &report),
@@ -305,7 +350,11 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
             let unhedged = builder.market_plan().symbols.iter().any(|s| {
                 let qty = |venue: VenueId| {
                     ledger
-                        .position(&PositionKey { strategy: schedule, venue, symbol: s.symbol })
+                        .position(&PositionKey {
+                            strategy: schedule,
+                            venue,
+                            symbol: s.symbol,
+                        })
                         .map_or(0, |p| p.qty.get())
                 };
                 // A pair is hedged when both legs are flat or they point opposite ways; the
@@ -333,7 +382,11 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
     hasher.update(sim_digest.as_bytes());
     hasher.update(b"\n");
     hasher.update(decision_log.as_bytes());
-    let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let final_equity = engine.ledger().total_equity().to_units_f64();
     let daily_loss_limit = plan
         .schedules
@@ -342,7 +395,17 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
         .map(|p| p.limits.daily_loss_limit)
         .filter(|l| *l > 0.0)
         .fold(f64::INFINITY, f64::min);
+    let mut tests = RuleTestBuilder::new(RULES_FILE, engine.alerts().group());
+    let mut recorded =
+        RecordedRun::from_evaluator(&plan.name, engine.scraped_metrics(), engine.alerts())
+            .context("building the promtool test")?;
+    recorded.scrape_interval = Some(SCRAPE_INTERVAL);
+    tests
+        .add_run(recorded)
+        .context("building the promtool test")?;
+    let promtool_tests = tests.to_yaml();
     Ok(RunOutcome {
+        promtool_tests,
         digest,
         sim_digest,
         decision_log,
@@ -351,7 +414,11 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
         metrics: engine.metrics().clone(),
         final_pnl: final_equity - capital,
         final_equity,
-        daily_loss_limit: if daily_loss_limit.is_finite() { daily_loss_limit * capital } else { 0.0 },
+        daily_loss_limit: if daily_loss_limit.is_finite() {
+            daily_loss_limit * capital
+        } else {
+            0.0
+        },
         observations: obs,
         plan,
     })
@@ -405,15 +472,16 @@ fn execute(
         issues: Vec::new(),
         detail: String::new(),
     };
-    let audit_entry = |tool: &str, status: &str, issues: usize, warnings: usize| log_entry::AuditResult {
-        at,
-        tool: tool.to_owned(),
-        status: status.to_owned(),
-        issues: issues as u64,
-        warnings: warnings as u64,
-        report_digest: None,
-        report_path: None,
-    };
+    let audit_entry =
+        |tool: &str, status: &str, issues: usize, warnings: usize| log_entry::AuditResult {
+            at,
+            tool: tool.to_owned(),
+            status: status.to_owned(),
+            issues: issues as u64,
+            warnings: warnings as u64,
+            report_digest: None,
+            report_path: None,
+        };
     match &planned.action {
         Action::AuditCompliance { flags } => {
             let site = site_for(plan, work, site)?;
@@ -426,8 +494,20 @@ fn execute(
             result.audit_status = Some(report.status.into());
             result.issues = report.issues.iter().map(|f| f.check.clone()).collect();
             result.warnings = report.warnings.iter().map(|f| f.check.clone()).collect();
-            result.detail = format!("{} issue(s), {} warning(s)", result.issues.len(), result.warnings.len());
-            engine.log_entry(audit_entry("audit_compliance", &result.status, result.issues.len(), result.warnings.len()).to_json());
+            result.detail = format!(
+                "{} issue(s), {} warning(s)",
+                result.issues.len(),
+                result.warnings.len()
+            );
+            engine.log_entry(
+                audit_entry(
+                    "audit_compliance",
+                    &result.status,
+                    result.issues.len(),
+                    result.warnings.len(),
+                )
+                .to_json(),
+            );
         }
         Action::AuditBaseline { flags } => {
             let site = site_for(plan, work, site)?;
@@ -440,8 +520,20 @@ fn execute(
             result.audit_status = Some(report.status.into());
             result.issues = report.errors.clone();
             result.warnings = report.warnings.clone();
-            result.detail = format!("{} error(s), {} warning(s)", report.errors.len(), report.warnings.len());
-            engine.log_entry(audit_entry("audit_security_baseline", &result.status, report.errors.len(), report.warnings.len()).to_json());
+            result.detail = format!(
+                "{} error(s), {} warning(s)",
+                report.errors.len(),
+                report.warnings.len()
+            );
+            engine.log_entry(
+                audit_entry(
+                    "audit_security_baseline",
+                    &result.status,
+                    report.errors.len(),
+                    report.warnings.len(),
+                )
+                .to_json(),
+            );
         }
         Action::CheckKeyRotation { environment } | Action::RotateKey { environment } => {
             let site = site_for(plan, work, site)?;
@@ -461,7 +553,12 @@ fn execute(
             }
             engine.log_entry(audit_entry("check_key_rotation", &result.status, 0, 0).to_json());
         }
-        Action::Disable { reason, ticket, requested_by, duration } => {
+        Action::Disable {
+            reason,
+            ticket,
+            requested_by,
+            duration,
+        } => {
             let request = DisableRequest {
                 dir: overrides.to_owned(),
                 reason: reason.clone(),
@@ -473,7 +570,11 @@ fn execute(
             };
             match rollback::disable(&request)? {
                 Disabled::Written(o) => {
-                    result.detail = format!("override written, {}", o.expires_at.map_or("until restored".to_owned(), |t| format!("expires at {t}")));
+                    result.detail = format!(
+                        "override written, {}",
+                        o.expires_at
+                            .map_or("until restored".to_owned(), |t| format!("expires at {t}"))
+                    );
                 }
                 Disabled::AlreadyDisabled(_) => {
                     result.status = "refused".to_owned();
@@ -481,15 +582,40 @@ fn execute(
                 }
             }
             engine.observe_rollback(at, rollback::read_override(overrides)?);
-            log_operator(engine, at, "disable_multi_strategy", requested_by.as_deref(), ticket.as_deref(), &result.detail);
+            log_operator(
+                engine,
+                at,
+                "disable_multi_strategy",
+                requested_by.as_deref(),
+                ticket.as_deref(),
+                &result.detail,
+            );
         }
         Action::Restore { ticket } => {
             let removed = rollback::restore(overrides)?;
-            result.detail = if removed.is_some() { "override removed".to_owned() } else { "no override to remove".to_owned() };
+            result.detail = if removed.is_some() {
+                "override removed".to_owned()
+            } else {
+                "no override to remove".to_owned()
+            };
             engine.observe_rollback(at, rollback::read_override(overrides)?);
-            log_operator(engine, at, "restore_multi_strategy", None, ticket.as_deref(), &result.detail);
+            log_operator(
+                engine,
+                at,
+                "restore_multi_strategy",
+                None,
+                ticket.as_deref(),
+                &result.detail,
+            );
         }
-        Action::Incident { step, ticket, severity, level, note, actor } => {
+        Action::Incident {
+            step,
+            ticket,
+            severity,
+            level,
+            note,
+            actor,
+        } => {
             let request = IncidentRequest {
                 at,
                 action: match step {
@@ -510,7 +636,8 @@ fn execute(
                     let json = entry.to_json();
                     incidents.observe(&json);
                     engine.log_entry(json);
-                    result.detail = format!("{ticket}: {}", planned.name.trim_start_matches("incident_"));
+                    result.detail =
+                        format!("{ticket}: {}", planned.name.trim_start_matches("incident_"));
                 }
                 Err(e) => {
                     result.status = "refused".to_owned();
@@ -519,11 +646,23 @@ fn execute(
             }
         }
         Action::LoadTest { .. } => {
-            bail!("action {} (`load_test`): the scheduler load test is not available in this build", planned.index);
+            bail!(
+                "action {} (`load_test`): the scheduler load test is not available in this build",
+                planned.index
+            );
         }
-        Action::Suspend { schedule, tag, reason, duration } => {
+        Action::Suspend {
+            schedule,
+            tag,
+            reason,
+            duration,
+        } => {
             let request = SuspendRequest {
-                scope: if schedule.is_some() { SuspensionScope::Schedule } else { SuspensionScope::Tag },
+                scope: if schedule.is_some() {
+                    SuspensionScope::Schedule
+                } else {
+                    SuspensionScope::Tag
+                },
                 name: schedule.clone().or_else(|| tag.clone()).expect("validated"),
                 reason: reason.clone(),
                 expiry: duration.map_or(Expiry::Never, Expiry::After),
@@ -537,17 +676,33 @@ fn execute(
             }
         }
         Action::Resume { schedule, tag } => {
-            let scope = if schedule.is_some() { SuspensionScope::Schedule } else { SuspensionScope::Tag };
+            let scope = if schedule.is_some() {
+                SuspensionScope::Schedule
+            } else {
+                SuspensionScope::Tag
+            };
             let name = schedule.clone().or_else(|| tag.clone()).expect("validated");
             match engine.scheduler().resume(control_token, at, scope, &name) {
-                Ok(existed) => result.detail = if existed { format!("resumed {name}") } else { format!("{name} was not suspended") },
+                Ok(existed) => {
+                    result.detail = if existed {
+                        format!("resumed {name}")
+                    } else {
+                        format!("{name} was not suspended")
+                    }
+                }
                 Err(e) => {
                     result.status = "refused".to_owned();
                     result.detail = e.to_string();
                 }
             }
         }
-        Action::SetSignalLimit { strategy, profile, limit, reason, duration } => {
+        Action::SetSignalLimit {
+            strategy,
+            profile,
+            limit,
+            reason,
+            duration,
+        } => {
             let request = LimitRequest {
                 strategy: strategy.clone(),
                 profile: profile.clone(),
@@ -555,7 +710,10 @@ fn execute(
                 reason: reason.clone(),
                 expiry: duration.map_or(Expiry::Never, Expiry::After),
             };
-            match engine.scheduler().set_signal_limit(control_token, at, &request) {
+            match engine
+                .scheduler()
+                .set_signal_limit(control_token, at, &request)
+            {
                 Ok(()) => result.detail = format!("{strategy}/{profile} limited to {limit}"),
                 Err(e) => {
                     result.status = "refused".to_owned();
@@ -567,7 +725,14 @@ fn execute(
     Ok(result)
 }
 
-fn log_operator(engine: &mut Engine, at: SimTime, action: &str, actor: Option<&str>, ticket: Option<&str>, detail: &str) {
+fn log_operator(
+    engine: &mut Engine,
+    at: SimTime,
+    action: &str,
+    actor: Option<&str>,
+    ticket: Option<&str>,
+    detail: &str,
+) {
     engine.log_entry(
         log_entry::OperatorAction {
             at,

@@ -215,7 +215,8 @@ impl MarketGenerator {
                         let lo = from.max(start);
                         let hi = now.min(end);
                         if hi > lo {
-                            let share = (hi - lo).as_nanos() as f64 / (end - start).as_nanos() as f64;
+                            let share =
+                                (hi - lo).as_nanos() as f64 / (end - start).as_nanos() as f64;
                             x += log_move * share;
                         }
                     }

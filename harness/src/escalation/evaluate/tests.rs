@@ -559,8 +559,16 @@ fn portfolio_silence_ignores_one_quiet_schedule() {
         .collect();
     let got = evaluate(&policy, &obs).unwrap();
     let times: Vec<SimTime> = got.iter().map(|e| e.at).collect();
-    assert_eq!(times, [at(m(75))], "one portfolio silence, from the last signal at 60m");
-    assert!(got[0].detail.starts_with("no schedule emitted a signal"), "{}", got[0].detail);
+    assert_eq!(
+        times,
+        [at(m(75))],
+        "one portfolio silence, from the last signal at 60m"
+    );
+    assert!(
+        got[0].detail.starts_with("no schedule emitted a signal"),
+        "{}",
+        got[0].detail
+    );
 }
 
 #[test]
