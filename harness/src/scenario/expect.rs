@@ -238,10 +238,11 @@ fn verdict(outcome: &RunOutcome, escalations: &[Escalation], e: &Expectation) ->
                     detail,
                 )
             }
-            Check::EscalationReached { level, by } => {
+            Check::EscalationReached { level, after, by } => {
                 let reached = highest_level_by(escalations, *by);
-                let passed = reached.is_some_and(|r| r >= *level);
                 let first = escalations.iter().find(|x| x.level >= *level).map(|x| x.at);
+                let passed = reached.is_some_and(|r| r >= *level)
+                    && after.is_none_or(|a| first.is_some_and(|f| f >= a));
                 let detail = match (reached, first) {
                     (None, _) => format!("no escalation by {}", offset(outcome, *by)),
                     (Some(r), Some(t)) => format!(
@@ -257,8 +258,8 @@ fn verdict(outcome: &RunOutcome, escalations: &[Escalation], e: &Expectation) ->
                 (
                     "escalation_reached",
                     passed,
-                    json!({"level": level.as_str(), "by": offset(outcome, *by)}),
-                    json!({"highest": reached.map(|r| r.as_str())}),
+                    json!({"level": level.as_str(), "after": after.map(|a| offset(outcome, a)), "by": offset(outcome, *by)}),
+                    json!({"highest": reached.map(|r| r.as_str()), "first_reached_at": first.map(|t| offset(outcome, t))}),
                     detail,
                 )
             }

@@ -305,10 +305,12 @@ pub enum Check {
         /// Schedule filter.
         schedule: Option<String>,
     },
-    /// An escalation level reached by a time.
+    /// An escalation level first reached in a window.
     EscalationReached {
         /// Level.
         level: crate::escalation::Level,
+        /// Not before (default: the start).
+        after: Option<SimTime>,
         /// Deadline.
         by: SimTime,
     },
@@ -1512,7 +1514,13 @@ fn expectation(
     schedules: &[PlannedSchedule],
 ) -> Result<Expectation, ScenarioError> {
     let e = spanned.get_ref();
-    let key = |field: &str| format!("expect[{i}].{field}");
+    let key = |field: &str| {
+        if field.is_empty() {
+            format!("expect[{i}]")
+        } else {
+            format!("expect[{i}].{field}")
+        }
+    };
     let whole = |field: &str, msg: String| loc.spanned(spanned, key(field), msg);
     let selectors = [
         ("alert", e.alert.is_some()),
@@ -1724,7 +1732,11 @@ fn expectation(
                 Some(b) => timeline.at(loc, b, &key("by"), true)?,
                 None => timeline.end,
             };
-            Check::EscalationReached { level, by }
+            let after = e.after.as_ref().map(|a| timeline.at(loc, a, &key("after"), true)).transpose()?;
+            if after.is_some_and(|a| a > by) {
+                return Err(whole("after", "`after` must not be later than `by`".into()));
+            }
+            Check::EscalationReached { level, after, by }
         }
         "decision_log" => {
             if e.decision_log.as_deref() != Some("verifies") {
@@ -1863,9 +1875,20 @@ fn describe(check: &Check, start: SimTime) -> String {
         Check::OrdersAfter { from, schedule } => {
             format!("orders{} after {}", sched(schedule), off(*from))
         }
-        Check::EscalationReached { level, by } => {
-            format!("escalation reaches {level} by {}", off(*by))
-        }
+        Check::EscalationReached {
+            level,
+            after: None,
+            by,
+        } => format!("escalation reaches {level} by {}", off(*by)),
+        Check::EscalationReached {
+            level,
+            after: Some(a),
+            by,
+        } => format!(
+            "escalation first reaches {level} between {} and {}",
+            off(*a),
+            off(*by)
+        ),
         Check::DecisionLogVerifies => "every decision-log line verifies".to_owned(),
         Check::Pnl { above, below } => match (above, below) {
             (Some(a), Some(b)) => format!("final PnL between {a} and {b}"),

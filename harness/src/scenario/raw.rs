@@ -371,8 +371,10 @@ pub struct RawExpect {
     pub orders_after: Option<Spanned<String>>,
     /// Escalation level that must be reached…
     pub escalation_reached: Option<String>,
-    /// …by this offset.
+    /// …by this offset…
     pub by: Option<Spanned<String>>,
+    /// …and not before this one (the level is first reached in `[after, by]`).
+    pub after: Option<Spanned<String>>,
     /// `verifies`: every decision-log line verifies.
     pub decision_log: Option<String>,
     /// Total PnL (quote units) must stay above this at the end.
