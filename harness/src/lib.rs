@@ -11,6 +11,7 @@
 //! - [`rollback`]: the multi-strategy override file (disable, restore, status).
 //! - [`scenario`]: scenario files (raw → plan), the runner, expectations, reports.
 //! - [`secrets`]: env files, key files and the environment, read safely and never printed.
+//! - [`browser`]: headless Chromium screenshots of HTML reports.
 //! - [`config`]: the `core.yaml` loader (raw sections plus typed views for the audits).
 //! - [`audit`]: compliance, security baseline and key-rotation audits, X.509 checks.
 //! - [`tls`]: the rustls mTLS probe and a loopback mTLS server.
@@ -20,6 +21,7 @@
 //!   that turns a run's observations into escalations.
 
 pub mod audit;
+pub mod browser;
 pub mod cli;
 pub mod config;
 pub mod decision_log;

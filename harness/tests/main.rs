@@ -4,4 +4,5 @@ mod audit; // compliance, baseline, rotation reports on materialized sites; mTLS
 mod decision_log; // `stage4 decision-log verify/append/incident/seal` exit codes and outputs
 mod escalation; // `stage4 escalation template|validate` through the binary
 mod promtool; // promtool accepts our rules and agrees with our alert evaluator
+mod scenarios; // the scenario library: snapshots, determinism across processes, Chromium, promtool
 mod sim_cli; // `stage4 sim run`: determinism across processes, replay, bad arguments, help

@@ -45,6 +45,9 @@ pub enum Command {
     /// Scripted scenarios: market, faults and operator actions with expectations.
     #[command(subcommand)]
     Scenario(scenario::ScenarioCommand),
+    /// Reports: merge the shards of a seed sweep.
+    #[command(subcommand)]
+    Report(scenario::ReportCommand),
     /// The market and exchange simulator on its own.
     #[command(subcommand)]
     Sim(sim::SimCommand),
@@ -65,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Site(args) => site::run(args),
         Command::Sim(command) => sim::run(command),
         Command::Scenario(command) => scenario::run(command),
+        Command::Report(command) => scenario::run_report(command),
         Command::DecisionLog(args) => decision_log::run(args),
         Command::Escalation(cmd) => escalation::run(cmd),
     }

@@ -1658,12 +1658,13 @@ fn expectation(
                 Action::AuditCompliance { .. }
                     | Action::AuditBaseline { .. }
                     | Action::CheckKeyRotation { .. }
+                    | Action::LoadTest { .. }
             ) {
                 return Err(loc.spanned(
                     n,
                     key("action"),
                     format!(
-                        "action {} (`{}`) is not an audit",
+                        "action {} (`{}`) has no status to check (audits and load tests do)",
                         n.get_ref(),
                         planned.name
                     ),
@@ -1732,7 +1733,11 @@ fn expectation(
                 Some(b) => timeline.at(loc, b, &key("by"), true)?,
                 None => timeline.end,
             };
-            let after = e.after.as_ref().map(|a| timeline.at(loc, a, &key("after"), true)).transpose()?;
+            let after = e
+                .after
+                .as_ref()
+                .map(|a| timeline.at(loc, a, &key("after"), true))
+                .transpose()?;
             if after.is_some_and(|a| a > by) {
                 return Err(whole("after", "`after` must not be later than `by`".into()));
             }
