@@ -165,7 +165,28 @@ struct Outcome {
     drawdown_series: usize,
 }
 
+/// A rollback override: written at minute `from`; with `expires` it carries `expires_at =
+/// from + len` and stays on disk, otherwise it has no expiry and is removed at `from + len`.
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    from: u64,
+    len: u64,
+    expires: bool,
+}
+
 fn run_day(rollback: Option<(u64, u64)>) -> Outcome {
+    let windows: Vec<Window> = rollback
+        .map(|(from, until)| Window {
+            from,
+            len: until - from,
+            expires: true,
+        })
+        .into_iter()
+        .collect();
+    run(1440, &windows)
+}
+
+fn run(minutes: u64, windows: &[Window]) -> Outcome {
     let start = SimTime::parse_rfc3339("2026-11-28T00:00:00Z").unwrap();
     let mr = StrategyConfig::MeanReversion(MeanReversionParams {
         lookback: 30,
@@ -303,7 +324,7 @@ fn run_day(rollback: Option<(u64, u64)>) -> Outcome {
         }
     };
 
-    for minute in 1..=1440u64 {
+    for minute in 1..=minutes {
         let now = start + SimDuration::from_mins(minute);
         while let Some(wake) = engine.next_wakeup() {
             if wake >= now {
@@ -311,17 +332,21 @@ fn run_day(rollback: Option<(u64, u64)>) -> Outcome {
             }
             step(&mut engine, &mut venues, wake, &mut timer);
         }
-        if let Some((from, until)) = rollback {
-            let current = (minute >= from).then(|| {
-                RollbackOverride::new(
-                    start + SimDuration::from_mins(from),
-                    "drill",
-                    Some("l2-ops"),
-                    Some("INC-1"),
-                    Some(SimDuration::from_mins(until - from)),
-                )
-                .unwrap()
-            });
+        if !windows.is_empty() {
+            let current = windows
+                .iter()
+                .rfind(|w| w.from <= minute)
+                .filter(|w| w.expires || minute < w.from + w.len)
+                .map(|w| {
+                    RollbackOverride::new(
+                        start + SimDuration::from_mins(w.from),
+                        "drill",
+                        Some("l2-ops"),
+                        Some("INC-1"),
+                        w.expires.then(|| SimDuration::from_mins(w.len)),
+                    )
+                    .unwrap()
+                });
             engine.observe_rollback(now, current);
         }
         for event in market.minute(minute, now) {
@@ -335,7 +360,7 @@ fn run_day(rollback: Option<(u64, u64)>) -> Outcome {
         lines.extend(engine.drain_log_lines());
         events.extend(engine.drain_events());
     }
-    engine.seal_log(start + SimDuration::from_days(1));
+    engine.seal_log(start + SimDuration::from_mins(minutes));
     lines.extend(engine.drain_log_lines());
     let drawdown_series = engine
         .metrics()
@@ -434,4 +459,30 @@ fn a_day_on_paper_venues() {
     // Same inputs, same bytes.
     let b = run_day(Some((360, 480)));
     assert_eq!(a.log, b.log);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8))]
+
+    /// Whatever the override windows (expiring or removed), no order reaches a venue while one
+    /// is active, and trading resumes after the last one.
+    #[test]
+    fn no_order_while_the_override_is_active(
+        raw in proptest::collection::vec((5u64..60, 5u64..40, proptest::bool::ANY), 1..4),
+    ) {
+        let mut windows = Vec::new();
+        let mut at = 40;
+        for (gap, len, expires) in raw {
+            windows.push(Window { from: at + gap, len, expires });
+            at += gap + len;
+        }
+        let end = at + 60;
+        let outcome = run(end, &windows);
+        let start = SimTime::parse_rfc3339("2026-11-28T00:00:00Z").unwrap();
+        for w in &windows {
+            let (from, until) = (start + SimDuration::from_mins(w.from), start + SimDuration::from_mins(w.from + w.len));
+            let inside = outcome.events.iter().filter(|e| matches!(e, EngineEvent::Order { at, .. } if *at >= from && *at < until)).count();
+            proptest::prop_assert_eq!(inside, 0, "orders inside {:?}", w);
+        }
+    }
 }

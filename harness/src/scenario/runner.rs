@@ -94,6 +94,8 @@ pub struct RunOutcome {
     /// A `promtool test rules` file built from this run's series and the alerts our evaluator
     /// fired (checked against Prometheus itself in CI).
     pub promtool_tests: String,
+    /// The last 30 s evaluation of the alert rules.
+    pub last_alert_evaluation: Option<SimTime>,
     /// Final total PnL, quote units.
     pub final_pnl: f64,
     /// Final total equity.
@@ -405,6 +407,7 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
         .context("building the promtool test")?;
     let promtool_tests = tests.to_yaml();
     Ok(RunOutcome {
+        last_alert_evaluation: engine.alerts().last_evaluation(),
         promtool_tests,
         digest,
         sim_digest,
