@@ -155,14 +155,11 @@ fn run(world: &World, cadence: SimDuration) -> (u64, u64) {
     let mut sim = world.builder.build();
     let mut timer = SimulatedCompute::default();
     let (mut bars, mut orders, mut log_bytes) = (0u64, 0u64, 0usize);
-    loop {
-        let Some(now) = [sim.next_time(), engine.next_wakeup()]
-            .into_iter()
-            .flatten()
-            .min()
-        else {
-            break;
-        };
+    while let Some(now) = [sim.next_time(), engine.next_wakeup()]
+        .into_iter()
+        .flatten()
+        .min()
+    {
         while let Some(d) = sim.step_until(now) {
             match d.item {
                 Delivered::Market(event) => {
