@@ -14,12 +14,14 @@
 //! - [`tls`]: the rustls mTLS probe and a loopback mTLS server.
 //! - [`site`]: `site materialize`, a concrete OEM training site with generated certificates.
 //! - [`sim_run`]: `stage4 sim run`, a market run streamed to disk with its digest.
+//! - [`load_test`]: `stage4 scheduler load-test`, the scheduler timed on a simulated market.
 
 pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod fsio;
+pub mod load_test;
 pub mod rollback;
 pub mod secrets;
 pub mod sim_run;

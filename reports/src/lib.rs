@@ -8,10 +8,12 @@
 //! - [`compliance`]: the `stage4 audit compliance` report (reference keys + `schema_version`).
 //! - [`baseline`]: the `stage4 audit security-baseline` report.
 //! - [`rotation`]: the `stage4 keys check-rotation --json` report.
+//! - [`load_test`]: the `stage4 scheduler load-test` report and its verdict rule.
 //! - [`render`]: sorted pretty JSON, JUnit XML and SARIF 2.1.0 renderers over neutral structs.
 
 pub mod baseline;
 pub mod compliance;
 pub mod findings;
+pub mod load_test;
 pub mod render;
 pub mod rotation;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod common;
 pub mod keys;
 pub mod rollback;
+pub mod scheduler;
 pub mod sim;
 pub mod site;
 
@@ -42,6 +43,9 @@ pub enum Command {
     /// The market and exchange simulator on its own.
     #[command(subcommand)]
     Sim(sim::SimCommand),
+    /// The multi-strategy scheduler: load test.
+    #[command(subcommand)]
+    Scheduler(scheduler::SchedulerCommand),
 }
 
 /// Runs a parsed command line. `Err` means bad usage, configuration or input (exit 2).
@@ -52,5 +56,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Keys(args) => keys::run(args),
         Command::Site(args) => site::run(args),
         Command::Sim(command) => sim::run(command),
+        Command::Scheduler(command) => scheduler::run(command),
     }
 }
