@@ -17,7 +17,6 @@
 //! compute, not cadence), and mean-reversion / volatility-target schedules trade on the first
 //! venue any arbitrage schedule names (`binance` when there is none).
 
-use serde::Deserialize;
 use serde_norway::Value;
 use stage4_engine::domain::{SimDuration, VenueId};
 use stage4_engine::scheduler::{CapitalPolicy, PolicyConfig, ScheduleMarket, ScheduleSpec};
@@ -121,16 +120,72 @@ const STRATEGY_SECTIONS: [&str; 3] = [
 ];
 
 /// One schedule entry as the reference loader reads it; other keys are ignored, as there.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 struct RawSchedule {
     name: Option<String>,
-    #[serde(alias = "strategy_name")]
     strategy: Option<String>,
     cadence_seconds: Option<f64>,
     max_drift_seconds: Option<f64>,
     warmup_bars: Option<i64>,
     risk_profile: Option<String>,
     max_signals: Option<i64>,
+}
+
+impl RawSchedule {
+    /// Reads the known keys of `node` (at `key` in the file), naming the first of the wrong
+    /// type.
+    fn read(config: &CoreConfig, key: &str, node: &Value) -> Result<RawSchedule, ConfigError> {
+        if !matches!(node, Value::Mapping(_)) {
+            return Err(config.section_error(
+                key,
+                format!("expected a schedule mapping, found {}", kind(node)),
+            ));
+        }
+        let wrong = |field: &str, expected: &str, v: &Value| {
+            config.section_error(
+                &format!("{key}.{field}"),
+                format!("expected {expected}, found {}", kind(v)),
+            )
+        };
+        let text = |field: &str| -> Result<Option<String>, ConfigError> {
+            match get(node, field) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+                Some(v) => Err(wrong(field, "a string", v)),
+            }
+        };
+        let number = |field: &str| -> Result<Option<f64>, ConfigError> {
+            match get(node, field) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => Ok(n.as_f64()),
+                Some(v) => Err(wrong(field, "a number", v)),
+            }
+        };
+        let integer = |field: &str| -> Result<Option<i64>, ConfigError> {
+            match get(node, field) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
+                    config.section_error(
+                        &format!("{key}.{field}"),
+                        format!("expected a whole number, found {n}"),
+                    )
+                }),
+                Some(v) => Err(wrong(field, "a whole number", v)),
+            }
+        };
+        Ok(RawSchedule {
+            name: text("name")?,
+            strategy: match text("strategy")? {
+                Some(s) => Some(s),
+                None => text("strategy_name")?,
+            },
+            cadence_seconds: number("cadence_seconds")?,
+            max_drift_seconds: number("max_drift_seconds")?,
+            warmup_bars: integer("warmup_bars")?,
+            risk_profile: text("risk_profile")?,
+            max_signals: integer("max_signals")?,
+        })
+    }
 }
 
 /// Reads the schedules of scheduler `wanted` (or of the only scheduler) from
@@ -279,9 +334,8 @@ fn schedule_entries(
     node: &Value,
 ) -> Result<Vec<(String, RawSchedule)>, ConfigError> {
     let parse = |key: String, v: &Value| -> Result<(String, RawSchedule), ConfigError> {
-        serde_norway::from_value::<RawSchedule>(v.clone())
-            .map(|raw| (key.clone(), raw))
-            .map_err(|e| config.section_error(&key, e.to_string()))
+        let raw = RawSchedule::read(config, &key, v)?;
+        Ok((key, raw))
     };
     match get(node, "schedules") {
         None | Some(Value::Null) => Ok(Vec::new()),
@@ -586,7 +640,19 @@ runtime:
                 "bad cadence type",
                 format!("{STRATEGIES}\nmulti_strategy_schedulers:\n  p: {{schedules: [{{name: mr, cadence_seconds: soon}}]}}"),
                 None,
-                "`multi_strategy_schedulers.p.schedules[0]`: cadence_seconds: invalid type",
+                "`multi_strategy_schedulers.p.schedules[0].cadence_seconds`: expected a number, found a string",
+            ),
+            (
+                "fractional warm-up",
+                format!("{STRATEGIES}\nmulti_strategy_schedulers:\n  p: {{schedules: [{{name: mr, warmup_bars: 1.5}}]}}"),
+                None,
+                "`multi_strategy_schedulers.p.schedules[0].warmup_bars`: expected a whole number, found 1.5",
+            ),
+            (
+                "schedule not a mapping",
+                format!("{STRATEGIES}\nmulti_strategy_schedulers:\n  p: {{schedules: [mr]}}"),
+                None,
+                "`multi_strategy_schedulers.p.schedules[0]`: expected a schedule mapping, found a string",
             ),
             (
                 "unknown capital policy",

@@ -3,9 +3,10 @@
 //!
 //! Every schedule trades `BTC_USDT` and `ETH_USDT` on one-minute bars, so each run sees two
 //! fresh snapshots, as the reference load test's static feed returned two. Before the first
-//! iteration the book receives the longest warm-up any schedule asks for; each schedule loads
-//! that history on its first run. [`LoadWorld::advance_bar`] then moves the market one bar
-//! forward, so every iteration has new data, and [`LoadWorld::run_once`] is exactly one
+//! iteration the book receives the longest warm-up any schedule asks for, and one untimed
+//! priming `run_once` lets each schedule load that history (it ends at the latest bar, so the
+//! priming run itself sees no new bar). [`LoadWorld::advance_bar`] then moves the market one
+//! bar forward, so every iteration has new data, and [`LoadWorld::run_once`] is exactly one
 //! `Scheduler::run_once` at the new bar's close.
 //!
 //! The market is deterministic for a seed; run times are whatever the [`RunTimer`] says (the
@@ -16,7 +17,7 @@ use stage4_engine::market_data::MarketBook;
 use stage4_engine::ports::MarketFeed;
 use stage4_engine::scheduler::{
     PolicyConfig, Rbac, RunRecord, RunTimer, ScheduleError, ScheduleSpec, Scheduler,
-    SchedulerSettings,
+    SchedulerSettings, SimulatedCompute,
 };
 use stage4_engine::strategy::{ParamError, Strategy, StrategyConfig};
 use stage4_sim::market::generator::MarketGenerator;
@@ -138,7 +139,7 @@ impl LoadWorld {
         let warmup = u64::from(set.warmup_bars());
         let start = market_start();
         let duration = BAR
-            .checked_mul(warmup + bars + 1)
+            .checked_mul(warmup + bars)
             .ok_or_else(|| WorldError::Market(format!("{bars} bars is too long a market")))?;
         let venues = set.venues();
         let symbols = symbols();
@@ -176,6 +177,10 @@ impl LoadWorld {
             end: start + duration,
         };
         world.advance_to(start + BAR.checked_mul(warmup).expect("checked above"))?;
+        // Priming run, untimed: each schedule loads its warm-up history (which ends at the
+        // latest bar), so from the first iteration on every run gets exactly the new bar.
+        drop(world.run_once(&mut SimulatedCompute::default()));
+        world.discard_events();
         Ok(world)
     }
 
@@ -225,5 +230,118 @@ impl LoadWorld {
     pub fn discard_events(&mut self) {
         drop(self.scheduler.drain_events());
         drop(self.scheduler.alerts_snapshot(true));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use stage4_engine::strategy::{MarketSnapshot, Signal, StrategyError};
+
+    use super::*;
+    use crate::load_test::schedules::synthetic;
+
+    /// Records the (schedule, symbol, bar time) of every strategy call.
+    #[derive(Debug)]
+    struct Calls {
+        inner: Box<dyn Strategy>,
+        schedule: String,
+        log: Arc<Mutex<Vec<(String, Symbol, SimTime)>>>,
+    }
+
+    impl Strategy for Calls {
+        fn kind(&self) -> &'static str {
+            self.inner.kind()
+        }
+        fn warm_up(&mut self, history: &[MarketSnapshot]) {
+            self.inner.warm_up(history);
+        }
+        fn on_data(
+            &mut self,
+            s: &MarketSnapshot,
+            out: &mut Vec<Signal>,
+        ) -> Result<(), StrategyError> {
+            self.log
+                .lock()
+                .unwrap()
+                .push((self.schedule.clone(), s.symbol, s.at));
+            self.inner.on_data(s, out)
+        }
+    }
+
+    fn signals_of(seed: u64, iterations: u64) -> Vec<String> {
+        let mut world = LoadWorld::new(&synthetic(3, 4), seed, iterations, &mut |_, s| s).unwrap();
+        let mut timer = SimulatedCompute::default();
+        let mut out = Vec::new();
+        for _ in 0..iterations {
+            world.advance_bar().unwrap();
+            for r in world.run_once(&mut timer) {
+                out.extend(
+                    r.signals().map(|s| {
+                        format!("{} {} {:?} {}", r.schedule, s.symbol, s.side, s.confidence)
+                    }),
+                );
+            }
+            world.discard_events();
+        }
+        out
+    }
+
+    #[test]
+    fn every_run_sees_one_fresh_bar_per_symbol() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut wrap = |spec: &ScheduleSpec, inner: Box<dyn Strategy>| -> Box<dyn Strategy> {
+            Box::new(Calls {
+                inner,
+                schedule: spec.name.clone(),
+                log: log.clone(),
+            })
+        };
+        let mut world = LoadWorld::new(&synthetic(3, 4), 7, 5, &mut wrap).unwrap();
+        let warm = market_start() + BAR.checked_mul(30).unwrap();
+        assert_eq!(
+            world.now(),
+            warm,
+            "30 warm-up bars fed before the first iteration"
+        );
+        let mut timer = SimulatedCompute::default();
+        for k in 1..=5u64 {
+            let now = world.advance_bar().unwrap();
+            assert_eq!(now, warm + BAR.checked_mul(k).unwrap());
+            let records = world.run_once(&mut timer);
+            assert_eq!(records.len(), 3);
+            let calls = std::mem::take(&mut *log.lock().unwrap());
+            for schedule in ["schedule_0", "schedule_1", "schedule_2"] {
+                let mine: Vec<_> = calls
+                    .iter()
+                    .filter(|c| c.0 == schedule)
+                    .map(|c| (c.1.as_str().to_owned(), c.2))
+                    .collect();
+                assert_eq!(
+                    mine,
+                    [("BTC_USDT".to_owned(), now), ("ETH_USDT".to_owned(), now)],
+                    "{schedule} at iteration {k}"
+                );
+            }
+        }
+        assert!(matches!(
+            world.advance_bar(),
+            Err(WorldError::MarketExhausted(_))
+        ));
+    }
+
+    #[test]
+    fn the_market_and_the_signals_follow_the_seed() {
+        let a = signals_of(7, 60);
+        assert!(!a.is_empty(), "the synthetic strategies trade");
+        assert_eq!(a, signals_of(7, 60));
+        assert_ne!(a, signals_of(8, 60));
+        for kind in ["schedule_0", "schedule_1", "schedule_2"] {
+            assert!(
+                a.iter().any(|s| s.starts_with(kind)),
+                "{kind} never traded: {a:?}"
+            );
+        }
     }
 }
