@@ -241,3 +241,105 @@ fn load_test(args: LoadTestArgs) -> Result<Exit> {
         Verdict::Fail => Exit::Failed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn args(extra: &[&str]) -> LoadTestArgs {
+        let mut argv = vec!["stage4", "scheduler", "load-test"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Scheduler(SchedulerCommand::LoadTest(a)) => a,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_flags_is_the_reference_invocation() {
+        let plan = plan_from_args(&args(&[])).unwrap();
+        assert_eq!(plan, LoadTestPlan::synthetic(3));
+        assert_eq!(plan.iterations, 10);
+        assert_eq!(plan.signals_per_snapshot, 4);
+        assert_eq!(plan.simulated_latency_ms(), 2.0);
+        assert_eq!(
+            (plan.cpu_budget_percent, plan.memory_budget_mb),
+            (70.0, 3072.0)
+        );
+        assert_eq!(
+            (plan.pacing, plan.seed, plan.warmup),
+            (Pacing::ClosedLoop, 7, 0)
+        );
+    }
+
+    #[test]
+    fn flags_reach_the_plan() {
+        let plan = plan_from_args(&args(&[
+            "--iterations",
+            "180",
+            "--schedules",
+            "5",
+            "--signals",
+            "2",
+            "--latency-ms",
+            "0.5",
+            "--cpu-budget",
+            "75",
+            "--memory-budget",
+            "4096",
+            "--rate",
+            "20",
+            "--warmup",
+            "3",
+            "--seed",
+            "11",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (plan.iterations, plan.schedule_count(), plan.warmup),
+            (180, 5, 3)
+        );
+        assert!(
+            plan.schedules
+                .schedules
+                .iter()
+                .all(|s| s.spec.max_signals == 2)
+        );
+        assert_eq!(plan.simulated_latency_ms(), 0.5);
+        assert_eq!(plan.pacing, Pacing::OpenLoop { rate_per_s: 20.0 });
+        assert_eq!(
+            (plan.cpu_budget_percent, plan.memory_budget_mb, plan.seed),
+            (75.0, 4096.0, 11)
+        );
+    }
+
+    #[test]
+    fn with_config_signals_replace_the_configured_limits() {
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/oem/core.yaml");
+        let config = config.to_str().unwrap();
+        let own = plan_from_args(&args(&["--config", config])).unwrap();
+        let limits: Vec<u32> = own
+            .schedules
+            .schedules
+            .iter()
+            .map(|s| s.spec.max_signals)
+            .collect();
+        assert_eq!(limits, [4, 2, 6]);
+        assert_eq!(own.signals_per_snapshot, 6);
+        assert!(
+            matches!(&own.source, ScheduleSource::Config { scheduler, .. } if scheduler == "core_multi_pipeline")
+        );
+        let capped = plan_from_args(&args(&["--config", config, "--signals", "1"])).unwrap();
+        assert!(
+            capped
+                .schedules
+                .schedules
+                .iter()
+                .all(|s| s.spec.max_signals == 1)
+        );
+        assert_eq!(capped.signals_per_snapshot, 1);
+    }
+}

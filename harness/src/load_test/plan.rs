@@ -99,6 +99,24 @@ fn bad(flag: &'static str, problem: String) -> PlanError {
 }
 
 impl LoadTestPlan {
+    /// `schedules` synthetic schedules with every other value at the reference default
+    /// (10 iterations, 4 signals, 2 ms, 70 %, 3 072 MB, closed loop, seed 7): the starting
+    /// point for a plan built in code, e.g. by a scenario action.
+    pub fn synthetic(schedules: u32) -> LoadTestPlan {
+        LoadTestPlan {
+            iterations: DEFAULT_ITERATIONS,
+            warmup: 0,
+            schedules: super::schedules::synthetic(schedules, DEFAULT_SIGNALS),
+            source: ScheduleSource::Synthetic,
+            signals_per_snapshot: DEFAULT_SIGNALS,
+            simulated_latency: Duration::from_secs_f64(DEFAULT_LATENCY_MS / 1e3),
+            cpu_budget_percent: DEFAULT_CPU_BUDGET,
+            memory_budget_mb: DEFAULT_MEMORY_BUDGET,
+            pacing: Pacing::ClosedLoop,
+            seed: DEFAULT_SEED,
+        }
+    }
+
     /// Checks every value; the first bad one is reported.
     pub fn validate(&self) -> Result<(), PlanError> {
         if self.iterations == 0 {
@@ -213,18 +231,7 @@ mod tests {
     use crate::load_test::schedules::synthetic;
 
     fn plan() -> LoadTestPlan {
-        LoadTestPlan {
-            iterations: DEFAULT_ITERATIONS,
-            warmup: 0,
-            schedules: synthetic(DEFAULT_SCHEDULES, DEFAULT_SIGNALS),
-            source: ScheduleSource::Synthetic,
-            signals_per_snapshot: DEFAULT_SIGNALS,
-            simulated_latency: Duration::from_secs_f64(DEFAULT_LATENCY_MS / 1e3),
-            cpu_budget_percent: DEFAULT_CPU_BUDGET,
-            memory_budget_mb: DEFAULT_MEMORY_BUDGET,
-            pacing: Pacing::ClosedLoop,
-            seed: DEFAULT_SEED,
-        }
+        LoadTestPlan::synthetic(DEFAULT_SCHEDULES)
     }
 
     #[test]

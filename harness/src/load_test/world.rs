@@ -204,11 +204,7 @@ impl LoadWorld {
         if target > self.end {
             return Err(WorldError::MarketExhausted(self.end));
         }
-        loop {
-            let event = match self.pending.take().or_else(|| self.market.next_event()) {
-                Some(e) => e,
-                None => break,
-            };
+        while let Some(event) = self.pending.take().or_else(|| self.market.next_event()) {
             if event.at() > target {
                 self.pending = Some(event);
                 break;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use stage4_engine::domain::SimTime;
 use stage4_engine::scheduler::ScheduleSpec;
 use stage4_engine::strategy::{MarketSnapshot, Signal, Strategy, StrategyError};
-use stage4_harness::load_test::plan::{self, LoadTestPlan, Pacing, ScheduleSource};
+use stage4_harness::load_test::plan::{LoadTestPlan, Pacing};
 use stage4_harness::load_test::{LoadTest, schedules};
 use stage4_reports::load_test::{LoadMode, LoadTestReport, ResourceStatus, Verdict};
 
@@ -45,19 +45,12 @@ fn load_test(dir: &Path, args: &[&str]) -> (i32, String, serde_json::Value) {
 }
 
 fn plan(schedules: u32, iterations: u32, latency_ms: u64) -> LoadTestPlan {
-    LoadTestPlan {
-        iterations,
-        warmup: 0,
-        schedules: schedules::synthetic(schedules, plan::DEFAULT_SIGNALS),
-        source: ScheduleSource::Synthetic,
-        signals_per_snapshot: plan::DEFAULT_SIGNALS,
-        simulated_latency: Duration::from_millis(latency_ms),
-        // Far above anything a test process uses: the verdict then depends on latency only.
-        cpu_budget_percent: 1_000.0,
-        memory_budget_mb: plan::DEFAULT_MEMORY_BUDGET,
-        pacing: Pacing::ClosedLoop,
-        seed: plan::DEFAULT_SEED,
-    }
+    let mut p = LoadTestPlan::synthetic(schedules);
+    p.iterations = iterations;
+    p.simulated_latency = Duration::from_millis(latency_ms);
+    // Far above anything a test process uses: the verdict then depends on latency only.
+    p.cpu_budget_percent = 1_000.0;
+    p
 }
 
 // ---------------------------------------------------------------- the report
