@@ -69,7 +69,8 @@ pub struct LoadTestArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub warmup: u32,
     /// Take schedules and strategies from this core.yaml
-    /// (`runtime.multi_strategy_schedulers.<name>.schedules` and the strategy sections).
+    /// (`runtime.multi_strategy_schedulers.<name>.schedules` and the strategy sections). Every
+    /// schedule reads the load test's 1-minute bars, whatever its `interval`.
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// With --config: which scheduler's schedules to run (needed when there are several).

@@ -64,7 +64,7 @@ pub fn build(plan: &LoadTestPlan, m: &Measurements, generated_at: String) -> Loa
         generated_at,
         schedules: plan.schedule_count(),
         iterations: m.iterations,
-        avg_latency_ms: (m.latency_sum_ns as f64 / n) / 1e6,
+        avg_latency_ms: round(m.latency_sum_ns as f64 / n / 1e6, 6),
         max_latency_ms: ms(m.latency_max_ns),
         jitter_ms: ms(m.latency_max_ns - m.latency_min_ns.min(m.latency_max_ns)),
         signals_emitted: m.signals,
@@ -214,4 +214,107 @@ pub fn summary(report: &LoadTestReport, written_to: Option<&Path>) -> String {
     }
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use stage4_reports::load_test::{ResourceStatus, Verdict};
+
+    use super::*;
+    use crate::load_test::resources::Usage;
+
+    /// Iterations of 1..=n ms, each with 10 µs of overhead and one 2 ms schedule run.
+    fn measurements(n: u64) -> Measurements {
+        let mut latency = Histogram::new(3).unwrap();
+        let mut overhead = Histogram::new(3).unwrap();
+        let mut run_latency = Histogram::new(3).unwrap();
+        for i in 1..=n {
+            latency.record(i * 1_000_000).unwrap();
+            overhead.record(10_000).unwrap();
+            run_latency.record(2_000_000).unwrap();
+        }
+        Measurements {
+            latency,
+            overhead,
+            run_latency,
+            latency_sum_ns: u128::from(n * (n + 1) / 2 * 1_000_000),
+            latency_min_ns: 1_000_000,
+            latency_max_ns: n * 1_000_000,
+            run_latency_max_ns: 2_000_000,
+            iterations: n as u32,
+            signals: 17,
+            runs: n,
+            failed_runs: 0,
+            behind_schedule: 0,
+            start_lag_max_ns: 0,
+            wall: Duration::from_secs(2),
+            usage: Usage {
+                cpu_seconds: 1.0,
+                cpu_core_percent: 50.0,
+                cpu_percent: 25.0,
+                cpu_count: 2,
+                peak_rss_mb: 100.0,
+            },
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= b * 0.001
+    }
+
+    #[test]
+    fn figures_come_from_the_measurements() {
+        let mut plan = LoadTestPlan::synthetic(3);
+        plan.iterations = 100;
+        let r = build(&plan, &measurements(100), "2026-11-28T12:00:00.000Z".into());
+        assert_eq!((r.iterations, r.schedules, r.signals_emitted), (100, 3, 17));
+        assert_eq!(r.avg_latency_ms, 50.5);
+        assert_eq!((r.max_latency_ms, r.jitter_ms), (100.0, 99.0));
+        assert!(close(r.latency_ms.p50, 50.0), "{:?}", r.latency_ms);
+        assert!(close(r.latency_ms.p90, 90.0), "{:?}", r.latency_ms);
+        assert!(close(r.latency_ms.p99, 99.0), "{:?}", r.latency_ms);
+        assert_eq!(r.latency_ms.p999, 100.0, "never above the exact max");
+        assert!(close(r.overhead_ms.p99, 0.01), "{:?}", r.overhead_ms);
+        assert_eq!(r.throughput_runs_per_s, 50.0);
+        assert_eq!(
+            (r.resources.cpu_ratio, r.resources.memory_ratio),
+            (0.3571, 0.0326)
+        );
+        assert_eq!(r.resource_status, ResourceStatus::Ok);
+        assert_eq!(r.verdict, Verdict::Pass);
+        assert_eq!(r.settings.simulated_latency_ms, 2.0);
+        let text = summary(&r, Some(Path::new("logs/load_tests/x.json")));
+        assert!(text.contains("✓ latency_ms.p99 < 250"), "{text}");
+        assert!(
+            text.ends_with("verdict PASS; report logs/load_tests/x.json\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_slow_tail_or_a_tight_budget_fails_the_verdict() {
+        let mut plan = LoadTestPlan::synthetic(3);
+        plan.iterations = 300;
+        let slow = build(&plan, &measurements(300), String::new());
+        assert!(slow.latency_ms.p99 >= 250.0);
+        assert_eq!(slow.verdict, Verdict::Fail);
+        assert!(summary(&slow, None).contains("✗ latency_ms.p99 < 250"));
+
+        plan.memory_budget_mb = 110.0;
+        plan.iterations = 10;
+        let tight = build(&plan, &measurements(10), String::new());
+        assert_eq!(
+            tight.resource_status,
+            ResourceStatus::Warning,
+            "100 of 110 MB"
+        );
+        assert_eq!(tight.verdict, Verdict::Pass, "a warning does not fail");
+        plan.memory_budget_mb = 100.0;
+        let breached = build(&plan, &measurements(10), String::new());
+        assert_eq!(breached.resource_status, ResourceStatus::Error);
+        assert_eq!(breached.verdict, Verdict::Fail);
+        assert!(summary(&breached, None).ends_with("verdict FAIL\n"));
+    }
 }
