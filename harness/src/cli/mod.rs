@@ -8,6 +8,7 @@ pub mod decision_log;
 pub mod escalation;
 pub mod keys;
 pub mod rollback;
+pub mod scheduler;
 pub mod sim;
 pub mod site;
 
@@ -50,6 +51,9 @@ pub enum Command {
     /// Escalation checklists (JSONL): print the reference rules, validate a team's own.
     #[command(subcommand)]
     Escalation(escalation::EscalationCommand),
+    /// The multi-strategy scheduler: load test.
+    #[command(subcommand)]
+    Scheduler(scheduler::SchedulerCommand),
 }
 
 /// Runs a parsed command line. `Err` means bad usage, configuration or input (exit 2).
@@ -62,5 +66,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sim(command) => sim::run(command),
         Command::DecisionLog(args) => decision_log::run(args),
         Command::Escalation(cmd) => escalation::run(cmd),
+        Command::Scheduler(command) => scheduler::run(command),
     }
 }
