@@ -19,6 +19,7 @@
 //! - [`sim_run`]: `stage4 sim run`, a market run streamed to disk with its digest.
 //! - [`escalation`]: the escalation checklist (JSONL rules), its validator and the evaluator
 //!   that turns a run's observations into escalations.
+//! - [`load_test`]: `stage4 scheduler load-test`, the scheduler timed on a simulated market.
 
 pub mod audit;
 pub mod browser;
@@ -28,6 +29,7 @@ pub mod decision_log;
 pub mod escalation;
 pub mod exit;
 pub mod fsio;
+pub mod load_test;
 pub mod rollback;
 pub mod scenario;
 pub mod secrets;

@@ -13,10 +13,12 @@
 //! - [`sweep`]: seed sweeps, shards (`A..B`, `i/n`) and the merge of shard results.
 //! - [`render`]: sorted pretty JSON, JUnit XML and SARIF 2.1.0 renderers over neutral structs;
 //!   text, Markdown and self-contained HTML (inline SVG charts) for scenario and sweep reports.
+//! - [`load_test`]: the `stage4 scheduler load-test` report and its verdict rule.
 
 pub mod baseline;
 pub mod compliance;
 pub mod findings;
+pub mod load_test;
 pub mod render;
 pub mod rotation;
 pub mod scenario;

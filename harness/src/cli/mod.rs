@@ -9,6 +9,7 @@ pub mod escalation;
 pub mod keys;
 pub mod rollback;
 pub mod scenario;
+pub mod scheduler;
 pub mod sim;
 pub mod site;
 
@@ -57,6 +58,9 @@ pub enum Command {
     /// Escalation checklists (JSONL): print the reference rules, validate a team's own.
     #[command(subcommand)]
     Escalation(escalation::EscalationCommand),
+    /// The multi-strategy scheduler: load test.
+    #[command(subcommand)]
+    Scheduler(scheduler::SchedulerCommand),
 }
 
 /// Runs a parsed command line. `Err` means bad usage, configuration or input (exit 2).
@@ -71,5 +75,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Report(command) => scenario::run_report(command),
         Command::DecisionLog(args) => decision_log::run(args),
         Command::Escalation(cmd) => escalation::run(cmd),
+        Command::Scheduler(command) => scheduler::run(command),
     }
 }

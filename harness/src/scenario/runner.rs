@@ -288,19 +288,17 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
                 Delivered::Market(event) => {
                     if let MarketEvent::Bar(bar) = &event
                         && delivery.at >= plan.start
-                    {
-                        if let Some(spec) = builder
+                        && let Some(spec) = builder
                             .market_plan()
                             .symbols
                             .iter()
                             .find(|s| s.symbol == bar.symbol)
-                        {
-                            obs.prices
-                                .entry((bar.venue, bar.symbol))
-                                .or_default()
-                                .points
-                                .push((bar.close_at(), spec.spec.price_to_f64(bar.close)));
-                        }
+                    {
+                        obs.prices
+                            .entry((bar.venue, bar.symbol))
+                            .or_default()
+                            .points
+                            .push((bar.close_at(), spec.spec.price_to_f64(bar.close)));
                     }
                     engine.on_market(delivery.at, &event);
                     if delivery.at >= plan.start
