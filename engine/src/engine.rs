@@ -965,12 +965,12 @@ impl Engine {
                     }
                 };
             for alert in &outcome.alerts {
-                let code = format!("{:?}", alert.kind).to_ascii_lowercase();
+                let code = alert.kind.code();
                 // Notices (trade risk below the minimum) go to the log only.
                 if alert.severity != crate::risk::AlertSeverity::Notice {
                     self.events.push(EngineEvent::RiskAlert {
                         at: now,
-                        code: code.clone(),
+                        code: code.to_owned(),
                         message: alert.message.clone(),
                     });
                 }

@@ -478,6 +478,28 @@ pub enum RiskAlertKind {
     TradeRiskBelowMinimum,
 }
 
+impl RiskAlertKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [RiskAlertKind; 5] = [
+        RiskAlertKind::KillSwitch,
+        RiskAlertKind::CostToProfitRatio,
+        RiskAlertKind::InstrumentExposure,
+        RiskAlertKind::PortfolioExposure,
+        RiskAlertKind::TradeRiskBelowMinimum,
+    ];
+
+    /// The snake-case code used in the decision log and reports (`instrument_exposure`).
+    pub fn code(self) -> &'static str {
+        match self {
+            RiskAlertKind::KillSwitch => "kill_switch",
+            RiskAlertKind::CostToProfitRatio => "cost_to_profit_ratio",
+            RiskAlertKind::InstrumentExposure => "instrument_exposure",
+            RiskAlertKind::PortfolioExposure => "portfolio_exposure",
+            RiskAlertKind::TradeRiskBelowMinimum => "trade_risk_below_minimum",
+        }
+    }
+}
+
 /// An alert for the caller to log; it never blocks an order by itself.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RiskAlert {
@@ -854,6 +876,13 @@ fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alert_codes_match_their_serde_names() {
+        for kind in RiskAlertKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.code());
+        }
+    }
     use crate::risk::{MarkToMarket, RiskEngine, RiskFill, RiskPosition, RiskProfileOverrides};
 
     const EQUITY: f64 = 100_000.0;

@@ -75,12 +75,17 @@
 //! use stage4_engine::domain::{SimDuration, SimTime};
 //! use stage4_engine::telemetry::rules::Severity;
 //! use stage4_harness::escalation::{
-//!     AlertPeriod, Level, Observations, Policy, evaluate, highest_level_by, to_jsonl,
+//!     AlertPeriod, Level, Observations, Policy, SignalCount, evaluate, highest_level_by,
+//!     to_jsonl,
 //! };
 //!
 //! let start = SimTime::parse_rfc3339("2026-11-28T09:00:00Z").unwrap();
 //! let mins = SimDuration::from_mins;
 //! let mut obs = Observations::new(start, start + mins(60));
+//! // The portfolio signals every minute, so `no_signals` stays quiet.
+//! for m in 0..60 {
+//!     obs.signals.push(SignalCount { at: start + mins(m), schedule: "mr_btc".into(), signals: 1 });
+//! }
 //! obs.alerts.push(AlertPeriod {
 //!     rule: "MultiStrategySchedulerLatencyHigh".into(),
 //!     labels: [("schedule".into(), "mr_btc".into())].into(),

@@ -11,6 +11,7 @@
 //! - [`runner`]: closed and open loop on tokio, HdrHistogram measurements.
 //! - [`resources`]: CPU and peak RSS from `getrusage`.
 //! - [`report`]: building the report, JSON and the terminal summary.
+//! - [`simulated`]: the same world timed in simulated time, for scenarios (deterministic).
 //!
 //! Start with [`run`] (plan in, report out; the caller decides where to write it), or
 //! [`LoadTest`] to wrap strategies, observe iterations or show progress.
@@ -20,6 +21,7 @@ pub mod report;
 pub mod resources;
 pub mod runner;
 pub mod schedules;
+pub mod simulated;
 pub mod timing;
 pub mod world;
 

@@ -341,7 +341,7 @@ pub enum Check {
     },
     /// A risk alert was raised (optionally by a time).
     RiskAlert {
-        /// Kind (`killswitch`, ...).
+        /// Kind (`kill_switch`, `instrument_exposure`, ...).
         kind: String,
         /// Deadline.
         by: Option<SimTime>,
@@ -1781,7 +1781,20 @@ fn expectation(
             }
         }
         "risk_alert" => Check::RiskAlert {
-            kind: e.risk_alert.clone().expect("selected"),
+            kind: {
+                let kind = e.risk_alert.clone().expect("selected");
+                let known = stage4_engine::risk::RiskAlertKind::ALL.map(|k| k.code());
+                if !known.contains(&kind.as_str()) {
+                    return Err(whole(
+                        "risk_alert",
+                        format!(
+                            "unknown risk alert `{kind}` (expected one of {})",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+                kind
+            },
             by: e
                 .by
                 .as_ref()

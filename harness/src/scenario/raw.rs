@@ -389,7 +389,7 @@ pub struct RawExpect {
     pub max: Option<f64>,
     /// The metric must never go below this.
     pub min: Option<f64>,
-    /// A risk alert kind (`killswitch`, `costtoprofitratio`, ...) that must be raised…
+    /// A risk alert kind (`kill_switch`, `cost_to_profit_ratio`, `instrument_exposure`, `portfolio_exposure`, `trade_risk_below_minimum`) that must be raised…
     pub risk_alert: Option<String>,
     /// A refusal reason (`reduce_only`, `rollback_override`, ...) that must occur.
     pub refusal: Option<String>,
