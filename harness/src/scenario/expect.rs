@@ -164,25 +164,42 @@ fn verdict(outcome: &RunOutcome, escalations: &[Escalation], e: &Expectation) ->
                         .collect();
                     let status_ok = status.as_ref().is_none_or(|s| *s == result.status);
                     let passed = status_ok && missing_w.is_empty() && missing_i.is_empty();
-                    let mut detail = format!(
-                        "status {} with {} issue(s), {} warning(s)",
-                        result.status,
-                        result.issues.len(),
-                        result.warnings.len()
-                    );
+                    // Audits are judged by their findings; other actions (a load test, an
+                    // incident step) by their status, and their own detail says why.
+                    let is_audit = result.audit_status.is_some();
+                    let mut detail = if is_audit {
+                        format!(
+                            "status {} with {} issue(s), {} warning(s)",
+                            result.status,
+                            result.issues.len(),
+                            result.warnings.len()
+                        )
+                    } else {
+                        format!("status {}: {}", result.status, result.detail)
+                    };
                     if !missing_w.is_empty() {
                         detail.push_str(&format!("; missing warnings {missing_w:?}"));
                     }
                     if !missing_i.is_empty() {
                         detail.push_str(&format!("; missing issues {missing_i:?}"));
                     }
-                    (
-                        "audit_status",
-                        passed,
-                        json!({"status": status, "warnings_include": warnings_include, "issues_include": issues_include}),
-                        json!({"status": result.status, "warnings": result.warnings, "issues": result.issues}),
-                        detail,
-                    )
+                    if is_audit {
+                        (
+                            "audit_status",
+                            passed,
+                            json!({"status": status, "warnings_include": warnings_include, "issues_include": issues_include}),
+                            json!({"status": result.status, "warnings": result.warnings, "issues": result.issues}),
+                            detail,
+                        )
+                    } else {
+                        (
+                            "action_status",
+                            passed,
+                            json!({"status": status}),
+                            json!({"status": result.status, "action": result.name}),
+                            detail,
+                        )
+                    }
                 }
             },
             Check::NoOrdersBetween { from, to, schedule } => {

@@ -1676,6 +1676,24 @@ fn expectation(
                     "give status, warnings_include or issues_include".into(),
                 ));
             }
+            if let Action::LoadTest { .. } = planned.action {
+                if !(e.warnings_include.is_empty() && e.issues_include.is_empty()) {
+                    return Err(whole(
+                        "warnings_include",
+                        "a load test has a status (`pass` or `fail`), not findings".into(),
+                    ));
+                }
+                if let Some(status) = e
+                    .status
+                    .as_deref()
+                    .filter(|s| !["pass", "fail"].contains(s))
+                {
+                    return Err(whole(
+                        "status",
+                        format!("`{status}` is not a load-test status (expected pass or fail)"),
+                    ));
+                }
+            }
             Check::AuditStatus {
                 action: *n.get_ref(),
                 status: e.status.clone(),
@@ -1938,5 +1956,76 @@ fn describe(check: &Check, start: SimTime) -> String {
             format!("{schedule} never holds an unhedged leg longer than {limit}")
         }
         Check::Rollback { states } => format!("rollback override goes {}", states.join(" → ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+name = "unit"
+description = "unit test"
+seed = 1
+as_of = "2026-11-28T09:00:00Z"
+duration = "1h"
+
+[market]
+venues = ["binance"]
+symbols = ["BTC_USDT"]
+bar = "1m"
+
+[[schedules]]
+name = "mr_core"
+strategy = { kind = "mean_reversion", lookback = 30 }
+cadence = "60s"
+
+[[actions]]
+at = "10m"
+do = "load_test"
+iterations = 5
+schedules = 2
+"#;
+
+    fn check(extra: &str) -> Result<ScenarioPlan, String> {
+        parse(Path::new("unit.toml"), &format!("{BASE}\n{extra}")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_base_loads_with_a_load_test_expectation() {
+        let plan = check("[[expect]]\naction = 1\nstatus = \"pass\"").unwrap();
+        assert_eq!(plan.expectations.len(), 1);
+    }
+
+    #[test]
+    fn bad_expectations_name_the_key_and_what_was_expected() {
+        let cases = [
+            (
+                "[[expect]]\naction = 1\nstatus = \"warn\"",
+                "`expect[0].status`: `warn` is not a load-test status (expected pass or fail)",
+            ),
+            (
+                "[[expect]]\naction = 1\nwarnings_include = [\"x\"]",
+                "a load test has a status (`pass` or `fail`), not findings",
+            ),
+            (
+                "[[expect]]\naction = 2\nstatus = \"pass\"",
+                "there is no action 2",
+            ),
+            (
+                "[[expect]]\nrisk_alert = \"killswitch\"",
+                "unknown risk alert `killswitch` (expected one of kill_switch,",
+            ),
+            ("[[expect]]\nrisk_alert = \"kill_switch\"", ""),
+        ];
+        for (extra, want) in cases {
+            match check(extra) {
+                Ok(_) => assert!(want.is_empty(), "{extra:?} loaded, expected {want:?}"),
+                Err(e) => assert!(
+                    !want.is_empty() && e.contains(want),
+                    "{extra:?}: got {e:?}, expected {want:?}"
+                ),
+            }
+        }
     }
 }
