@@ -41,7 +41,7 @@ use crate::risk::{
 };
 use crate::scheduler::runtime::SuspensionChange as SchedSuspensionChange;
 use crate::scheduler::{
-    RollbackOverride, RollbackTransition, RunOutcome, RunRecord, RunTimer, ScheduleMarket,
+    RollbackOverride, RollbackTransition, RunOutcome, RunRecord, RunTimer,
     Scheduler, SchedulerAlert, SchedulerEvent,
 };
 use crate::strategy::{Regime, Signal, SignalSide};
@@ -238,6 +238,16 @@ struct OrderOrigin<'a> {
     interval: crate::domain::SimDuration,
 }
 
+/// What finishing a run needs from its schedule's spec, resolved once when the engine is built
+/// (specs never change afterwards).
+#[derive(Clone, Copy, Debug)]
+struct ScheduleRoute {
+    id: StrategyId,
+    venue: VenueId,
+    secondary_venue: Option<VenueId>,
+    interval: SimDuration,
+}
+
 /// The Stage4 engine.
 #[derive(Debug)]
 pub struct Engine {
@@ -264,6 +274,8 @@ pub struct Engine {
     next_order_id: u64,
     /// Intended position per (schedule, venue, symbol), lots: what the strategy asked for.
     targets: BTreeMap<PositionKey, Qty>,
+    /// Every schedule's route, by schedule name.
+    routes: BTreeMap<String, ScheduleRoute>,
 }
 
 impl Engine {
@@ -291,6 +303,7 @@ impl Engine {
         }
         let specs: Vec<_> = scheduler.specs().cloned().collect();
         let share = Amount(settings.capital.0 / specs.len().max(1) as i128);
+        let mut routes = BTreeMap::new();
         for spec in &specs {
             let venues = std::iter::once(spec.market.venue).chain(spec.market.secondary_venue);
             for venue in venues {
@@ -323,6 +336,15 @@ impl Engine {
             ledger
                 .open_schedule(id, share)
                 .map_err(|e| EngineError::Component(e.to_string()))?;
+            routes.insert(
+                spec.name.clone(),
+                ScheduleRoute {
+                    id,
+                    venue: spec.market.venue,
+                    secondary_venue: spec.market.secondary_venue,
+                    interval: spec.market.interval,
+                },
+            );
         }
         let alerts = AlertEvaluator::new(RuleGroup::stage4(), settings.alert_boundary, start)
             .map_err(|e| EngineError::Component(e.to_string()))?;
@@ -349,6 +371,7 @@ impl Engine {
             retry_seq: 0,
             next_order_id: 0,
             targets: BTreeMap::new(),
+            routes,
         })
     }
 
@@ -610,19 +633,12 @@ impl Engine {
 
     // ------------------------------------------------------------------ runs → orders
 
-    fn finish_run(&mut self, now: SimTime, record: RunRecord) {
-        let Some(spec) = self
-            .scheduler
-            .specs()
-            .find(|s| s.name == record.schedule)
-            .cloned()
-        else {
+    fn finish_run(&mut self, now: SimTime, mut record: RunRecord) {
+        // Every schedule has a route (and a valid id): `new` resolved them all.
+        let Some(&route) = self.routes.get(&record.schedule) else {
             return;
         };
-        let schedule = match schedule_id(&record.schedule) {
-            Ok(id) => id,
-            Err(e) => return self.log_error(now, "schedule_name", &e),
-        };
+        let schedule = route.id;
         let signals: usize = record.signals().count();
         self.events.push(EngineEvent::Run {
             at: record.finished_at,
@@ -638,11 +654,8 @@ impl Engine {
                 RunOutcome::Failed { .. } => "failed",
             },
         });
-        if let Some(values) = &record.telemetry {
-            let mut payload = TelemetryPayload::new();
-            for (k, v) in values {
-                payload.set(k, *v);
-            }
+        if let Some(values) = record.telemetry.take() {
+            let mut payload = TelemetryPayload::from(values);
             if let Some(dd) = self.ledger.pnl_drawdown_pct(schedule) {
                 payload.set("pnl_drawdown_pct", dd);
             }
@@ -676,8 +689,8 @@ impl Engine {
                     schedule: record.schedule.clone(),
                     strategy: record.strategy.clone(),
                     signal_id: Some(signal_id.clone()),
-                    primary_exchange: Some(spec.market.venue.to_string()),
-                    secondary_exchange: spec.market.secondary_venue.map(|v| v.to_string()),
+                    primary_exchange: Some(route.venue.to_string()),
+                    secondary_exchange: route.secondary_venue.map(|v| v.to_string()),
                     instrument_type: Some("spot".to_owned()),
                     data_feed: self.settings.data_feed.clone(),
                     latency_ms: record.latency.as_millis_f64(),
@@ -692,9 +705,9 @@ impl Engine {
                     strategy: &record.strategy,
                     risk_profile: &record.risk_profile,
                     signal_id: Some(signal_id),
-                    interval: spec.market.interval,
+                    interval: route.interval,
                 };
-                self.route(now, &origin, &spec.market, signal);
+                self.route(now, &origin, &route, signal);
             }
         }
     }
@@ -703,7 +716,7 @@ impl Engine {
         &mut self,
         now: SimTime,
         origin: &OrderOrigin<'_>,
-        market: &ScheduleMarket,
+        market: &ScheduleRoute,
         signal: &Signal,
     ) {
         if self.scheduler.is_disabled() {
@@ -1168,14 +1181,11 @@ impl Engine {
         symbol: Symbol,
         risk_profile: &str,
     ) -> Option<RetryClose> {
-        let spec = self
-            .scheduler
-            .specs()
-            .find(|s| s.name == schedule.as_str())?;
+        let route = self.routes.get(schedule.as_str())?;
         Some(RetryClose {
             schedule,
             risk_profile: risk_profile.to_owned(),
-            venues: [spec.market.venue, spec.market.secondary_venue?],
+            venues: [route.venue, route.secondary_venue?],
             symbol,
         })
     }
