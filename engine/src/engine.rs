@@ -414,17 +414,17 @@ impl Engine {
 
     /// Takes the venue commands produced since the last call, in order.
     pub fn drain_commands(&mut self) -> Vec<VenueCommand> {
-        std::mem::take(&mut self.commands)
+        take_sized(&mut self.commands)
     }
 
     /// Takes the signed decision-log lines produced since the last call, in order.
     pub fn drain_log_lines(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.log_lines)
+        take_sized(&mut self.log_lines)
     }
 
     /// Takes the typed events produced since the last call, in order.
     pub fn drain_events(&mut self) -> Vec<EngineEvent> {
-        std::mem::take(&mut self.events)
+        take_sized(&mut self.events)
     }
 
     /// Appends an entry built elsewhere (an operator action, an audit result, an incident) to
@@ -930,10 +930,10 @@ impl Engine {
             self.refuse(now, origin, symbol, "no_price");
             return None;
         };
-        let Some(profile) = self.risk.profile(origin.risk_profile).cloned() else {
+        if self.risk.profile(origin.risk_profile).is_none() {
             self.refuse(now, origin, symbol, "unknown_risk_profile");
             return None;
-        };
+        }
         let price = spec.price_to_f64(mark);
         // A flat market has a zero ATR, which risk refuses; one tick is the smallest real range.
         let tick = spec.price_to_f64(crate::domain::Price(1));
@@ -946,6 +946,11 @@ impl Engine {
         let atr = average_true_range(&history, self.settings.execution.atr_period)
             .unwrap_or(0.0)
             .max(tick);
+        // The stop depends on side, price and ATR only, so it is the same for a resized retry.
+        let stop = self
+            .risk
+            .profile(origin.risk_profile)
+            .map(|profile| StopPlan::from_atr(side, price, atr, &profile.limits));
         let equity = self.ledger.total_equity().to_units_f64();
         let account = AccountSnapshot {
             total_equity: equity,
@@ -964,7 +969,7 @@ impl Engine {
                 side,
                 quantity: spec.qty_to_f64(qty),
                 price: Some(price),
-                stop: Some(StopPlan::from_atr(side, price, atr, &profile.limits)),
+                stop,
             };
             let outcome =
                 match self
@@ -1469,6 +1474,13 @@ impl Engine {
             e.insert("message", Json::str(message));
         });
     }
+}
+
+/// Takes everything out of `queue`, leaving room for as many items as it held: a driver drains
+/// after every step, and a queue that starts empty each time regrows (and copies) every step.
+fn take_sized<T>(queue: &mut Vec<T>) -> Vec<T> {
+    let room = queue.len();
+    std::mem::replace(queue, Vec::with_capacity(room))
 }
 
 fn schedule_id(name: &str) -> Result<StrategyId, String> {

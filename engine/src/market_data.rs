@@ -102,11 +102,31 @@ impl MarketBook {
         let Some(spec) = self.specs.get(&(venue, symbol)) else {
             return Vec::new();
         };
+        if let Some(ring) = self.base_bars_as(venue, symbol, interval) {
+            return ring
+                .iter()
+                .skip(ring.len().saturating_sub(n))
+                .map(|b| plain_snapshot(spec, b))
+                .collect();
+        }
         let bars = self.aggregated(venue, symbol, interval);
         bars[bars.len().saturating_sub(n)..]
             .iter()
             .map(|b| plain_snapshot(spec, b))
             .collect()
+    }
+
+    /// The stored base bars, when every one is already a bar of `interval` or coarser: then
+    /// [`MarketBook::aggregated`] would return them as they are, and reading them in place
+    /// spares the copy (a schedule on the market's own bar interval is the common case).
+    fn base_bars_as(
+        &self,
+        venue: VenueId,
+        symbol: Symbol,
+        interval: SimDuration,
+    ) -> Option<&VecDeque<Bar>> {
+        let ring = self.bars.get(&(venue, symbol))?;
+        ring.iter().all(|b| b.interval >= interval).then_some(ring)
     }
 
     /// Bars of `interval` built from the stored base bars, complete ones only, oldest first.
@@ -214,11 +234,16 @@ impl SnapshotFeed for MarketBook {
         for &symbol in &spec.market.symbols {
             let key = (spec.name.clone(), symbol);
             let after = self.cursors.get(&key).copied();
-            let fresh: Vec<Bar> = self
-                .aggregated(spec.market.venue, symbol, spec.market.interval)
-                .into_iter()
-                .filter(|b| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a))
-                .collect();
+            let is_fresh = |b: &Bar| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a);
+            let fresh: Vec<Bar> =
+                match self.base_bars_as(spec.market.venue, symbol, spec.market.interval) {
+                    Some(ring) => ring.iter().copied().filter(is_fresh).collect(),
+                    None => self
+                        .aggregated(spec.market.venue, symbol, spec.market.interval)
+                        .into_iter()
+                        .filter(is_fresh)
+                        .collect(),
+                };
             if let Some(last) = fresh.last() {
                 self.cursors.insert(key, last.close_at());
             }
@@ -318,6 +343,48 @@ mod tests {
             hist.iter().map(|s| s.close).collect::<Vec<_>>(),
             [60_009.0, 60_010.0, 60_011.0]
         );
+    }
+
+    #[test]
+    fn bars_read_in_place_equal_the_aggregation() {
+        let mut book = MarketBook::new([(venue("binance"), btc())], 8);
+        for m in 0..11 {
+            book.apply(
+                SimTime::from_unix_secs((m + 1) * 60),
+                &bar("binance", m, 6_000_000 + m as i64 * 100),
+            );
+        }
+        let (v, s) = (venue("binance"), Symbol::new("BTC_USDT").unwrap());
+        let spec = btc();
+        let via_aggregation = |book: &MarketBook, interval, n| -> Vec<MarketSnapshot> {
+            let bars = book.aggregated(v, s, interval);
+            bars[bars.len().saturating_sub(n)..]
+                .iter()
+                .map(|b| plain_snapshot(&spec, b))
+                .collect()
+        };
+        // (interval, n, read in place?)
+        for (interval, n, in_place) in [
+            (SimDuration::from_mins(1), 3, true),
+            (SimDuration::from_secs(30), 20, true),
+            (SimDuration::from_mins(1), 0, true),
+            (SimDuration::from_mins(2), 3, false),
+        ] {
+            assert_eq!(book.base_bars_as(v, s, interval).is_some(), in_place);
+            assert_eq!(
+                book.recent(v, s, interval, n),
+                via_aggregation(&book, interval, n),
+                "{interval:?} {n}"
+            );
+        }
+        // One finer bar in the ring: the aggregation must run.
+        if let MarketEvent::Bar(mut b) = bar("binance", 11, 6_000_000) {
+            b.interval = SimDuration::from_secs(30);
+            book.apply(SimTime::from_unix_secs(720), &MarketEvent::Bar(b));
+        }
+        let one = SimDuration::from_mins(1);
+        assert!(book.base_bars_as(v, s, one).is_none());
+        assert_eq!(book.recent(v, s, one, 4), via_aggregation(&book, one, 4));
     }
 
     #[test]

@@ -33,6 +33,7 @@
 //! [`DecisionLogWriter`]: super::writer::DecisionLogWriter
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use crate::domain::{Liquidity, Side, SimTime, TimeInForce};
 use crate::strategy::Signal;
@@ -96,12 +97,15 @@ pub fn journal_decimal(v: f64) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "inf" } else { "-inf" }.to_owned();
     }
-    let text = format!("{v:.10}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    match text {
-        "" | "-0" | "0" => "0".to_owned(),
-        t => t.to_owned(),
+    let mut text = String::with_capacity(24);
+    write!(text, "{v:.10}").expect("writing to a String cannot fail");
+    let kept = text.trim_end_matches('0').trim_end_matches('.').len();
+    text.truncate(kept);
+    if matches!(text.as_str(), "" | "-0") {
+        text.clear();
+        text.push('0');
     }
+    text
 }
 
 /// A value as the reference journal stringifies signal metadata: strings as they are,

@@ -2,7 +2,8 @@
 //! HMAC over canonical JSON in the reference's exact format (ops.md §1–§2), so logs verify
 //! across both systems.
 //!
-//! - [`canonical`]: the JSON model and Python-compatible canonical bytes.
+//! - [`canonical`]: the JSON model and Python-compatible canonical bytes (`serialize` turns
+//!   serde values into it directly).
 //! - [`sign`]: signing keys, the `signature` object, verification of one entry.
 //! - [`entry`]: builders for every kind of entry (`strategy_signal`, `risk_decision`, ...,
 //!   `incident`, `seal`).
@@ -16,6 +17,7 @@ pub mod canonical;
 pub mod chain;
 pub mod entry;
 pub mod incident;
+mod serialize;
 pub mod sign;
 pub mod verify;
 pub mod writer;
