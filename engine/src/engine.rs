@@ -454,7 +454,7 @@ impl Engine {
 
     fn write<E: Entry>(&mut self, entry: &E) {
         if let Some(w) = &mut self.log {
-            self.log_lines.push(w.append(entry.to_json()));
+            self.log_lines.push(w.append_text(&mut entry.to_object_text()));
         }
     }
 
@@ -673,32 +673,34 @@ impl Engine {
         let RunOutcome::Completed { batches } = &record.outcome else {
             return;
         };
+        if signals == 0 {
+            return;
+        }
+        // One context for the whole run; only the signal id changes from signal to signal.
+        let started_at = record.started_at.to_rfc3339();
+        let mut ctx = log_entry::SignalContext {
+            at: record.started_at,
+            environment: self.settings.environment.clone(),
+            portfolio: self.settings.portfolio.clone(),
+            risk_profile: record.risk_profile.clone(),
+            schedule: record.schedule.clone(),
+            strategy: record.strategy.clone(),
+            signal_id: None,
+            primary_exchange: Some(route.venue.to_string()),
+            secondary_exchange: route.secondary_venue.map(|v| v.to_string()),
+            instrument_type: Some("spot".to_owned()),
+            data_feed: self.settings.data_feed.clone(),
+            latency_ms: record.latency.as_millis_f64(),
+            ..log_entry::SignalContext::default()
+        };
         for batch in batches {
             for signal in &batch.signals {
-                let signal_id = format!(
-                    "{}:{}:{}",
-                    record.schedule,
-                    signal.symbol,
-                    record.started_at.to_rfc3339()
-                );
-                let ctx = log_entry::SignalContext {
-                    at: record.started_at,
-                    environment: self.settings.environment.clone(),
-                    portfolio: self.settings.portfolio.clone(),
-                    risk_profile: record.risk_profile.clone(),
-                    schedule: record.schedule.clone(),
-                    strategy: record.strategy.clone(),
-                    signal_id: Some(signal_id.clone()),
-                    primary_exchange: Some(route.venue.to_string()),
-                    secondary_exchange: route.secondary_venue.map(|v| v.to_string()),
-                    instrument_type: Some("spot".to_owned()),
-                    data_feed: self.settings.data_feed.clone(),
-                    latency_ms: record.latency.as_millis_f64(),
-                    ..log_entry::SignalContext::default()
-                };
+                let signal_id = format!("{}:{}:{started_at}", record.schedule, signal.symbol);
+                ctx.signal_id = Some(signal_id.clone());
                 if let Some(w) = &mut self.log {
-                    self.log_lines
-                        .push(w.append(log_entry::strategy_signal(&ctx, signal)));
+                    self.log_lines.push(
+                        w.append_text(&mut log_entry::strategy_signal_text(&ctx, signal)),
+                    );
                 }
                 let origin = OrderOrigin {
                     schedule,

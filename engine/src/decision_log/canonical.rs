@@ -170,46 +170,70 @@ impl Json {
         out: &mut String,
     ) -> Option<usize> {
         let map = self.as_object()?;
-        debug_assert!(
-            extras.windows(2).all(|w| w[0].0 < w[1].0),
-            "extras are sorted"
-        );
-        let start = out.len();
-        out.push('{');
-        let mut slot = None;
-        let mut first = true;
-        let mut extras = extras.iter().peekable();
-        let mut member = |key: &str, out: &mut String, slot: &mut Option<usize>| {
-            if slot.is_none() && key > skip {
-                *slot = Some(out.len() - start);
-            }
-            if !first {
-                out.push(',');
-            }
-            first = false;
-            write_string(key, out);
-            out.push(':');
-        };
-        for (k, v) in map {
-            let k = k.as_str();
-            while let Some((ek, ev)) = extras.next_if(|(ek, _)| *ek < k) {
-                member(ek, out, &mut slot);
-                out.push_str(ev);
-            }
-            if k == skip || omit.contains(&k) || extras.peek().is_some_and(|(ek, _)| *ek == k) {
-                continue;
-            }
-            member(k, out, &mut slot);
-            write_canonical(v, out);
+        let members = map.iter().map(|(k, v)| (k.as_str(), MemberValue::Tree(v)));
+        Some(write_members_merged(members, extras, omit, skip, out))
+    }
+}
+
+/// The value of a member being written: a tree, or text already in canonical form.
+#[derive(Clone, Copy)]
+pub(crate) enum MemberValue<'a> {
+    /// Written with the canonical writer.
+    Tree(&'a Json),
+    /// Copied as it is.
+    Canonical(&'a str),
+}
+
+/// Writes an object from `members`, which must come in key order without repeats, with the
+/// edits of [`Json::write_canonical_merged`], and returns where member `skip` belongs.
+pub(crate) fn write_members_merged<'a>(
+    members: impl Iterator<Item = (&'a str, MemberValue<'a>)>,
+    extras: &[(&str, &str)],
+    omit: &[&str],
+    skip: &str,
+    out: &mut String,
+) -> usize {
+    debug_assert!(
+        extras.windows(2).all(|w| w[0].0 < w[1].0),
+        "extras are sorted"
+    );
+    let start = out.len();
+    out.push('{');
+    let mut slot = None;
+    let mut first = true;
+    let mut extras = extras.iter().peekable();
+    let mut member = |key: &str, out: &mut String, slot: &mut Option<usize>| {
+        if slot.is_none() && key > skip {
+            *slot = Some(out.len() - start);
         }
-        for (ek, ev) in extras {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        write_string(key, out);
+        out.push(':');
+    };
+    for (k, v) in members {
+        while let Some((ek, ev)) = extras.next_if(|(ek, _)| *ek < k) {
             member(ek, out, &mut slot);
             out.push_str(ev);
         }
-        let slot = slot.unwrap_or(out.len() - start);
-        out.push('}');
-        Some(slot)
+        if k == skip || omit.contains(&k) || extras.peek().is_some_and(|(ek, _)| *ek == k) {
+            continue;
+        }
+        member(k, out, &mut slot);
+        match v {
+            MemberValue::Tree(v) => write_canonical(v, out),
+            MemberValue::Canonical(text) => out.push_str(text),
+        }
     }
+    for (ek, ev) in extras {
+        member(ek, out, &mut slot);
+        out.push_str(ev);
+    }
+    let slot = slot.unwrap_or(out.len() - start);
+    out.push('}');
+    slot
 }
 
 /// Inserts member `key: value` into the canonical object text `object` at byte offset `slot`

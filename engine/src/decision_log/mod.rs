@@ -6,7 +6,8 @@
 //!   serde values into it directly).
 //! - [`sign`]: signing keys, the `signature` object, verification of one entry.
 //! - [`entry`]: builders for every kind of entry (`strategy_signal`, `risk_decision`, ...,
-//!   `incident`, `seal`).
+//!   `incident`, `seal`), written once against [`members::Members`]: into a tree, or straight
+//!   into canonical text ([`members::ObjectText`]) on the engine's hot path.
 //! - [`incident`]: the incident lifecycle replayed from a log ([`IncidentBook`]).
 //! - [`chain`]: the optional hash chain (`seq`, `prev_hash`, seals) and how truncation is
 //!   caught.
@@ -17,12 +18,14 @@ pub mod canonical;
 pub mod chain;
 pub mod entry;
 pub mod incident;
+pub mod members;
 mod serialize;
 pub mod sign;
 pub mod verify;
 pub mod writer;
 
 pub use canonical::{Json, JsonError, python_float_repr, splice_member};
+pub use members::{Members, ObjectText};
 pub use chain::{GENESIS_HASH, entry_hash};
 pub use entry::{Entry, INCIDENT_CATEGORY, strategy_signal};
 pub use incident::{IncidentBook, IncidentError, IncidentRequest};

@@ -18,6 +18,7 @@ use super::chain::{
     ChainFields, ChainHead, GENESIS_HASH, PREV_HASH_KEY, SEQ_KEY, entry_hash, hash_canonical,
 };
 use super::entry::{events, seal_entry};
+use super::members::ObjectText;
 use super::sign::{Algorithm, SIGNATURE_KEY, SigningKey};
 
 /// Why a writer cannot continue an existing log.
@@ -148,33 +149,48 @@ impl DecisionLogWriter {
             entry.as_object().is_some(),
             "decision-log entries are JSON objects"
         );
-        // Chain members are written straight into the canonical text instead of being
-        // inserted into the tree: the entry is dropped right after anyway.
-        self.payload.clear();
+        self.sign_and_chain(|extras, omit, out| {
+            entry
+                .write_canonical_merged(extras, omit, SIGNATURE_KEY, out)
+                .expect("checked to be an object")
+        })
+    }
+
+    /// [`append`](Self::append) for an entry built as [`ObjectText`]: the same line as
+    /// appending `entry.to_json()`, without the tree.
+    ///
+    /// Panics when the writer has sealed its log.
+    pub fn append_text(&mut self, entry: &mut ObjectText) -> String {
+        assert!(!self.sealed, "DecisionLogWriter::append after seal");
+        self.sign_and_chain(|extras, omit, out| {
+            entry.write_merged(extras, omit, SIGNATURE_KEY, out)
+        })
+    }
+
+    /// Writes the signed payload with `write` (given the chain members to add and the members
+    /// to leave out; it returns where `signature` belongs), signs it, splices the signature in
+    /// and advances the chain. Chain members are written straight into the canonical text
+    /// instead of being inserted into the entry.
+    fn sign_and_chain(
+        &mut self,
+        write: impl FnOnce(&[(&str, &str)], &[&str], &mut String) -> usize,
+    ) -> String {
+        let mut payload = std::mem::take(&mut self.payload);
+        payload.clear();
         let slot = match &self.chain {
             Some(head) => {
                 let seq = head.next_seq.to_string();
                 let mut prev = String::with_capacity(head.prev_hash.len() + 2);
                 write_json_string(&head.prev_hash, &mut prev);
-                entry.write_canonical_merged(
-                    &[(PREV_HASH_KEY, &prev), (SEQ_KEY, &seq)],
-                    &[],
-                    SIGNATURE_KEY,
-                    &mut self.payload,
-                )
+                write(&[(PREV_HASH_KEY, &prev), (SEQ_KEY, &seq)], &[], &mut payload)
             }
-            None => entry.write_canonical_merged(
-                &[],
-                &[SEQ_KEY, PREV_HASH_KEY],
-                SIGNATURE_KEY,
-                &mut self.payload,
-            ),
-        }
-        .expect("checked to be an object");
+            None => write(&[], &[SEQ_KEY, PREV_HASH_KEY], &mut payload),
+        };
         let mut signature = String::with_capacity(128);
         self.key
-            .write_signature(self.algorithm, self.payload.as_bytes(), &mut signature);
-        let line = splice_raw_member(&self.payload, slot, SIGNATURE_KEY, &signature);
+            .write_signature(self.algorithm, payload.as_bytes(), &mut signature);
+        let line = splice_raw_member(&payload, slot, SIGNATURE_KEY, &signature);
+        self.payload = payload;
         let hash = hash_canonical(line.as_bytes());
         if let Some(head) = &mut self.chain {
             head.next_seq += 1;
