@@ -30,6 +30,7 @@ use crate::domain::{
     Amount, Asset, ExecKind, ExecReport, InstrumentSpec, MarketEvent, Price, Qty, Side, SimTime,
     StrategyId, Symbol, VenueId,
 };
+use crate::market_data::InstrumentKey;
 use crate::risk::RiskFill;
 
 /// One position: a schedule's holding of one symbol on one venue.
@@ -234,7 +235,7 @@ pub enum PositionError {
 #[derive(Clone, Debug)]
 pub struct PositionLedger {
     valuation: Asset,
-    instrument_index: BTreeMap<(VenueId, Symbol), usize>,
+    instrument_index: BTreeMap<InstrumentKey, usize>,
     instruments: Vec<InstrumentBook>,
     positions: BTreeMap<PositionKey, Holding>,
     schedule_index: BTreeMap<StrategyId, usize>,
@@ -303,7 +304,7 @@ impl PositionLedger {
                 valuation: self.valuation,
             });
         }
-        let key = (venue, spec.symbol);
+        let key = InstrumentKey::new(venue, spec.symbol);
         if self.instrument_index.contains_key(&key) {
             return Err(PositionError::DuplicateInstrument {
                 venue,
@@ -342,7 +343,7 @@ impl PositionLedger {
 
     fn instrument_slot(&self, venue: VenueId, symbol: Symbol) -> Result<usize, PositionError> {
         self.instrument_index
-            .get(&(venue, symbol))
+            .get(&InstrumentKey::new(venue, symbol))
             .copied()
             .ok_or(PositionError::UnknownInstrument { venue, symbol })
     }
@@ -487,7 +488,10 @@ impl PositionLedger {
         let (Some(symbol), Some(price)) = (event.symbol(), mark_price_of(event)) else {
             return;
         };
-        if let Some(&slot) = self.instrument_index.get(&(event.venue(), symbol)) {
+        if let Some(&slot) = self
+            .instrument_index
+            .get(&InstrumentKey::new(event.venue(), symbol))
+        {
             self.mark_slot(slot, price);
         }
     }
