@@ -276,6 +276,8 @@ pub struct Engine {
     targets: BTreeMap<PositionKey, Qty>,
     /// Every schedule's route, by schedule name.
     routes: BTreeMap<String, ScheduleRoute>,
+    /// The risk profiles the schedules use, each once, in name order (marked every poll).
+    risk_profiles: Vec<String>,
 }
 
 impl Engine {
@@ -346,6 +348,12 @@ impl Engine {
                 },
             );
         }
+        let risk_profiles: Vec<String> = specs
+            .iter()
+            .map(|s| s.risk_profile.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let alerts = AlertEvaluator::new(RuleGroup::stage4(), settings.alert_boundary, start)
             .map_err(|e| EngineError::Component(e.to_string()))?;
         scheduler.start(start);
@@ -372,6 +380,7 @@ impl Engine {
             next_order_id: 0,
             targets: BTreeMap::new(),
             routes,
+            risk_profiles,
         })
     }
 
@@ -1301,14 +1310,8 @@ impl Engine {
 
     fn mark_risk(&mut self, now: SimTime) {
         let equity = self.ledger.total_equity().to_units_f64();
-        let profiles: Vec<String> = self
-            .scheduler
-            .specs()
-            .map(|s| s.risk_profile.clone())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        for profile in profiles {
+        let profiles = std::mem::take(&mut self.risk_profiles);
+        for profile in &profiles {
             let mark = MarkToMarket {
                 at: now,
                 equity,
@@ -1318,10 +1321,11 @@ impl Engine {
                 rolling_profit_30d: None,
                 rolling_costs_30d: None,
             };
-            if let Err(e) = self.risk.on_mark_to_market(&profile, &mark) {
+            if let Err(e) = self.risk.on_mark_to_market(profile, &mark) {
                 self.log_error(now, "risk_mark", &e.to_string());
             }
         }
+        self.risk_profiles = profiles;
     }
 
     fn flush_scheduler_events(&mut self) {

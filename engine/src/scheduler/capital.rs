@@ -355,7 +355,7 @@ fn uniform(schedules: &[AllocationInput<'_>]) -> BTreeMap<String, f64> {
 /// The reference `normalize_weights`: drops non-finite and ≤ 0 values; empty stays empty; a
 /// non-finite or non-positive sum gives uniform weights over what is left; else `v / sum`.
 pub fn normalize_weights(weights: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
-    let kept: BTreeMap<String, f64> = weights
+    let mut kept: BTreeMap<String, f64> = weights
         .iter()
         .filter(|(_, v)| v.is_finite() && **v > 0.0)
         .map(|(k, v)| (k.clone(), *v))
@@ -364,11 +364,14 @@ pub fn normalize_weights(weights: &BTreeMap<String, f64>) -> BTreeMap<String, f6
         return kept;
     }
     let sum: f64 = kept.values().sum();
+    // Values are rescaled in place: the keys are already where they belong.
     if !sum.is_finite() || sum <= 0.0 {
         let n = kept.len() as f64;
-        return kept.into_keys().map(|k| (k, 1.0 / n)).collect();
+        kept.values_mut().for_each(|v| *v = 1.0 / n);
+    } else {
+        kept.values_mut().for_each(|v| *v /= sum);
     }
-    kept.into_iter().map(|(k, v)| (k, v / sum)).collect()
+    kept
 }
 
 fn normalize_or_uniform(weights: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {

@@ -459,14 +459,16 @@ impl From<BTreeMap<String, f64>> for TelemetryPayload {
 /// Series live in slots, in creation order, behind an index ordered by key; everything a
 /// caller can see goes through the index, so it sees key order. Two caches spare the hot
 /// paths their key lookups, and both are checked before use: [`MetricsStore::record_run`]
-/// remembers, per schedule, the slots of the payload keys it recorded last, and a store that
-/// is scraped into remembers, per slot of its source, the slot it scraped that series into.
+/// remembers, per schedule, the slot of every payload key it recorded, and a store that is
+/// scraped into remembers, per slot of its source, the slot it scraped that series into.
 #[derive(Clone, Default)]
 pub struct MetricsStore {
     slots: Vec<(SeriesKey, Series)>,
     index: BTreeMap<SeriesKey, usize>,
-    /// Schedule → (payload key, slot) of its last recorded run, in payload key order.
+    /// Schedule → (payload key, slot) of every key it recorded, in key order.
     run_slots: BTreeMap<String, Vec<(String, usize)>>,
+    /// The slots of the run being recorded (kept to reuse its allocation).
+    scratch_slots: Vec<usize>,
     /// As a scrape target: source slot → the slot that series is scraped into here.
     scrape_links: Vec<Option<usize>>,
 }
@@ -508,30 +510,65 @@ impl MetricsStore {
         at: SimTime,
         payload: &TelemetryPayload,
     ) -> Result<(), StoreError> {
-        // A schedule's runs carry the same keys run after run: when they match the last run's,
-        // every name is known valid and every series exists, so only the order is checked.
-        if let Some(cached) = self.run_slots.get(schedule)
-            && cached.len() == payload.values.len()
-            && cached.iter().zip(payload.iter()).all(|((k, _), (p, _))| k == p)
-        {
-            for (_, slot) in cached {
-                let (key, series) = &self.slots[*slot];
-                if let Some(newest) = series.latest()
-                    && at < newest.at
-                {
-                    return Err(StoreError::OutOfOrder {
-                        series: key.to_string(),
-                        at,
-                        newest: newest.at,
-                    });
+        // A schedule's runs carry keys it has recorded before: when every key is known, every
+        // name is known valid and every series exists, so only the order is checked.
+        let mut slots = std::mem::take(&mut self.scratch_slots);
+        slots.clear();
+        if let Some(known) = self.run_slots.get(schedule) {
+            // Both are in key order: one merge walk finds every slot.
+            let mut known = known.iter().peekable();
+            for (key, _) in payload.iter() {
+                while known.next_if(|(k, _)| k.as_str() < key).is_some() {}
+                match known.next_if(|(k, _)| k == key) {
+                    Some((_, slot)) => slots.push(*slot),
+                    None => break,
                 }
             }
-            for ((_, slot), (_, value)) in cached.iter().zip(payload.iter()) {
-                let (key, series) = &mut self.slots[*slot];
-                series.push(key, Sample { at, value })?;
-            }
-            return Ok(());
         }
+        let result = if slots.len() == payload.values.len() {
+            self.record_known(at, payload, &slots)
+        } else {
+            self.record_new(schedule, at, payload)
+        };
+        self.scratch_slots = slots;
+        result
+    }
+
+    /// [`MetricsStore::record_run`] when every payload key has a slot (`slots`, in payload
+    /// order).
+    fn record_known(
+        &mut self,
+        at: SimTime,
+        payload: &TelemetryPayload,
+        slots: &[usize],
+    ) -> Result<(), StoreError> {
+        for slot in slots {
+            let (key, series) = &self.slots[*slot];
+            if let Some(newest) = series.latest()
+                && at < newest.at
+            {
+                return Err(StoreError::OutOfOrder {
+                    series: key.to_string(),
+                    at,
+                    newest: newest.at,
+                });
+            }
+        }
+        for (slot, (_, value)) in slots.iter().zip(payload.iter()) {
+            let (key, series) = &mut self.slots[*slot];
+            series.push(key, Sample { at, value })?;
+        }
+        Ok(())
+    }
+
+    /// [`MetricsStore::record_run`] with a key the schedule never recorded: validates every
+    /// name, then remembers the slots of the keys for the next runs.
+    fn record_new(
+        &mut self,
+        schedule: &str,
+        at: SimTime,
+        payload: &TelemetryPayload,
+    ) -> Result<(), StoreError> {
         let labels = LabelSet::schedule(schedule);
         let mut keys = Vec::new();
         for (key, value) in payload.iter() {
@@ -550,14 +587,16 @@ impl MetricsStore {
             }
             keys.push((series, value));
         }
-        let mut cache = Vec::with_capacity(keys.len());
+        let mut known = self.run_slots.remove(schedule).unwrap_or_default();
         for ((series, value), (key, _)) in keys.into_iter().zip(payload.iter()) {
             let slot = self.slot_of(series);
             let (key_of_slot, stored) = &mut self.slots[slot];
             stored.push(key_of_slot, Sample { at, value })?;
-            cache.push((key.to_owned(), slot));
+            if let Err(at) = known.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
+                known.insert(at, (key.to_owned(), slot));
+            }
         }
-        self.run_slots.insert(schedule.to_owned(), cache);
+        self.run_slots.insert(schedule.to_owned(), known);
         Ok(())
     }
 
