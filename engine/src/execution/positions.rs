@@ -94,11 +94,23 @@ pub struct FillOutcome {
 #[derive(Clone, Copy, Debug)]
 struct ScheduleBook {
     starting_capital: Amount,
-    /// Equity as of the last peak pass (see [`PositionLedger::observe_peaks`]).
+    /// Equity now: kept current by every change (see [`PositionLedger::observe_peaks`]).
     equity: Amount,
     peak_equity: Amount,
     /// Most negative `pnl_drawdown_pct` seen.
     worst_drawdown_pct: f64,
+}
+
+impl ScheduleBook {
+    /// Raises the peak to the current equity and records the drawdown from it.
+    fn observe(&mut self) {
+        if self.equity > self.peak_equity {
+            self.peak_equity = self.equity;
+        }
+        self.worst_drawdown_pct = self
+            .worst_drawdown_pct
+            .min(drawdown_pct(self.equity, self.peak_equity));
+    }
 }
 
 /// One registered instrument: its spec, its latest mark and how many positions on it are open.
@@ -109,6 +121,8 @@ struct InstrumentBook {
     /// Positions on this instrument with a non-zero quantity. A new mark of an instrument
     /// nobody holds moves no equity, so it needs no peak pass.
     open_positions: usize,
+    /// Slots (in [`PositionLedger::holdings`]) of every position on this instrument.
+    holders: Vec<usize>,
 }
 
 impl InstrumentBook {
@@ -138,12 +152,13 @@ impl InstrumentBook {
 }
 
 /// A position with the dense slots of its instrument and schedule, so valuing it needs no
-/// map lookup.
+/// map lookup, and its unrealised PnL as last valued.
 #[derive(Clone, Copy, Debug)]
 struct Holding {
     position: Position,
     instrument: usize,
     schedule: usize,
+    unrealized: Amount,
 }
 
 /// Equity, PnL, drawdown and exposure of one schedule (or of all of them), in valuation units.
@@ -228,16 +243,18 @@ pub enum PositionError {
 
 /// Positions and PnL of every schedule.
 ///
-/// Instruments and schedules live in dense slots (registration order) behind one ordered
-/// index each, so a market event costs one index lookup and, only when someone holds the
-/// instrument, one pass over the positions. Equity is kept as of the last change, so reading
-/// it is free; every amount is an exact integer, so the order of the sums does not matter.
+/// Instruments, schedules and positions live in dense slots (creation order) behind one
+/// ordered index each. A market event costs one index lookup and, only when someone holds the
+/// instrument, a revaluation of the positions on it; equity is kept current, so reading it is
+/// free. Every amount is an exact integer, so the order of the sums does not matter.
 #[derive(Clone, Debug)]
 pub struct PositionLedger {
     valuation: Asset,
     instrument_index: BTreeMap<InstrumentKey, usize>,
     instruments: Vec<InstrumentBook>,
-    positions: BTreeMap<PositionKey, Holding>,
+    /// Position → its slot in `holdings`.
+    positions: BTreeMap<PositionKey, usize>,
+    holdings: Vec<Holding>,
     schedule_index: BTreeMap<StrategyId, usize>,
     schedules: Vec<ScheduleBook>,
     total_equity: Amount,
@@ -278,6 +295,7 @@ impl PositionLedger {
             instrument_index: BTreeMap::new(),
             instruments: Vec::new(),
             positions: BTreeMap::new(),
+            holdings: Vec::new(),
             schedule_index: BTreeMap::new(),
             schedules: Vec::new(),
             total_equity: Amount::ZERO,
@@ -316,6 +334,7 @@ impl PositionLedger {
             spec,
             mark: None,
             open_positions: 0,
+            holders: Vec::new(),
         });
         Ok(())
     }
@@ -385,12 +404,17 @@ impl PositionLedger {
             venue: report.venue,
             symbol: report.symbol,
         };
-        let holding = self.positions.entry(key).or_insert(Holding {
-            position: Position::default(),
-            instrument: slot,
-            schedule,
+        let held = *self.positions.entry(key).or_insert_with(|| {
+            self.holdings.push(Holding {
+                position: Position::default(),
+                instrument: slot,
+                schedule,
+                unrealized: Amount::ZERO,
+            });
+            instrument.holders.push(self.holdings.len() - 1);
+            self.holdings.len() - 1
         });
-        let position = &mut holding.position;
+        let position = &mut self.holdings[held].position;
         let before = position.qty;
         let realized = trade(position, &instrument.spec, side, qty, price);
         position.realized_pnl += realized;
@@ -435,10 +459,11 @@ impl PositionLedger {
         let instrument = &mut self.instruments[slot];
         let mut left = qty;
         let mut outcomes = Vec::new();
-        for (key, holding) in self.positions.iter_mut() {
+        for (key, &held) in &self.positions {
             if left.is_zero() {
                 break;
             }
+            let holding = &mut self.holdings[held];
             let position = &mut holding.position;
             if holding.instrument != slot || position.qty.0 >= 0 {
                 continue;
@@ -496,24 +521,41 @@ impl PositionLedger {
         }
     }
 
+    /// Marks one instrument and revalues only the positions on it. Every other schedule's
+    /// equity is unchanged, so its peak and drawdown are too; flat and absent positions are
+    /// worth nothing at any mark, so nothing moves unless someone holds the instrument.
     fn mark_slot(&mut self, slot: usize, price: Price) {
         let instrument = &mut self.instruments[slot];
         instrument.mark = Some(price);
-        // Flat and absent positions are worth nothing at any mark: equity, and so every peak
-        // and drawdown, is unchanged unless someone holds the instrument.
-        if instrument.open_positions > 0 {
-            self.observe_peaks();
+        if instrument.open_positions == 0 {
+            return;
         }
+        let instrument = &self.instruments[slot];
+        for &held in &instrument.holders {
+            let holding = &mut self.holdings[held];
+            let unrealized = instrument.unrealized(&holding.position);
+            let change = unrealized - holding.unrealized;
+            holding.unrealized = unrealized;
+            let book = &mut self.schedules[holding.schedule];
+            book.equity += change;
+            book.observe();
+            self.total_equity += change;
+        }
+        self.observe_total();
     }
 
     /// One position, if it was ever traded.
     pub fn position(&self, key: &PositionKey) -> Option<&Position> {
-        self.positions.get(key).map(|h| &h.position)
+        self.positions
+            .get(key)
+            .map(|&held| &self.holdings[held].position)
     }
 
     /// Every position ever traded, in key order (flat ones included: they hold realised PnL).
     pub fn positions(&self) -> impl Iterator<Item = (&PositionKey, &Position)> {
-        self.positions.iter().map(|(k, h)| (k, &h.position))
+        self.positions
+            .iter()
+            .map(|(k, &held)| (k, &self.holdings[held].position))
     }
 
     /// The current mark of an instrument.
@@ -524,7 +566,8 @@ impl PositionLedger {
 
     /// Unrealised PnL of one position at the current mark (zero when flat or unmarked).
     pub fn unrealized_pnl(&self, key: &PositionKey) -> Amount {
-        self.positions.get(key).map_or(Amount::ZERO, |h| {
+        self.positions.get(key).map_or(Amount::ZERO, |&held| {
+            let h = &self.holdings[held];
             self.instruments[h.instrument].unrealized(&h.position)
         })
     }
@@ -532,7 +575,7 @@ impl PositionLedger {
     /// (realised, fees, unrealised, gross exposure) over the positions `filter` selects.
     fn totals(&self, filter: impl Fn(&Holding) -> bool) -> [Amount; 4] {
         let mut t = [Amount::ZERO; 4];
-        for h in self.positions.values().filter(|h| filter(h)) {
+        for h in self.holdings.iter().filter(|h| filter(h)) {
             let instrument = &self.instruments[h.instrument];
             t[0] += h.position.realized_pnl;
             t[1] += h.position.fees;
@@ -556,34 +599,34 @@ impl PositionLedger {
         self.total_equity
     }
 
-    /// Revalues every schedule, raises peaks and records the worst drawdowns: called after
-    /// anything that moved equity, which keeps the stored equities current.
+    /// Revalues every position and schedule, raises peaks and records the worst drawdowns:
+    /// called after anything but a mark moved equity (marks revalue only their instrument).
     fn observe_peaks(&mut self) {
         for book in &mut self.schedules {
             book.equity = book.starting_capital;
         }
-        for h in self.positions.values() {
+        for h in &mut self.holdings {
             let p = &h.position;
-            self.schedules[h.schedule].equity +=
-                p.realized_pnl - p.fees + self.instruments[h.instrument].unrealized(p);
+            h.unrealized = self.instruments[h.instrument].unrealized(p);
+            self.schedules[h.schedule].equity += p.realized_pnl - p.fees + h.unrealized;
         }
         let mut total = Amount::ZERO;
         for book in &mut self.schedules {
-            if book.equity > book.peak_equity {
-                book.peak_equity = book.equity;
-            }
-            book.worst_drawdown_pct = book
-                .worst_drawdown_pct
-                .min(drawdown_pct(book.equity, book.peak_equity));
+            book.observe();
             total += book.equity;
         }
         self.total_equity = total;
-        if total > self.total_peak {
-            self.total_peak = total;
+        self.observe_total();
+    }
+
+    /// Raises the total peak to the total equity and records the drawdown from it.
+    fn observe_total(&mut self) {
+        if self.total_equity > self.total_peak {
+            self.total_peak = self.total_equity;
         }
         self.total_worst_drawdown_pct = self
             .total_worst_drawdown_pct
-            .min(drawdown_pct(total, self.total_peak));
+            .min(drawdown_pct(self.total_equity, self.total_peak));
     }
 
     /// The `pnl_drawdown_pct` metric of a schedule: `(equity − peak) / peak × 100`, ≤ 0.
