@@ -403,6 +403,8 @@ pub struct Scheduler {
     settings: SchedulerSettings,
     schedules: Vec<ScheduleState>,
     last_rebalance: Option<SimTime>,
+    /// The weights of a policy that reads no run metrics, once computed.
+    metric_free_weights: Option<BTreeMap<String, f64>>,
     limits: SignalLimitOverrides,
     suspensions: Suspensions,
     rollback: Option<RollbackOverride>,
@@ -463,6 +465,7 @@ impl Scheduler {
             settings,
             schedules: states,
             last_rebalance: None,
+            metric_free_weights: None,
             limits: SignalLimitOverrides::default(),
             suspensions: Suspensions::default(),
             rollback: None,
@@ -1059,25 +1062,12 @@ impl Scheduler {
         {
             return;
         }
-        let inputs: Vec<AllocationInput<'_>> = self
-            .schedules
-            .iter()
-            .map(|s| AllocationInput {
-                name: &s.spec.name,
-                strategy: &s.spec.strategy_name,
-                profile: &s.spec.risk_profile,
-                metrics: &s.metrics,
-            })
-            .collect();
-        let mut weights = normalize_weights(&self.settings.capital.policy.allocate(&inputs));
-        if weights.is_empty() && !self.schedules.is_empty() {
-            let n = self.schedules.len() as f64;
-            weights = self
-                .schedules
-                .iter()
-                .map(|s| (s.spec.name.clone(), 1.0 / n))
-                .collect();
-        }
+        // A policy that reads no run metrics gives the same weights every time (schedules
+        // never change), so they are computed once.
+        let weights = match self.metric_free_weights.take() {
+            Some(weights) => weights,
+            None => self.allocate_weights(),
+        };
         let changed = self
             .schedules
             .iter()
@@ -1094,9 +1084,37 @@ impl Scheduler {
             self.events.push(SchedulerEvent::CapitalRebalanced {
                 at: now,
                 policy: self.settings.capital.policy.name(),
-                weights,
+                weights: weights.clone(),
             });
         }
+        if !self.settings.capital.policy.reads_metrics() {
+            self.metric_free_weights = Some(weights);
+        }
+    }
+
+    /// The capital policy's normalised weights for the schedules as they are now (uniform
+    /// when the policy gives none).
+    fn allocate_weights(&self) -> BTreeMap<String, f64> {
+        let inputs: Vec<AllocationInput<'_>> = self
+            .schedules
+            .iter()
+            .map(|s| AllocationInput {
+                name: &s.spec.name,
+                strategy: &s.spec.strategy_name,
+                profile: &s.spec.risk_profile,
+                metrics: &s.metrics,
+            })
+            .collect();
+        let weights = normalize_weights(&self.settings.capital.policy.allocate(&inputs));
+        if weights.is_empty() && !self.schedules.is_empty() {
+            let n = self.schedules.len() as f64;
+            return self
+                .schedules
+                .iter()
+                .map(|s| (s.spec.name.clone(), 1.0 / n))
+                .collect();
+        }
+        weights
     }
 
     fn suspend_internal(&mut self, now: SimTime, request: &SuspendRequest) {
