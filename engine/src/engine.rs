@@ -1283,26 +1283,16 @@ impl Engine {
         if equity <= 0.0 {
             return 0.0;
         }
+        // Only targeted positions can differ from their target: a position without one counts
+        // as on target and adds nothing (every term is ≥ +0.0, so skipping it keeps the sum).
         let mut gap = 0.0;
-        let keys: Vec<PositionKey> = self
-            .targets
-            .keys()
-            .copied()
-            .chain(self.ledger.positions().map(|(k, _)| *k))
-            .filter(|k| k.strategy == schedule)
-            .collect();
-        let mut seen = std::collections::BTreeSet::new();
-        for key in keys {
-            if !seen.insert(key) {
-                continue;
-            }
-            let actual = self.ledger.position(&key).map_or(0, |p| p.qty.get());
-            let target = self.targets.get(&key).map_or(actual, |q| q.get());
+        for (key, target) in self.targets.iter().filter(|(k, _)| k.strategy == schedule) {
+            let actual = self.ledger.position(key).map_or(0, |p| p.qty.get());
             if let (Some(spec), Some(mark)) = (
                 self.market.spec(key.venue, key.symbol),
                 self.ledger.mark_price(key.venue, key.symbol),
             ) {
-                gap += spec.qty_to_f64(Qty((actual - target).abs())) * spec.price_to_f64(mark);
+                gap += spec.qty_to_f64(Qty((actual - target.get()).abs())) * spec.price_to_f64(mark);
             }
         }
         gap / equity * 100.0

@@ -753,7 +753,7 @@ impl Scheduler {
                 RunOutcome::Suspended { suspension: susp }
             };
             s.active_max_signals = 0;
-            s.metrics = m.clone();
+            copy_metrics(&mut s.metrics, &m);
             return RunRecord {
                 run_seq,
                 schedule: name,
@@ -947,7 +947,7 @@ impl Scheduler {
         for (k, v) in acc.finish().entries() {
             m.insert(k.to_owned(), v);
         }
-        s.metrics = m.clone();
+        copy_metrics(&mut s.metrics, &m);
         record.outcome = RunOutcome::Completed { batches };
         record.telemetry = Some(m);
         if record.drift_exceeded {
@@ -1295,5 +1295,20 @@ impl Scheduler {
         self.rbac.authorize(token, SCOPE_WRITE)?;
         self.observe_rollback(now, None);
         Ok(())
+    }
+}
+
+/// Makes `target` equal to `source`, reusing the keys `target` already holds: a schedule's
+/// runs report (nearly) the same metrics every time, so this allocates nothing in the steady
+/// state, where a clone would allocate every key again.
+pub(super) fn copy_metrics(target: &mut BTreeMap<String, f64>, source: &BTreeMap<String, f64>) {
+    target.retain(|k, _| source.contains_key(k));
+    for (k, v) in source {
+        match target.get_mut(k) {
+            Some(t) => *t = *v,
+            None => {
+                target.insert(k.clone(), *v);
+            }
+        }
     }
 }

@@ -627,3 +627,20 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Copying last run's metrics in place leaves exactly the new run's keys and values,
+    /// whatever the old map held.
+    #[test]
+    fn metrics_copied_in_place_equal_a_clone(
+        old in proptest::collection::btree_map("[a-e]{1,3}", any::<f64>(), 0..12),
+        new in proptest::collection::btree_map("[a-e]{1,3}", any::<f64>(), 0..12),
+    ) {
+        let mut target = old;
+        super::runtime::copy_metrics(&mut target, &new);
+        let bits = |m: &BTreeMap<String, f64>| -> Vec<(String, u64)> {
+            m.iter().map(|(k, v)| (k.clone(), v.to_bits())).collect()
+        };
+        prop_assert_eq!(bits(&target), bits(&new));
+    }
+}
