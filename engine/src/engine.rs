@@ -41,8 +41,8 @@ use crate::risk::{
 };
 use crate::scheduler::runtime::SuspensionChange as SchedSuspensionChange;
 use crate::scheduler::{
-    RollbackOverride, RollbackTransition, RunOutcome, RunRecord, RunTimer,
-    Scheduler, SchedulerAlert, SchedulerEvent,
+    RollbackOverride, RollbackTransition, RunOutcome, RunRecord, RunTimer, Scheduler,
+    SchedulerAlert, SchedulerEvent,
 };
 use crate::strategy::{Regime, Signal, SignalSide};
 use crate::telemetry::{
@@ -463,7 +463,8 @@ impl Engine {
 
     fn write<E: Entry>(&mut self, entry: &E) {
         if let Some(w) = &mut self.log {
-            self.log_lines.push(w.append_text(&mut entry.to_object_text()));
+            self.log_lines
+                .push(w.append_text(&mut entry.to_object_text()));
         }
     }
 
@@ -707,9 +708,8 @@ impl Engine {
                 let signal_id = format!("{}:{}:{started_at}", record.schedule, signal.symbol);
                 ctx.signal_id = Some(signal_id.clone());
                 if let Some(w) = &mut self.log {
-                    self.log_lines.push(
-                        w.append_text(&mut log_entry::strategy_signal_text(&ctx, signal)),
-                    );
+                    self.log_lines
+                        .push(w.append_text(&mut log_entry::strategy_signal_text(&ctx, signal)));
                 }
                 let origin = OrderOrigin {
                     schedule,
@@ -1292,7 +1292,8 @@ impl Engine {
                 self.market.spec(key.venue, key.symbol),
                 self.ledger.mark_price(key.venue, key.symbol),
             ) {
-                gap += spec.qty_to_f64(Qty((actual - target.get()).abs())) * spec.price_to_f64(mark);
+                gap +=
+                    spec.qty_to_f64(Qty((actual - target.get()).abs())) * spec.price_to_f64(mark);
             }
         }
         gap / equity * 100.0

@@ -224,7 +224,9 @@ impl MarketBook {
         let mut snapshot = plain_snapshot(inst, bar);
         let cross = spec.market.secondary_venue.and_then(|secondary| {
             let primary = self.quote(spec.market.venue, bar.symbol);
-            let (other, received) = self.quotes.get(&InstrumentKey::new(secondary, bar.symbol))?;
+            let (other, received) = self
+                .quotes
+                .get(&InstrumentKey::new(secondary, bar.symbol))?;
             let other_spec = self.spec(secondary, bar.symbol)?;
             let close = px(bar.close);
             let feed_delay = received.saturating_since(other.at);

@@ -1049,7 +1049,7 @@ impl std::fmt::Write for StackText {
 mod tests {
     use super::*;
 
-        /// The first, allocating implementation: the oracle for [`write_python_float`].
+    /// The first, allocating implementation: the oracle for [`write_python_float`].
     fn python_float_repr_reference(v: f64) -> String {
         if v.is_nan() {
             return "NaN".to_owned();

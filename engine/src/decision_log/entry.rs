@@ -259,8 +259,8 @@ const SIGNAL_FIELDS: [&str; 25] = [
 /// metadata map too), then the context's extras (which win on equal keys).
 fn signal_metadata(ctx: &SignalContext, signal: &Signal) -> BTreeMap<String, Json> {
     let mut meta = BTreeMap::new();
-    if let Ok(Json::Object(typed)) = Json::from_serialize(&signal.metadata) {
-        meta.extend(typed.into_iter().filter(|(_, v)| *v != Json::Null));
+    if let Some(typed) = super::serialize::non_null_members(&signal.metadata) {
+        meta.extend(typed);
     }
     if let Some(q) = signal.quantity {
         meta.insert("quantity".to_owned(), Json::Float(q));

@@ -156,7 +156,9 @@ impl Members for ObjectText {
         self.close(key);
     }
     fn has(&self, key: &str) -> bool {
-        self.members.iter().any(|(k, _)| &self.text[k.clone()] == key)
+        self.members
+            .iter()
+            .any(|(k, _)| &self.text[k.clone()] == key)
     }
 }
 

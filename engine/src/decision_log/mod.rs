@@ -25,10 +25,10 @@ pub mod verify;
 pub mod writer;
 
 pub use canonical::{Json, JsonError, python_float_repr, splice_member};
-pub use members::{Members, ObjectText};
 pub use chain::{GENESIS_HASH, entry_hash};
 pub use entry::{Entry, INCIDENT_CATEGORY, strategy_signal};
 pub use incident::{IncidentBook, IncidentError, IncidentRequest};
+pub use members::{Members, ObjectText};
 pub use sign::{Algorithm, SignatureError, SignatureParts, SigningKey, verify_entry};
 pub use verify::{LineReport, LogProblem, Problem, Summary, Verifier, VerifyOptions, verify_log};
 pub use writer::{DecisionLogWriter, ResumeError, SealError};

@@ -40,6 +40,25 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Json> {
     value.serialize(ValueSerializer)
 }
 
+/// The members of `value` that are not `null`, exactly as filtering the object
+/// [`Json::from_serialize`] gives; `None` when that is not an object. Structs and maps are
+/// read directly, without keeping (or naming) their empty fields; anything else takes the
+/// general path.
+pub(crate) fn non_null_members<T: Serialize + ?Sized>(value: &T) -> Option<BTreeMap<String, Json>> {
+    match value.serialize(NonNullMembers) {
+        Ok(members) => Some(members),
+        Err(Unsupported) => match Json::from_serialize(value) {
+            Ok(Json::Object(members)) => Some(
+                members
+                    .into_iter()
+                    .filter(|(_, v)| *v != Json::Null)
+                    .collect(),
+            ),
+            _ => None,
+        },
+    }
+}
+
 /// Builds one [`Json`] value.
 struct ValueSerializer;
 
@@ -334,6 +353,199 @@ impl ser::SerializeStructVariant for ObjectBuilder {
     }
 }
 
+/// The top level of [`non_null_members`]: a struct or a map, whose `null` members are left
+/// out as they come. Everything else is [`Unsupported`] here.
+struct NonNullMembers;
+
+/// A struct or map whose `null` members are left out. A key set twice keeps its last value,
+/// and is left out when that value is `null`, as filtering the finished object would.
+#[derive(Default)]
+struct NonNullObject {
+    members: BTreeMap<String, Json>,
+    next_key: Option<String>,
+}
+
+impl NonNullObject {
+    fn set(&mut self, key: String, value: Json) {
+        if value == Json::Null {
+            self.members.remove(&key);
+        } else {
+            self.members.insert(key, value);
+        }
+    }
+}
+
+impl ser::SerializeStruct for NonNullObject {
+    type Ok = BTreeMap<String, Json>;
+    type Error = Unsupported;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<()> {
+        let value = value.serialize(ValueSerializer)?;
+        // Most fields of a metadata struct are empty: their names are never allocated.
+        if value == Json::Null {
+            self.members.remove(key);
+        } else {
+            self.members.insert(key.to_owned(), value);
+        }
+        Ok(())
+    }
+    fn end(self) -> Result<BTreeMap<String, Json>> {
+        Ok(self.members)
+    }
+}
+
+impl ser::SerializeMap for NonNullObject {
+    type Ok = BTreeMap<String, Json>;
+    type Error = Unsupported;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<()> {
+        self.next_key = Some(key.serialize(KeySerializer)?);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        let key = self
+            .next_key
+            .take()
+            .expect("serialize_value called before serialize_key");
+        let value = value.serialize(ValueSerializer)?;
+        self.set(key, value);
+        Ok(())
+    }
+    fn end(self) -> Result<BTreeMap<String, Json>> {
+        Ok(self.members)
+    }
+}
+
+impl ser::Serializer for NonNullMembers {
+    type Ok = BTreeMap<String, Json>;
+    type Error = Unsupported;
+    type SerializeSeq = Impossible<Self::Ok, Unsupported>;
+    type SerializeTuple = Impossible<Self::Ok, Unsupported>;
+    type SerializeTupleStruct = Impossible<Self::Ok, Unsupported>;
+    type SerializeTupleVariant = Impossible<Self::Ok, Unsupported>;
+    type SerializeMap = NonNullObject;
+    type SerializeStruct = NonNullObject;
+    type SerializeStructVariant = Impossible<Self::Ok, Unsupported>;
+
+    fn serialize_map(self, _len: Option<usize>) -> Result<NonNullObject> {
+        Ok(NonNullObject::default())
+    }
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<NonNullObject> {
+        Ok(NonNullObject::default())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<Self::Ok> {
+        value.serialize(self)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Self::Ok> {
+        value.serialize(self)
+    }
+    fn serialize_bool(self, _v: bool) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_i8(self, _v: i8) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_i16(self, _v: i16) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_i32(self, _v: i32) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_i64(self, _v: i64) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_u8(self, _v: u8) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_u16(self, _v: u16) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_u32(self, _v: u32) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_u64(self, _v: u64) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_f32(self, _v: f32) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_f64(self, _v: f64) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_char(self, _v: char) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_str(self, _v: &str) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_bytes(self, _v: &[u8]) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_none(self) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_unit(self) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+    ) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<Self::Ok> {
+        Err(Unsupported)
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq> {
+        Err(Unsupported)
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple> {
+        Err(Unsupported)
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleStruct> {
+        Err(Unsupported)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant> {
+        Err(Unsupported)
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant> {
+        Err(Unsupported)
+    }
+}
+
 /// Map keys: the ones `serde_json` turns into a string without formatting a float.
 struct KeySerializer;
 
@@ -581,7 +793,10 @@ mod tests {
         ] {
             assert_eq!(to_json(&side).ok(), via_value(&side).ok());
         }
-        assert_eq!(to_json(&Intent::MultiLeg).ok(), via_value(&Intent::MultiLeg).ok());
+        assert_eq!(
+            to_json(&Intent::MultiLeg).ok(),
+            via_value(&Intent::MultiLeg).ok()
+        );
     }
 
     #[test]
@@ -592,7 +807,10 @@ mod tests {
             ("float key", {
                 struct FloatKey;
                 impl Serialize for FloatKey {
-                    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                    fn serialize<S: serde::Serializer>(
+                        &self,
+                        s: S,
+                    ) -> std::result::Result<S::Ok, S::Error> {
                         use serde::ser::SerializeMap;
                         let mut m = s.serialize_map(Some(1))?;
                         m.serialize_entry(&1.5f64, &1)?;
@@ -613,6 +831,62 @@ mod tests {
             "small u128 through serde_json"
         );
         assert!(Json::from_serialize(&(1i128 << 70)).is_err());
+    }
+
+    /// [`non_null_members`] the long way: the whole object, filtered.
+    fn filtered<T: Serialize + ?Sized>(value: &T) -> Option<BTreeMap<String, Json>> {
+        match Json::from_serialize(value) {
+            Ok(Json::Object(m)) => Some(m.into_iter().filter(|(_, v)| *v != Json::Null).collect()),
+            _ => None,
+        }
+    }
+
+    /// A map that sets one key twice.
+    struct Twice(Option<i32>, Option<i32>);
+    impl Serialize for Twice {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut m = s.serialize_map(Some(2))?;
+            m.serialize_entry("k", &self.0)?;
+            m.serialize_entry("k", &self.1)?;
+            m.end()
+        }
+    }
+
+    #[test]
+    fn non_null_members_filter_exactly_like_the_whole_object() {
+        let everything_but_bytes =
+            BTreeMap::from([("a", Some(1.5)), ("b", None), ("c", Some(f64::NAN))]);
+        assert_eq!(
+            non_null_members(&everything_but_bytes),
+            filtered(&everything_but_bytes)
+        );
+        for twice in [
+            Twice(Some(1), None),
+            Twice(None, Some(2)),
+            Twice(Some(1), Some(2)),
+            Twice(None, None),
+        ] {
+            assert_eq!(non_null_members(&twice), filtered(&twice));
+        }
+        // Not objects, or only through serde_json: the general path answers.
+        assert_eq!(non_null_members(&3), None);
+        assert_eq!(
+            non_null_members(&Shape::Box { w: 1, h: None }),
+            filtered(&Shape::Box { w: 1, h: None })
+        );
+        assert_eq!(
+            non_null_members(&BTreeMap::from([(1u128 << 70, 1)])),
+            filtered(&BTreeMap::from([(1u128 << 70, 1)]))
+        );
+        assert_eq!(
+            non_null_members(&BTreeMap::from([("big", 1u128 << 70)])),
+            None
+        );
+        assert_eq!(
+            non_null_members(&SignalMetadata::default()),
+            Some(BTreeMap::new())
+        );
     }
 
     proptest! {
@@ -648,6 +922,7 @@ mod tests {
                 lot_size: values[13],
             };
             prop_assert_eq!(to_json(&m).ok(), via_value(&m).ok());
+            prop_assert_eq!(non_null_members(&m).map(|m| Json::Object(m).canonical()), filtered(&m).map(|m| Json::Object(m).canonical()));
         }
     }
 }

@@ -182,7 +182,11 @@ impl DecisionLogWriter {
                 let seq = head.next_seq.to_string();
                 let mut prev = String::with_capacity(head.prev_hash.len() + 2);
                 write_json_string(&head.prev_hash, &mut prev);
-                write(&[(PREV_HASH_KEY, &prev), (SEQ_KEY, &seq)], &[], &mut payload)
+                write(
+                    &[(PREV_HASH_KEY, &prev), (SEQ_KEY, &seq)],
+                    &[],
+                    &mut payload,
+                )
             }
             None => write(&[], &[SEQ_KEY, PREV_HASH_KEY], &mut payload),
         };

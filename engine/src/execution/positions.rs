@@ -1023,7 +1023,14 @@ mod tests {
                 self.observe_peaks();
             }
 
-            pub fn fill(&mut self, key: PositionKey, side: Side, qty: Qty, price: Price, fee: Amount) {
+            pub fn fill(
+                &mut self,
+                key: PositionKey,
+                side: Side,
+                qty: Qty,
+                price: Price,
+                fee: Amount,
+            ) {
                 let spec = self.instruments[&(key.venue, key.symbol)].clone();
                 let position = self.positions.entry(key).or_default();
                 let realized = trade(position, &spec, side, qty, price);
@@ -1093,22 +1100,27 @@ mod tests {
             }
 
             fn observe_peaks(&mut self) {
-                let equities: Vec<Amount> =
-                    self.schedules.keys().map(|s| self.equity(Some(*s))).collect();
+                let equities: Vec<Amount> = self
+                    .schedules
+                    .keys()
+                    .map(|s| self.equity(Some(*s)))
+                    .collect();
                 let mut total = Amount::ZERO;
                 for (book, equity) in self.schedules.values_mut().zip(equities) {
                     if equity > book.peak_equity {
                         book.peak_equity = equity;
                     }
-                    book.worst_drawdown_pct =
-                        book.worst_drawdown_pct.min(drawdown_pct(equity, book.peak_equity));
+                    book.worst_drawdown_pct = book
+                        .worst_drawdown_pct
+                        .min(drawdown_pct(equity, book.peak_equity));
                     total += equity;
                 }
                 if total > self.total_peak {
                     self.total_peak = total;
                 }
-                self.total_worst_drawdown_pct =
-                    self.total_worst_drawdown_pct.min(drawdown_pct(total, self.total_peak));
+                self.total_worst_drawdown_pct = self
+                    .total_worst_drawdown_pct
+                    .min(drawdown_pct(total, self.total_peak));
             }
         }
     }
