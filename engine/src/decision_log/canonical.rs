@@ -1013,18 +1013,10 @@ pub fn write_python_float(v: f64, out: &mut String) {
 }
 
 /// A small text buffer on the stack, for formatting a number without allocating.
+#[derive(Default)]
 struct StackText {
     bytes: [u8; 32],
     len: usize,
-}
-
-impl Default for StackText {
-    fn default() -> StackText {
-        StackText {
-            bytes: [0; 32],
-            len: 0,
-        }
-    }
 }
 
 impl StackText {
