@@ -1302,6 +1302,18 @@ impl Scheduler {
 /// runs report (nearly) the same metrics every time, so this allocates nothing in the steady
 /// state, where a clone would allocate every key again.
 pub(super) fn copy_metrics(target: &mut BTreeMap<String, f64>, source: &BTreeMap<String, f64>) {
+    // The usual case: the same keys as last run. Both maps are in key order, so one walk
+    // compares and assigns; on any difference the general path below finishes the job.
+    if target.len() == source.len()
+        && target.iter_mut().zip(source).all(|((tk, tv), (sk, sv))| {
+            tk == sk && {
+                *tv = *sv;
+                true
+            }
+        })
+    {
+        return;
+    }
     target.retain(|k, _| source.contains_key(k));
     for (k, v) in source {
         match target.get_mut(k) {

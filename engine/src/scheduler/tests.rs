@@ -635,12 +635,24 @@ proptest! {
     fn metrics_copied_in_place_equal_a_clone(
         old in proptest::collection::btree_map("[a-e]{1,3}", any::<f64>(), 0..12),
         new in proptest::collection::btree_map("[a-e]{1,3}", any::<f64>(), 0..12),
+        renamed in 0usize..12,
     ) {
-        let mut target = old;
-        super::runtime::copy_metrics(&mut target, &new);
         let bits = |m: &BTreeMap<String, f64>| -> Vec<(String, u64)> {
             m.iter().map(|(k, v)| (k.clone(), v.to_bits())).collect()
         };
-        prop_assert_eq!(bits(&target), bits(&new));
+        // Also the usual case, the same keys with new values, and the same number of keys
+        // with one of them different.
+        let same_keys: BTreeMap<String, f64> =
+            old.keys().zip(new.values().chain(std::iter::repeat(&1.5))).map(|(k, v)| (k.clone(), *v)).collect();
+        let mut one_renamed = same_keys.clone();
+        if let Some(k) = same_keys.keys().nth(renamed % same_keys.len().max(1)).cloned() {
+            let v = one_renamed.remove(&k).unwrap();
+            one_renamed.insert(format!("{k}z"), v);
+        }
+        for source in [&new, &same_keys, &one_renamed] {
+            let mut target = old.clone();
+            super::runtime::copy_metrics(&mut target, source);
+            prop_assert_eq!(bits(&target), bits(source));
+        }
     }
 }
