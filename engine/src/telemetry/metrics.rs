@@ -382,6 +382,12 @@ impl Series {
 
     /// The newest sample at or before `at`.
     pub fn value_at(&self, at: SimTime) -> Option<Sample> {
+        // A scrape reads the present, which is usually after the newest sample.
+        if let Some(last) = self.samples.last()
+            && last.at <= at
+        {
+            return Some(*last);
+        }
         let hi = self.samples.partition_point(|s| s.at <= at);
         hi.checked_sub(1).map(|i| self.samples[i])
     }
