@@ -11,6 +11,8 @@
 //! its last line: a chained log stays chained, an unchained one stays unchained until
 //! [`DecisionLogWriter::start_chain`], and a sealed one is refused.
 
+use std::fmt::Write as _;
+
 use crate::domain::SimTime;
 
 use super::canonical::{Json, splice_raw_member, write_json_string};
@@ -50,7 +52,12 @@ pub struct DecisionLogWriter {
     /// Hash of the last entry of the log (written or resumed): where a new chain links to.
     last_hash: Option<String>,
     sealed: bool,
+    /// Buffers reused from line to line: the signed payload, the chain members' text and the
+    /// signature object.
     payload: String,
+    seq_text: String,
+    prev_text: String,
+    signature: String,
 }
 
 impl DecisionLogWriter {
@@ -63,6 +70,9 @@ impl DecisionLogWriter {
             last_hash: None,
             sealed: false,
             payload: String::new(),
+            seq_text: String::new(),
+            prev_text: String::new(),
+            signature: String::new(),
         }
     }
 
@@ -175,26 +185,27 @@ impl DecisionLogWriter {
         &mut self,
         write: impl FnOnce(&[(&str, &str)], &[&str], &mut String) -> usize,
     ) -> String {
-        let mut payload = std::mem::take(&mut self.payload);
+        let (payload, seq, prev, signature) = (
+            &mut self.payload,
+            &mut self.seq_text,
+            &mut self.prev_text,
+            &mut self.signature,
+        );
         payload.clear();
         let slot = match &self.chain {
             Some(head) => {
-                let seq = head.next_seq.to_string();
-                let mut prev = String::with_capacity(head.prev_hash.len() + 2);
-                write_json_string(&head.prev_hash, &mut prev);
-                write(
-                    &[(PREV_HASH_KEY, &prev), (SEQ_KEY, &seq)],
-                    &[],
-                    &mut payload,
-                )
+                seq.clear();
+                write!(seq, "{}", head.next_seq).expect("writing to a String cannot fail");
+                prev.clear();
+                write_json_string(&head.prev_hash, prev);
+                write(&[(PREV_HASH_KEY, prev), (SEQ_KEY, seq)], &[], payload)
             }
-            None => write(&[], &[SEQ_KEY, PREV_HASH_KEY], &mut payload),
+            None => write(&[], &[SEQ_KEY, PREV_HASH_KEY], payload),
         };
-        let mut signature = String::with_capacity(128);
+        signature.clear();
         self.key
-            .write_signature(self.algorithm, payload.as_bytes(), &mut signature);
-        let line = splice_raw_member(&payload, slot, SIGNATURE_KEY, &signature);
-        self.payload = payload;
+            .write_signature(self.algorithm, payload.as_bytes(), signature);
+        let line = splice_raw_member(payload, slot, SIGNATURE_KEY, signature);
         let hash = hash_canonical(line.as_bytes());
         if let Some(head) = &mut self.chain {
             head.next_seq += 1;
