@@ -695,6 +695,8 @@ impl Engine {
             risk_profile: record.risk_profile.clone(),
             schedule: record.schedule.clone(),
             strategy: record.strategy.clone(),
+            // The entry's own default, computed once for the run.
+            schedule_run_id: Some(format!("{}:{started_at}", record.schedule)),
             signal_id: None,
             primary_exchange: Some(route.venue.to_string()),
             secondary_exchange: route.secondary_venue.map(|v| v.to_string()),

@@ -296,7 +296,8 @@ pub fn strategy_signal_text(ctx: &SignalContext, signal: &Signal) -> ObjectText 
 }
 
 fn signal_members(ctx: &SignalContext, signal: &Signal, e: &mut impl Members) {
-    let ts = ctx.at.to_rfc3339();
+    // Only the default ids need the timestamp text.
+    let ts = || ctx.at.to_rfc3339();
     let symbol = signal.symbol.as_str();
     e.put_str("environment", &ctx.environment);
     e.put_str("portfolio", &ctx.portfolio);
@@ -307,7 +308,7 @@ fn signal_members(ctx: &SignalContext, signal: &Signal, e: &mut impl Members) {
     e.put_str("strategy", &ctx.strategy);
     match &ctx.schedule_run_id {
         Some(id) => e.put_str("schedule_run_id", id),
-        None => e.put_str("schedule_run_id", &format!("{}:{ts}", ctx.schedule)),
+        None => e.put_str("schedule_run_id", &format!("{}:{}", ctx.schedule, ts())),
     }
     e.put_str(
         "strategy_instance_id",
@@ -315,7 +316,7 @@ fn signal_members(ctx: &SignalContext, signal: &Signal, e: &mut impl Members) {
     );
     match &ctx.signal_id {
         Some(id) => e.put_str("signal_id", id),
-        None => e.put_str("signal_id", &format!("{}:{symbol}:{ts}", ctx.schedule)),
+        None => e.put_str("signal_id", &format!("{}:{symbol}:{}", ctx.schedule, ts())),
     }
     put_opt_text(e, "primary_exchange", &ctx.primary_exchange);
     put_opt_text(e, "secondary_exchange", &ctx.secondary_exchange);
