@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::decision_log::entry::{self as log_entry, Entry};
-use crate::decision_log::{DecisionLogWriter, Json};
+use crate::decision_log::{DecisionLogWriter, Json, Members, ObjectText};
 use crate::domain::{
     AccountId, Amount, Asset, ClientOrderId, ExecKind, ExecReport, InstrumentSpec, MarketEvent,
     OrderKind, OrderRequest, Qty, RejectReason, Side, SimDuration, SimTime, StrategyId, Symbol,
@@ -1006,15 +1006,15 @@ impl Engine {
                     });
                 }
                 self.log_json(now, "risk_alert", |e| {
-                    e.insert("risk_profile", Json::str(alert.profile.as_str()));
-                    e.insert("alert", Json::str(code));
-                    e.insert(
+                    e.put_str("risk_profile", alert.profile.as_str());
+                    e.put_str("alert", &code);
+                    e.put_str(
                         "severity",
-                        Json::str(format!("{:?}", alert.severity).to_ascii_lowercase()),
+                        &format!("{:?}", alert.severity).to_ascii_lowercase(),
                     );
-                    e.insert("message", Json::str(alert.message.as_str()));
-                    e.insert("value", Json::Float(alert.value));
-                    e.insert("threshold", Json::Float(alert.threshold));
+                    e.put_str("message", alert.message.as_str());
+                    e.put_float("value", alert.value);
+                    e.put_float("threshold", alert.threshold);
                 });
             }
             let (logged, refusal) = match &outcome.decision {
@@ -1154,12 +1154,9 @@ impl Engine {
         };
         if !unwind.is_empty() {
             self.log_json(now, "leg_group_unwind", |e| {
-                e.insert("schedule", Json::str(group.schedule.as_str()));
-                e.insert(
-                    "purpose",
-                    Json::str(format!("{purpose:?}").to_ascii_lowercase()),
-                );
-                e.insert("legs", Json::int(unwind.len() as i64));
+                e.put_str("schedule", group.schedule.as_str());
+                e.put_str("purpose", &format!("{purpose:?}").to_ascii_lowercase());
+                e.put_int("legs", unwind.len() as i128);
             });
             for (venue, symbol, side, qty) in &unwind {
                 let key = PositionKey {
@@ -1254,12 +1251,12 @@ impl Engine {
             reason: reason.to_owned(),
         });
         self.log_json(now, "order_skipped", |e| {
-            e.insert("schedule", Json::str(origin.schedule.as_str()));
-            e.insert("strategy", Json::str(origin.strategy));
-            e.insert("symbol", Json::str(symbol.as_str()));
-            e.insert("reason", Json::str(reason));
+            e.put_str("schedule", origin.schedule.as_str());
+            e.put_str("strategy", origin.strategy);
+            e.put_str("symbol", symbol.as_str());
+            e.put_str("reason", reason);
             if let Some(id) = &origin.signal_id {
-                e.insert("signal_id", Json::str(id.as_str()));
+                e.put_str("signal_id", id.as_str());
             }
         });
     }
@@ -1326,14 +1323,14 @@ impl Engine {
             match event {
                 SchedulerEvent::Alert(alert) => {
                     self.log_json(alert.timestamp, "scheduler_alert", |e| {
-                        e.insert("code", Json::str(alert.code));
-                        e.insert(
+                        e.put_str("code", alert.code);
+                        e.put_str(
                             "severity",
-                            Json::str(format!("{:?}", alert.severity).to_ascii_lowercase()),
+                            &format!("{:?}", alert.severity).to_ascii_lowercase(),
                         );
-                        e.insert("message", Json::str(alert.message.as_str()));
+                        e.put_str("message", alert.message.as_str());
                         if let Some(s) = &alert.schedule {
-                            e.insert("schedule", Json::str(s.as_str()));
+                            e.put_str("schedule", s.as_str());
                         }
                     });
                     self.events.push(EngineEvent::SchedulerAlert(alert));
@@ -1372,11 +1369,11 @@ impl Engine {
                     change,
                 } => {
                     self.log_json(at, "signal_limit", |e| {
-                        e.insert("strategy", Json::str(strategy.as_str()));
-                        e.insert("risk_profile", Json::str(profile.as_str()));
-                        e.insert(
+                        e.put_str("strategy", strategy.as_str());
+                        e.put_str("risk_profile", profile.as_str());
+                        e.put_json(
                             "change",
-                            Json::from_serialize(&change).unwrap_or(Json::Null),
+                            &Json::from_serialize(&change).unwrap_or(Json::Null),
                         );
                     });
                 }
@@ -1407,10 +1404,10 @@ impl Engine {
                     weights,
                 } => {
                     self.log_json(at, "capital_rebalance", |e| {
-                        e.insert("policy", Json::str(policy));
-                        e.insert(
+                        e.put_str("policy", policy);
+                        e.put_json(
                             "weights",
-                            Json::from_serialize(&weights).unwrap_or(Json::Null),
+                            &Json::from_serialize(&weights).unwrap_or(Json::Null),
                         );
                     });
                 }
@@ -1420,8 +1417,8 @@ impl Engine {
                     failures,
                 } => {
                     self.log_json(at, "scheduler_aborted", |e| {
-                        e.insert("schedule", Json::str(schedule.as_str()));
-                        e.insert("failures", Json::int(i64::from(failures)));
+                        e.put_str("schedule", schedule.as_str());
+                        e.put_int("failures", i128::from(failures));
                     });
                 }
             }
@@ -1449,28 +1446,30 @@ impl Engine {
                 value: t.value.unwrap_or(f64::NAN),
             }),
             None => self.log_json(t.at, "alert_transition", |e| {
-                e.insert("rule", Json::str(t.rule.as_str()));
-                e.insert("state", Json::str("cleared"));
-                e.insert(
+                e.put_str("rule", t.rule.as_str());
+                e.put_str("state", "cleared");
+                e.put_json(
                     "labels",
-                    Json::from_serialize(&labels).unwrap_or(Json::Null),
+                    &Json::from_serialize(&labels).unwrap_or(Json::Null),
                 );
             }),
         }
     }
 
-    fn log_json(&mut self, at: SimTime, event: &str, fill: impl FnOnce(&mut Json)) {
+    /// Logs an ad-hoc entry (`event`, `timestamp` and what `fill` sets), written straight to
+    /// canonical text.
+    fn log_json(&mut self, at: SimTime, event: &str, fill: impl FnOnce(&mut ObjectText)) {
         if let Some(w) = &mut self.log {
-            let mut e = log_entry::base_entry(event, at);
+            let mut e = ObjectText::entry(event, at);
             fill(&mut e);
-            self.log_lines.push(w.append(e));
+            self.log_lines.push(w.append_text(&mut e));
         }
     }
 
     fn log_error(&mut self, at: SimTime, stage: &str, message: &str) {
         self.log_json(at, "engine_error", |e| {
-            e.insert("stage", Json::str(stage));
-            e.insert("message", Json::str(message));
+            e.put_str("stage", stage);
+            e.put_str("message", message);
         });
     }
 }
