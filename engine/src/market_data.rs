@@ -80,7 +80,7 @@ pub struct MarketBook {
     quotes: BTreeMap<InstrumentKey, (Quote, SimTime)>,
     status: BTreeMap<VenueId, VenueStatus>,
     /// Close time of the last bar delivered, per (schedule, symbol).
-    cursors: BTreeMap<(String, Symbol), SimTime>,
+    cursors: BTreeMap<String, BTreeMap<Symbol, SimTime>>,
     capacity: usize,
 }
 
@@ -259,6 +259,21 @@ fn plain_snapshot(inst: &InstrumentSpec, bar: &Bar) -> MarketSnapshot {
     }
 }
 
+impl MarketBook {
+    /// Moves a schedule's cursor on `symbol` to `at` (the close of the last bar delivered).
+    fn set_cursor(&mut self, schedule: &str, symbol: Symbol, at: SimTime) {
+        match self.cursors.get_mut(schedule) {
+            Some(cursors) => {
+                cursors.insert(symbol, at);
+            }
+            None => {
+                self.cursors
+                    .insert(schedule.to_owned(), BTreeMap::from([(symbol, at)]));
+            }
+        }
+    }
+}
+
 impl SnapshotFeed for MarketBook {
     fn load_history(
         &mut self,
@@ -271,8 +286,7 @@ impl SnapshotFeed for MarketBook {
             let tail = &all[all.len().saturating_sub(bars)..];
             out.extend(tail.iter().filter_map(|b| self.snapshot(spec, b)));
             if let Some(last) = tail.last() {
-                self.cursors
-                    .insert((spec.name.clone(), symbol), last.close_at());
+                self.set_cursor(&spec.name, symbol, last.close_at());
             }
         }
         Ok(out)
@@ -285,22 +299,28 @@ impl SnapshotFeed for MarketBook {
     ) -> Result<Vec<MarketSnapshot>, FeedError> {
         let mut out = Vec::new();
         for &symbol in &spec.market.symbols {
-            let key = (spec.name.clone(), symbol);
-            let after = self.cursors.get(&key).copied();
-            let is_fresh = |b: &Bar| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a);
-            let fresh: Vec<Bar> =
-                match self.base_bars_as(spec.market.venue, symbol, spec.market.interval) {
-                    Some(ring) => ring.iter().copied().filter(is_fresh).collect(),
-                    None => self
-                        .aggregated(spec.market.venue, symbol, spec.market.interval)
-                        .into_iter()
-                        .filter(is_fresh)
-                        .collect(),
-                };
-            if let Some(last) = fresh.last() {
-                self.cursors.insert(key, last.close_at());
+            let after = self
+                .cursors
+                .get(spec.name.as_str())
+                .and_then(|c| c.get(&symbol))
+                .copied();
+            let is_fresh = |b: &&Bar| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a);
+            let mut last = None;
+            let mut deliver = |b: &Bar| {
+                last = Some(b.close_at());
+                out.extend(self.snapshot(spec, b));
+            };
+            match self.base_bars_as(spec.market.venue, symbol, spec.market.interval) {
+                Some(ring) => ring.iter().filter(is_fresh).for_each(&mut deliver),
+                None => self
+                    .aggregated(spec.market.venue, symbol, spec.market.interval)
+                    .iter()
+                    .filter(is_fresh)
+                    .for_each(&mut deliver),
             }
-            out.extend(fresh.iter().filter_map(|b| self.snapshot(spec, b)));
+            if let Some(at) = last {
+                self.set_cursor(&spec.name, symbol, at);
+            }
         }
         Ok(out)
     }
