@@ -333,6 +333,16 @@ impl Default for SchedulerSettings {
     }
 }
 
+/// Capital weights with each schedule's share resolved, in schedule order: the weight under its
+/// own name (what a change is judged by) and the one it takes (its name's, else its
+/// strategy's).
+#[derive(Clone, Debug)]
+struct ResolvedWeights {
+    weights: BTreeMap<String, f64>,
+    own: Vec<f64>,
+    taken: Vec<f64>,
+}
+
 #[derive(Debug)]
 struct ScheduleState {
     spec: ScheduleSpec,
@@ -404,7 +414,7 @@ pub struct Scheduler {
     schedules: Vec<ScheduleState>,
     last_rebalance: Option<SimTime>,
     /// The weights of a policy that reads no run metrics, once computed.
-    metric_free_weights: Option<BTreeMap<String, f64>>,
+    metric_free_weights: Option<ResolvedWeights>,
     limits: SignalLimitOverrides,
     suspensions: Suspensions,
     rollback: Option<RollbackOverride>,
@@ -1064,31 +1074,46 @@ impl Scheduler {
         }
         // A policy that reads no run metrics gives the same weights every time (schedules
         // never change), so they are computed once.
-        let weights = match self.metric_free_weights.take() {
-            Some(weights) => weights,
-            None => self.allocate_weights(),
+        let resolved = match self.metric_free_weights.take() {
+            Some(resolved) => resolved,
+            None => self.resolve(self.allocate_weights()),
         };
         let changed = self
             .schedules
             .iter()
-            .any(|s| weights.get(&s.spec.name).copied().unwrap_or(0.0) != s.allocator_weight);
-        for s in &mut self.schedules {
-            s.allocator_weight = weights
-                .get(&s.spec.name)
-                .or_else(|| weights.get(&s.spec.strategy_name))
-                .copied()
-                .unwrap_or(0.0);
+            .zip(&resolved.own)
+            .any(|(s, w)| *w != s.allocator_weight);
+        for (s, w) in self.schedules.iter_mut().zip(&resolved.taken) {
+            s.allocator_weight = *w;
         }
         self.last_rebalance = Some(now);
         if changed {
             self.events.push(SchedulerEvent::CapitalRebalanced {
                 at: now,
                 policy: self.settings.capital.policy.name(),
-                weights: weights.clone(),
+                weights: resolved.weights.clone(),
             });
         }
         if !self.settings.capital.policy.reads_metrics() {
-            self.metric_free_weights = Some(weights);
+            self.metric_free_weights = Some(resolved);
+        }
+    }
+
+    /// Each schedule's share of `weights`, in schedule order.
+    fn resolve(&self, weights: BTreeMap<String, f64>) -> ResolvedWeights {
+        let own = |s: &ScheduleState| weights.get(&s.spec.name).copied();
+        ResolvedWeights {
+            own: self.schedules.iter().map(|s| own(s).unwrap_or(0.0)).collect(),
+            taken: self
+                .schedules
+                .iter()
+                .map(|s| {
+                    own(s)
+                        .or_else(|| weights.get(&s.spec.strategy_name).copied())
+                        .unwrap_or(0.0)
+                })
+                .collect(),
+            weights,
         }
     }
 
