@@ -679,6 +679,12 @@ impl Engine {
             {
                 self.log_error(now, "telemetry", &e.to_string());
             }
+            // The scheduler fills the map in place next time; without our two keys it has the
+            // scheduler's own.
+            let mut values = payload.into_values();
+            values.remove("pnl_drawdown_pct");
+            values.remove("risk_exposure_deviation_pct");
+            self.scheduler.recycle_telemetry(values);
         }
         let RunOutcome::Completed { batches } = &record.outcome else {
             return;

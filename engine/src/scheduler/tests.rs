@@ -656,3 +656,32 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// A run's metrics become the map that inserting them in order gives (a key set twice
+    /// keeps its last value), whatever map is recycled into it.
+    #[test]
+    fn run_metrics_equal_inserting_in_order(
+        sets in proptest::collection::vec((0usize..6, any::<f64>()), 0..14),
+        recycled in proptest::option::of(proptest::collection::btree_map("[a-f]{1,2}", any::<f64>(), 0..8)),
+        recycle_same_keys in any::<bool>(),
+    ) {
+        const KEYS: [&str; 6] = ["a", "b", "signals", "latency_ms", "ab", "z"];
+        let mut staged = super::runtime::RunMetrics::default();
+        let mut expected = BTreeMap::new();
+        for &(k, v) in &sets {
+            staged.insert(KEYS[k], v);
+            expected.insert(KEYS[k].to_owned(), v);
+        }
+        // Sometimes a recycled map with exactly the expected keys (stale values).
+        let recycled = if recycle_same_keys {
+            Some(expected.keys().map(|k| (k.clone(), -1.0)).collect())
+        } else {
+            recycled
+        };
+        let bits = |m: &BTreeMap<String, f64>| -> Vec<(String, u64)> {
+            m.iter().map(|(k, v)| (k.clone(), v.to_bits())).collect()
+        };
+        prop_assert_eq!(bits(&staged.into_map(recycled)), bits(&expected));
+    }
+}

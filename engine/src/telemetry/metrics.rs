@@ -451,6 +451,11 @@ impl TelemetryPayload {
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
+
+    /// The keys and values, taken out (to hand the map back for reuse).
+    pub fn into_values(self) -> BTreeMap<String, f64> {
+        self.values
+    }
 }
 
 impl From<BTreeMap<String, f64>> for TelemetryPayload {
