@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::decision_log::entry::{self as log_entry, Entry};
-use crate::decision_log::{DecisionLogWriter, Json};
+use crate::decision_log::{DecisionLogWriter, Json, Members, ObjectText};
 use crate::domain::{
     AccountId, Amount, Asset, ClientOrderId, ExecKind, ExecReport, InstrumentSpec, MarketEvent,
     OrderKind, OrderRequest, Qty, RejectReason, Side, SimDuration, SimTime, StrategyId, Symbol,
@@ -41,8 +41,8 @@ use crate::risk::{
 };
 use crate::scheduler::runtime::SuspensionChange as SchedSuspensionChange;
 use crate::scheduler::{
-    RollbackOverride, RollbackTransition, RunOutcome, RunRecord, RunTimer, ScheduleMarket,
-    Scheduler, SchedulerAlert, SchedulerEvent,
+    RollbackOverride, RollbackTransition, RunOutcome, RunRecord, RunTimer, Scheduler,
+    SchedulerAlert, SchedulerEvent,
 };
 use crate::strategy::{Regime, Signal, SignalSide};
 use crate::telemetry::{
@@ -238,6 +238,16 @@ struct OrderOrigin<'a> {
     interval: crate::domain::SimDuration,
 }
 
+/// What finishing a run needs from its schedule's spec, resolved once when the engine is built
+/// (specs never change afterwards).
+#[derive(Clone, Copy, Debug)]
+struct ScheduleRoute {
+    id: StrategyId,
+    venue: VenueId,
+    secondary_venue: Option<VenueId>,
+    interval: SimDuration,
+}
+
 /// The Stage4 engine.
 #[derive(Debug)]
 pub struct Engine {
@@ -264,6 +274,10 @@ pub struct Engine {
     next_order_id: u64,
     /// Intended position per (schedule, venue, symbol), lots: what the strategy asked for.
     targets: BTreeMap<PositionKey, Qty>,
+    /// Every schedule's route, by schedule name.
+    routes: BTreeMap<String, ScheduleRoute>,
+    /// The risk profiles the schedules use, each once, in name order (marked every poll).
+    risk_profiles: Vec<String>,
 }
 
 impl Engine {
@@ -291,6 +305,7 @@ impl Engine {
         }
         let specs: Vec<_> = scheduler.specs().cloned().collect();
         let share = Amount(settings.capital.0 / specs.len().max(1) as i128);
+        let mut routes = BTreeMap::new();
         for spec in &specs {
             let venues = std::iter::once(spec.market.venue).chain(spec.market.secondary_venue);
             for venue in venues {
@@ -323,7 +338,22 @@ impl Engine {
             ledger
                 .open_schedule(id, share)
                 .map_err(|e| EngineError::Component(e.to_string()))?;
+            routes.insert(
+                spec.name.clone(),
+                ScheduleRoute {
+                    id,
+                    venue: spec.market.venue,
+                    secondary_venue: spec.market.secondary_venue,
+                    interval: spec.market.interval,
+                },
+            );
         }
+        let risk_profiles: Vec<String> = specs
+            .iter()
+            .map(|s| s.risk_profile.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let alerts = AlertEvaluator::new(RuleGroup::stage4(), settings.alert_boundary, start)
             .map_err(|e| EngineError::Component(e.to_string()))?;
         scheduler.start(start);
@@ -349,6 +379,8 @@ impl Engine {
             retry_seq: 0,
             next_order_id: 0,
             targets: BTreeMap::new(),
+            routes,
+            risk_profiles,
         })
     }
 
@@ -391,17 +423,17 @@ impl Engine {
 
     /// Takes the venue commands produced since the last call, in order.
     pub fn drain_commands(&mut self) -> Vec<VenueCommand> {
-        std::mem::take(&mut self.commands)
+        take_sized(&mut self.commands)
     }
 
     /// Takes the signed decision-log lines produced since the last call, in order.
     pub fn drain_log_lines(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.log_lines)
+        take_sized(&mut self.log_lines)
     }
 
     /// Takes the typed events produced since the last call, in order.
     pub fn drain_events(&mut self) -> Vec<EngineEvent> {
-        std::mem::take(&mut self.events)
+        take_sized(&mut self.events)
     }
 
     /// Appends an entry built elsewhere (an operator action, an audit result, an incident) to
@@ -431,7 +463,8 @@ impl Engine {
 
     fn write<E: Entry>(&mut self, entry: &E) {
         if let Some(w) = &mut self.log {
-            self.log_lines.push(w.append(entry.to_json()));
+            self.log_lines
+                .push(w.append_text(&mut entry.to_object_text()));
         }
     }
 
@@ -610,19 +643,12 @@ impl Engine {
 
     // ------------------------------------------------------------------ runs → orders
 
-    fn finish_run(&mut self, now: SimTime, record: RunRecord) {
-        let Some(spec) = self
-            .scheduler
-            .specs()
-            .find(|s| s.name == record.schedule)
-            .cloned()
-        else {
+    fn finish_run(&mut self, now: SimTime, mut record: RunRecord) {
+        // Every schedule has a route (and a valid id): `new` resolved them all.
+        let Some(&route) = self.routes.get(&record.schedule) else {
             return;
         };
-        let schedule = match schedule_id(&record.schedule) {
-            Ok(id) => id,
-            Err(e) => return self.log_error(now, "schedule_name", &e),
-        };
+        let schedule = route.id;
         let signals: usize = record.signals().count();
         self.events.push(EngineEvent::Run {
             at: record.finished_at,
@@ -638,11 +664,8 @@ impl Engine {
                 RunOutcome::Failed { .. } => "failed",
             },
         });
-        if let Some(values) = &record.telemetry {
-            let mut payload = TelemetryPayload::new();
-            for (k, v) in values {
-                payload.set(k, *v);
-            }
+        if let Some(values) = record.telemetry.take() {
+            let mut payload = TelemetryPayload::from(values);
             if let Some(dd) = self.ledger.pnl_drawdown_pct(schedule) {
                 payload.set("pnl_drawdown_pct", dd);
             }
@@ -656,45 +679,54 @@ impl Engine {
             {
                 self.log_error(now, "telemetry", &e.to_string());
             }
+            // The scheduler fills the map in place next time; without our two keys it has the
+            // scheduler's own.
+            let mut values = payload.into_values();
+            values.remove("pnl_drawdown_pct");
+            values.remove("risk_exposure_deviation_pct");
+            self.scheduler.recycle_telemetry(values);
         }
         let RunOutcome::Completed { batches } = &record.outcome else {
             return;
         };
+        if signals == 0 {
+            return;
+        }
+        // One context for the whole run; only the signal id changes from signal to signal.
+        let started_at = record.started_at.to_rfc3339();
+        let mut ctx = log_entry::SignalContext {
+            at: record.started_at,
+            environment: self.settings.environment.clone(),
+            portfolio: self.settings.portfolio.clone(),
+            risk_profile: record.risk_profile.clone(),
+            schedule: record.schedule.clone(),
+            strategy: record.strategy.clone(),
+            // The entry's own default, computed once for the run.
+            schedule_run_id: Some(format!("{}:{started_at}", record.schedule)),
+            signal_id: None,
+            primary_exchange: Some(route.venue.to_string()),
+            secondary_exchange: route.secondary_venue.map(|v| v.to_string()),
+            instrument_type: Some("spot".to_owned()),
+            data_feed: self.settings.data_feed.clone(),
+            latency_ms: record.latency.as_millis_f64(),
+            ..log_entry::SignalContext::default()
+        };
         for batch in batches {
             for signal in &batch.signals {
-                let signal_id = format!(
-                    "{}:{}:{}",
-                    record.schedule,
-                    signal.symbol,
-                    record.started_at.to_rfc3339()
-                );
-                let ctx = log_entry::SignalContext {
-                    at: record.started_at,
-                    environment: self.settings.environment.clone(),
-                    portfolio: self.settings.portfolio.clone(),
-                    risk_profile: record.risk_profile.clone(),
-                    schedule: record.schedule.clone(),
-                    strategy: record.strategy.clone(),
-                    signal_id: Some(signal_id.clone()),
-                    primary_exchange: Some(spec.market.venue.to_string()),
-                    secondary_exchange: spec.market.secondary_venue.map(|v| v.to_string()),
-                    instrument_type: Some("spot".to_owned()),
-                    data_feed: self.settings.data_feed.clone(),
-                    latency_ms: record.latency.as_millis_f64(),
-                    ..log_entry::SignalContext::default()
-                };
+                let signal_id = format!("{}:{}:{started_at}", record.schedule, signal.symbol);
+                ctx.signal_id = Some(signal_id.clone());
                 if let Some(w) = &mut self.log {
                     self.log_lines
-                        .push(w.append(log_entry::strategy_signal(&ctx, signal)));
+                        .push(w.append_text(&mut log_entry::strategy_signal_text(&ctx, signal)));
                 }
                 let origin = OrderOrigin {
                     schedule,
                     strategy: &record.strategy,
                     risk_profile: &record.risk_profile,
                     signal_id: Some(signal_id),
-                    interval: spec.market.interval,
+                    interval: route.interval,
                 };
-                self.route(now, &origin, &spec.market, signal);
+                self.route(now, &origin, &route, signal);
             }
         }
     }
@@ -703,7 +735,7 @@ impl Engine {
         &mut self,
         now: SimTime,
         origin: &OrderOrigin<'_>,
-        market: &ScheduleMarket,
+        market: &ScheduleRoute,
         signal: &Signal,
     ) {
         if self.scheduler.is_disabled() {
@@ -917,10 +949,10 @@ impl Engine {
             self.refuse(now, origin, symbol, "no_price");
             return None;
         };
-        let Some(profile) = self.risk.profile(origin.risk_profile).cloned() else {
+        if self.risk.profile(origin.risk_profile).is_none() {
             self.refuse(now, origin, symbol, "unknown_risk_profile");
             return None;
-        };
+        }
         let price = spec.price_to_f64(mark);
         // A flat market has a zero ATR, which risk refuses; one tick is the smallest real range.
         let tick = spec.price_to_f64(crate::domain::Price(1));
@@ -933,6 +965,11 @@ impl Engine {
         let atr = average_true_range(&history, self.settings.execution.atr_period)
             .unwrap_or(0.0)
             .max(tick);
+        // The stop depends on side, price and ATR only, so it is the same for a resized retry.
+        let stop = self
+            .risk
+            .profile(origin.risk_profile)
+            .map(|profile| StopPlan::from_atr(side, price, atr, &profile.limits));
         let equity = self.ledger.total_equity().to_units_f64();
         let account = AccountSnapshot {
             total_equity: equity,
@@ -951,7 +988,7 @@ impl Engine {
                 side,
                 quantity: spec.qty_to_f64(qty),
                 price: Some(price),
-                stop: Some(StopPlan::from_atr(side, price, atr, &profile.limits)),
+                stop,
             };
             let outcome =
                 match self
@@ -975,15 +1012,15 @@ impl Engine {
                     });
                 }
                 self.log_json(now, "risk_alert", |e| {
-                    e.insert("risk_profile", Json::str(alert.profile.as_str()));
-                    e.insert("alert", Json::str(code));
-                    e.insert(
+                    e.put_str("risk_profile", alert.profile.as_str());
+                    e.put_str("alert", &code);
+                    e.put_str(
                         "severity",
-                        Json::str(format!("{:?}", alert.severity).to_ascii_lowercase()),
+                        &format!("{:?}", alert.severity).to_ascii_lowercase(),
                     );
-                    e.insert("message", Json::str(alert.message.as_str()));
-                    e.insert("value", Json::Float(alert.value));
-                    e.insert("threshold", Json::Float(alert.threshold));
+                    e.put_str("message", alert.message.as_str());
+                    e.put_float("value", alert.value);
+                    e.put_float("threshold", alert.threshold);
                 });
             }
             let (logged, refusal) = match &outcome.decision {
@@ -1123,12 +1160,9 @@ impl Engine {
         };
         if !unwind.is_empty() {
             self.log_json(now, "leg_group_unwind", |e| {
-                e.insert("schedule", Json::str(group.schedule.as_str()));
-                e.insert(
-                    "purpose",
-                    Json::str(format!("{purpose:?}").to_ascii_lowercase()),
-                );
-                e.insert("legs", Json::int(unwind.len() as i64));
+                e.put_str("schedule", group.schedule.as_str());
+                e.put_str("purpose", &format!("{purpose:?}").to_ascii_lowercase());
+                e.put_int("legs", unwind.len() as i128);
             });
             for (venue, symbol, side, qty) in &unwind {
                 let key = PositionKey {
@@ -1168,14 +1202,11 @@ impl Engine {
         symbol: Symbol,
         risk_profile: &str,
     ) -> Option<RetryClose> {
-        let spec = self
-            .scheduler
-            .specs()
-            .find(|s| s.name == schedule.as_str())?;
+        let route = self.routes.get(schedule.as_str())?;
         Some(RetryClose {
             schedule,
             risk_profile: risk_profile.to_owned(),
-            venues: [spec.market.venue, spec.market.secondary_venue?],
+            venues: [route.venue, route.secondary_venue?],
             symbol,
         })
     }
@@ -1226,12 +1257,12 @@ impl Engine {
             reason: reason.to_owned(),
         });
         self.log_json(now, "order_skipped", |e| {
-            e.insert("schedule", Json::str(origin.schedule.as_str()));
-            e.insert("strategy", Json::str(origin.strategy));
-            e.insert("symbol", Json::str(symbol.as_str()));
-            e.insert("reason", Json::str(reason));
+            e.put_str("schedule", origin.schedule.as_str());
+            e.put_str("strategy", origin.strategy);
+            e.put_str("symbol", symbol.as_str());
+            e.put_str("reason", reason);
             if let Some(id) = &origin.signal_id {
-                e.insert("signal_id", Json::str(id.as_str()));
+                e.put_str("signal_id", id.as_str());
             }
         });
     }
@@ -1257,26 +1288,17 @@ impl Engine {
         if equity <= 0.0 {
             return 0.0;
         }
+        // Only targeted positions can differ from their target: a position without one counts
+        // as on target and adds nothing (every term is ≥ +0.0, so skipping it keeps the sum).
         let mut gap = 0.0;
-        let keys: Vec<PositionKey> = self
-            .targets
-            .keys()
-            .copied()
-            .chain(self.ledger.positions().map(|(k, _)| *k))
-            .filter(|k| k.strategy == schedule)
-            .collect();
-        let mut seen = std::collections::BTreeSet::new();
-        for key in keys {
-            if !seen.insert(key) {
-                continue;
-            }
-            let actual = self.ledger.position(&key).map_or(0, |p| p.qty.get());
-            let target = self.targets.get(&key).map_or(actual, |q| q.get());
+        for (key, target) in self.targets.iter().filter(|(k, _)| k.strategy == schedule) {
+            let actual = self.ledger.position(key).map_or(0, |p| p.qty.get());
             if let (Some(spec), Some(mark)) = (
                 self.market.spec(key.venue, key.symbol),
                 self.ledger.mark_price(key.venue, key.symbol),
             ) {
-                gap += spec.qty_to_f64(Qty((actual - target).abs())) * spec.price_to_f64(mark);
+                gap +=
+                    spec.qty_to_f64(Qty((actual - target.get()).abs())) * spec.price_to_f64(mark);
             }
         }
         gap / equity * 100.0
@@ -1284,14 +1306,8 @@ impl Engine {
 
     fn mark_risk(&mut self, now: SimTime) {
         let equity = self.ledger.total_equity().to_units_f64();
-        let profiles: Vec<String> = self
-            .scheduler
-            .specs()
-            .map(|s| s.risk_profile.clone())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        for profile in profiles {
+        let profiles = std::mem::take(&mut self.risk_profiles);
+        for profile in &profiles {
             let mark = MarkToMarket {
                 at: now,
                 equity,
@@ -1301,10 +1317,11 @@ impl Engine {
                 rolling_profit_30d: None,
                 rolling_costs_30d: None,
             };
-            if let Err(e) = self.risk.on_mark_to_market(&profile, &mark) {
+            if let Err(e) = self.risk.on_mark_to_market(profile, &mark) {
                 self.log_error(now, "risk_mark", &e.to_string());
             }
         }
+        self.risk_profiles = profiles;
     }
 
     fn flush_scheduler_events(&mut self) {
@@ -1312,14 +1329,14 @@ impl Engine {
             match event {
                 SchedulerEvent::Alert(alert) => {
                     self.log_json(alert.timestamp, "scheduler_alert", |e| {
-                        e.insert("code", Json::str(alert.code));
-                        e.insert(
+                        e.put_str("code", alert.code);
+                        e.put_str(
                             "severity",
-                            Json::str(format!("{:?}", alert.severity).to_ascii_lowercase()),
+                            &format!("{:?}", alert.severity).to_ascii_lowercase(),
                         );
-                        e.insert("message", Json::str(alert.message.as_str()));
+                        e.put_str("message", alert.message.as_str());
                         if let Some(s) = &alert.schedule {
-                            e.insert("schedule", Json::str(s.as_str()));
+                            e.put_str("schedule", s.as_str());
                         }
                     });
                     self.events.push(EngineEvent::SchedulerAlert(alert));
@@ -1358,11 +1375,11 @@ impl Engine {
                     change,
                 } => {
                     self.log_json(at, "signal_limit", |e| {
-                        e.insert("strategy", Json::str(strategy.as_str()));
-                        e.insert("risk_profile", Json::str(profile.as_str()));
-                        e.insert(
+                        e.put_str("strategy", strategy.as_str());
+                        e.put_str("risk_profile", profile.as_str());
+                        e.put_json(
                             "change",
-                            Json::from_serialize(&change).unwrap_or(Json::Null),
+                            &Json::from_serialize(&change).unwrap_or(Json::Null),
                         );
                     });
                 }
@@ -1393,10 +1410,10 @@ impl Engine {
                     weights,
                 } => {
                     self.log_json(at, "capital_rebalance", |e| {
-                        e.insert("policy", Json::str(policy));
-                        e.insert(
+                        e.put_str("policy", policy);
+                        e.put_json(
                             "weights",
-                            Json::from_serialize(&weights).unwrap_or(Json::Null),
+                            &Json::from_serialize(&weights).unwrap_or(Json::Null),
                         );
                     });
                 }
@@ -1406,8 +1423,8 @@ impl Engine {
                     failures,
                 } => {
                     self.log_json(at, "scheduler_aborted", |e| {
-                        e.insert("schedule", Json::str(schedule.as_str()));
-                        e.insert("failures", Json::int(i64::from(failures)));
+                        e.put_str("schedule", schedule.as_str());
+                        e.put_int("failures", i128::from(failures));
                     });
                 }
             }
@@ -1435,30 +1452,39 @@ impl Engine {
                 value: t.value.unwrap_or(f64::NAN),
             }),
             None => self.log_json(t.at, "alert_transition", |e| {
-                e.insert("rule", Json::str(t.rule.as_str()));
-                e.insert("state", Json::str("cleared"));
-                e.insert(
+                e.put_str("rule", t.rule.as_str());
+                e.put_str("state", "cleared");
+                e.put_json(
                     "labels",
-                    Json::from_serialize(&labels).unwrap_or(Json::Null),
+                    &Json::from_serialize(&labels).unwrap_or(Json::Null),
                 );
             }),
         }
     }
 
-    fn log_json(&mut self, at: SimTime, event: &str, fill: impl FnOnce(&mut Json)) {
+    /// Logs an ad-hoc entry (`event`, `timestamp` and what `fill` sets), written straight to
+    /// canonical text.
+    fn log_json(&mut self, at: SimTime, event: &str, fill: impl FnOnce(&mut ObjectText)) {
         if let Some(w) = &mut self.log {
-            let mut e = log_entry::base_entry(event, at);
+            let mut e = ObjectText::entry(event, at);
             fill(&mut e);
-            self.log_lines.push(w.append(e));
+            self.log_lines.push(w.append_text(&mut e));
         }
     }
 
     fn log_error(&mut self, at: SimTime, stage: &str, message: &str) {
         self.log_json(at, "engine_error", |e| {
-            e.insert("stage", Json::str(stage));
-            e.insert("message", Json::str(message));
+            e.put_str("stage", stage);
+            e.put_str("message", message);
         });
     }
+}
+
+/// Takes everything out of `queue`, leaving room for as many items as it held: a driver drains
+/// after every step, and a queue that starts empty each time regrows (and copies) every step.
+fn take_sized<T>(queue: &mut Vec<T>) -> Vec<T> {
+    let room = queue.len();
+    std::mem::replace(queue, Vec::with_capacity(room))
 }
 
 fn schedule_id(name: &str) -> Result<StrategyId, String> {

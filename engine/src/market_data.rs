@@ -23,16 +23,64 @@ use crate::domain::{
 use crate::scheduler::{FeedError, ScheduleSpec, SnapshotFeed};
 use crate::strategy::{CrossQuotes, MarketSnapshot};
 
+/// A venue and symbol as one map key that compares in a few word operations.
+///
+/// Both names are zero-padded to 32 bytes and read as big-endian words. Names never contain a
+/// zero byte, so equal words mean equal names, and the words order like the `(venue, symbol)`
+/// pair (the derived order of the inline names calls `memcmp` for every comparison, which is
+/// most of the cost of a lookup on the per-event paths).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct InstrumentKey([u128; 4]);
+
+impl InstrumentKey {
+    /// The key of `symbol` on `venue`.
+    pub(crate) fn new(venue: VenueId, symbol: Symbol) -> InstrumentKey {
+        let mut bytes = [0u8; 64];
+        bytes[..venue.as_bytes().len()].copy_from_slice(venue.as_bytes());
+        bytes[32..32 + symbol.as_bytes().len()].copy_from_slice(symbol.as_bytes());
+        let word = |i: usize| {
+            u128::from_be_bytes(bytes[16 * i..16 * (i + 1)].try_into().expect("16 bytes"))
+        };
+        InstrumentKey([word(0), word(1), word(2), word(3)])
+    }
+
+    /// The venue and symbol back.
+    pub(crate) fn parts(self) -> (VenueId, Symbol) {
+        let mut bytes = [0u8; 64];
+        for (i, w) in self.0.iter().enumerate() {
+            bytes[16 * i..16 * (i + 1)].copy_from_slice(&w.to_be_bytes());
+        }
+        let name = |b: &[u8]| {
+            let len = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+            std::str::from_utf8(&b[..len])
+                .expect("keys are built from ASCII names")
+                .to_owned()
+        };
+        (
+            VenueId::new(&name(&bytes[..32])).expect("built from a venue"),
+            Symbol::new(&name(&bytes[32..])).expect("built from a symbol"),
+        )
+    }
+}
+
+impl std::fmt::Debug for InstrumentKey {
+    /// Like the `(venue, symbol)` pair it stands for.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (venue, symbol) = self.parts();
+        f.debug_tuple("").field(&venue).field(&symbol).finish()
+    }
+}
+
 /// The engine's market state.
 #[derive(Clone, Debug)]
 pub struct MarketBook {
-    specs: BTreeMap<(VenueId, Symbol), InstrumentSpec>,
-    bars: BTreeMap<(VenueId, Symbol), VecDeque<Bar>>,
+    specs: BTreeMap<InstrumentKey, InstrumentSpec>,
+    bars: BTreeMap<InstrumentKey, VecDeque<Bar>>,
     /// Latest quote and when it was received.
-    quotes: BTreeMap<(VenueId, Symbol), (Quote, SimTime)>,
+    quotes: BTreeMap<InstrumentKey, (Quote, SimTime)>,
     status: BTreeMap<VenueId, VenueStatus>,
     /// Close time of the last bar delivered, per (schedule, symbol).
-    cursors: BTreeMap<(String, Symbol), SimTime>,
+    cursors: BTreeMap<String, BTreeMap<Symbol, SimTime>>,
     capacity: usize,
 }
 
@@ -46,7 +94,7 @@ impl MarketBook {
         MarketBook {
             specs: specs
                 .into_iter()
-                .map(|(venue, spec)| ((venue, spec.symbol), spec))
+                .map(|(venue, spec)| (InstrumentKey::new(venue, spec.symbol), spec))
                 .collect(),
             bars: BTreeMap::new(),
             quotes: BTreeMap::new(),
@@ -60,10 +108,14 @@ impl MarketBook {
     pub fn apply(&mut self, received_at: SimTime, event: &MarketEvent) {
         match event {
             MarketEvent::Quote(q) => {
-                self.quotes.insert((q.venue, q.symbol), (*q, received_at));
+                self.quotes
+                    .insert(InstrumentKey::new(q.venue, q.symbol), (*q, received_at));
             }
             MarketEvent::Bar(b) => {
-                let ring = self.bars.entry((b.venue, b.symbol)).or_default();
+                let ring = self
+                    .bars
+                    .entry(InstrumentKey::new(b.venue, b.symbol))
+                    .or_default();
                 if ring.len() == self.capacity {
                     ring.pop_front();
                 }
@@ -77,12 +129,14 @@ impl MarketBook {
 
     /// The instrument spec of `symbol` on `venue`.
     pub fn spec(&self, venue: VenueId, symbol: Symbol) -> Option<&InstrumentSpec> {
-        self.specs.get(&(venue, symbol))
+        self.specs.get(&InstrumentKey::new(venue, symbol))
     }
 
     /// The latest quote of `symbol` on `venue`.
     pub fn quote(&self, venue: VenueId, symbol: Symbol) -> Option<&Quote> {
-        self.quotes.get(&(venue, symbol)).map(|(q, _)| q)
+        self.quotes
+            .get(&InstrumentKey::new(venue, symbol))
+            .map(|(q, _)| q)
     }
 
     /// Whether `venue` is up (venues never reported down are up).
@@ -99,9 +153,16 @@ impl MarketBook {
         interval: SimDuration,
         n: usize,
     ) -> Vec<MarketSnapshot> {
-        let Some(spec) = self.specs.get(&(venue, symbol)) else {
+        let Some(spec) = self.spec(venue, symbol) else {
             return Vec::new();
         };
+        if let Some(ring) = self.base_bars_as(venue, symbol, interval) {
+            return ring
+                .iter()
+                .skip(ring.len().saturating_sub(n))
+                .map(|b| plain_snapshot(spec, b))
+                .collect();
+        }
         let bars = self.aggregated(venue, symbol, interval);
         bars[bars.len().saturating_sub(n)..]
             .iter()
@@ -109,9 +170,22 @@ impl MarketBook {
             .collect()
     }
 
+    /// The stored base bars, when every one is already a bar of `interval` or coarser: then
+    /// [`MarketBook::aggregated`] would return them as they are, and reading them in place
+    /// spares the copy (a schedule on the market's own bar interval is the common case).
+    fn base_bars_as(
+        &self,
+        venue: VenueId,
+        symbol: Symbol,
+        interval: SimDuration,
+    ) -> Option<&VecDeque<Bar>> {
+        let ring = self.bars.get(&InstrumentKey::new(venue, symbol))?;
+        ring.iter().all(|b| b.interval >= interval).then_some(ring)
+    }
+
     /// Bars of `interval` built from the stored base bars, complete ones only, oldest first.
     fn aggregated(&self, venue: VenueId, symbol: Symbol, interval: SimDuration) -> Vec<Bar> {
-        let Some(ring) = self.bars.get(&(venue, symbol)) else {
+        let Some(ring) = self.bars.get(&InstrumentKey::new(venue, symbol)) else {
             return Vec::new();
         };
         let mut out: Vec<Bar> = Vec::new();
@@ -145,16 +219,15 @@ impl MarketBook {
     }
 
     fn snapshot(&self, spec: &ScheduleSpec, bar: &Bar) -> Option<MarketSnapshot> {
-        let inst = self.specs.get(&(bar.venue, bar.symbol))?;
+        let inst = self.spec(bar.venue, bar.symbol)?;
         let px = |p: Price| inst.price_to_f64(p);
         let mut snapshot = plain_snapshot(inst, bar);
         let cross = spec.market.secondary_venue.and_then(|secondary| {
-            let primary = self
+            let primary = self.quote(spec.market.venue, bar.symbol);
+            let (other, received) = self
                 .quotes
-                .get(&(spec.market.venue, bar.symbol))
-                .map(|(q, _)| q);
-            let (other, received) = self.quotes.get(&(secondary, bar.symbol))?;
-            let other_spec = self.specs.get(&(secondary, bar.symbol))?;
+                .get(&InstrumentKey::new(secondary, bar.symbol))?;
+            let other_spec = self.spec(secondary, bar.symbol)?;
             let close = px(bar.close);
             let feed_delay = received.saturating_since(other.at);
             Some(CrossQuotes {
@@ -186,6 +259,21 @@ fn plain_snapshot(inst: &InstrumentSpec, bar: &Bar) -> MarketSnapshot {
     }
 }
 
+impl MarketBook {
+    /// Moves a schedule's cursor on `symbol` to `at` (the close of the last bar delivered).
+    fn set_cursor(&mut self, schedule: &str, symbol: Symbol, at: SimTime) {
+        match self.cursors.get_mut(schedule) {
+            Some(cursors) => {
+                cursors.insert(symbol, at);
+            }
+            None => {
+                self.cursors
+                    .insert(schedule.to_owned(), BTreeMap::from([(symbol, at)]));
+            }
+        }
+    }
+}
+
 impl SnapshotFeed for MarketBook {
     fn load_history(
         &mut self,
@@ -198,8 +286,7 @@ impl SnapshotFeed for MarketBook {
             let tail = &all[all.len().saturating_sub(bars)..];
             out.extend(tail.iter().filter_map(|b| self.snapshot(spec, b)));
             if let Some(last) = tail.last() {
-                self.cursors
-                    .insert((spec.name.clone(), symbol), last.close_at());
+                self.set_cursor(&spec.name, symbol, last.close_at());
             }
         }
         Ok(out)
@@ -212,17 +299,28 @@ impl SnapshotFeed for MarketBook {
     ) -> Result<Vec<MarketSnapshot>, FeedError> {
         let mut out = Vec::new();
         for &symbol in &spec.market.symbols {
-            let key = (spec.name.clone(), symbol);
-            let after = self.cursors.get(&key).copied();
-            let fresh: Vec<Bar> = self
-                .aggregated(spec.market.venue, symbol, spec.market.interval)
-                .into_iter()
-                .filter(|b| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a))
-                .collect();
-            if let Some(last) = fresh.last() {
-                self.cursors.insert(key, last.close_at());
+            let after = self
+                .cursors
+                .get(spec.name.as_str())
+                .and_then(|c| c.get(&symbol))
+                .copied();
+            let is_fresh = |b: &&Bar| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a);
+            let mut last = None;
+            let mut deliver = |b: &Bar| {
+                last = Some(b.close_at());
+                out.extend(self.snapshot(spec, b));
+            };
+            match self.base_bars_as(spec.market.venue, symbol, spec.market.interval) {
+                Some(ring) => ring.iter().filter(is_fresh).for_each(&mut deliver),
+                None => self
+                    .aggregated(spec.market.venue, symbol, spec.market.interval)
+                    .iter()
+                    .filter(is_fresh)
+                    .for_each(&mut deliver),
             }
-            out.extend(fresh.iter().filter_map(|b| self.snapshot(spec, b)));
+            if let Some(at) = last {
+                self.set_cursor(&spec.name, symbol, at);
+            }
         }
         Ok(out)
     }
@@ -318,6 +416,80 @@ mod tests {
             hist.iter().map(|s| s.close).collect::<Vec<_>>(),
             [60_009.0, 60_010.0, 60_011.0]
         );
+    }
+
+    proptest::proptest! {
+        /// Instrument keys are equal, and ordered, exactly as the (venue, symbol) pairs, and
+        /// give the names back.
+        #[test]
+        fn instrument_keys_order_like_the_pairs(
+            a in ("[a-z0-9_-]{1,31}", "[A-Z0-9_]{1,31}"),
+            b in ("[a-z0-9_-]{1,31}", "[A-Z0-9_]{1,31}"),
+            shared_venue in proptest::bool::ANY,
+        ) {
+            let pair = |(v, s): &(String, String)| (VenueId::new(v).unwrap(), Symbol::new(s).unwrap());
+            let (va, sa) = pair(&a);
+            let (mut vb, sb) = pair(&b);
+            if shared_venue {
+                vb = va;
+            }
+            let (ka, kb) = (InstrumentKey::new(va, sa), InstrumentKey::new(vb, sb));
+            proptest::prop_assert_eq!(ka.cmp(&kb), (va, sa).cmp(&(vb, sb)));
+            proptest::prop_assert_eq!(ka.parts(), (va, sa));
+            proptest::prop_assert_eq!(format!("{ka:?}"), format!("{:?}", (va, sa)));
+        }
+    }
+
+    #[test]
+    fn instrument_keys_order_prefixes_first() {
+        let key = |v: &str, s: &str| InstrumentKey::new(venue(v), Symbol::new(s).unwrap());
+        assert!(key("binance", "BTC_USDT") < key("binance_spot", "BTC"));
+        assert!(key("binance", "BTC") < key("binance", "BTC_USDT"));
+        assert!(key("a", "Z") < key("b", "A"));
+        let longest = "X".repeat(31);
+        assert_eq!(key(&"z".repeat(31), &longest).parts().1.as_str(), longest);
+    }
+
+    #[test]
+    fn bars_read_in_place_equal_the_aggregation() {
+        let mut book = MarketBook::new([(venue("binance"), btc())], 8);
+        for m in 0..11 {
+            book.apply(
+                SimTime::from_unix_secs((m + 1) * 60),
+                &bar("binance", m, 6_000_000 + m as i64 * 100),
+            );
+        }
+        let (v, s) = (venue("binance"), Symbol::new("BTC_USDT").unwrap());
+        let spec = btc();
+        let via_aggregation = |book: &MarketBook, interval, n| -> Vec<MarketSnapshot> {
+            let bars = book.aggregated(v, s, interval);
+            bars[bars.len().saturating_sub(n)..]
+                .iter()
+                .map(|b| plain_snapshot(&spec, b))
+                .collect()
+        };
+        // (interval, n, read in place?)
+        for (interval, n, in_place) in [
+            (SimDuration::from_mins(1), 3, true),
+            (SimDuration::from_secs(30), 20, true),
+            (SimDuration::from_mins(1), 0, true),
+            (SimDuration::from_mins(2), 3, false),
+        ] {
+            assert_eq!(book.base_bars_as(v, s, interval).is_some(), in_place);
+            assert_eq!(
+                book.recent(v, s, interval, n),
+                via_aggregation(&book, interval, n),
+                "{interval:?} {n}"
+            );
+        }
+        // One finer bar in the ring: the aggregation must run.
+        if let MarketEvent::Bar(mut b) = bar("binance", 11, 6_000_000) {
+            b.interval = SimDuration::from_secs(30);
+            book.apply(SimTime::from_unix_secs(720), &MarketEvent::Bar(b));
+        }
+        let one = SimDuration::from_mins(1);
+        assert!(book.base_bars_as(v, s, one).is_none());
+        assert_eq!(book.recent(v, s, one, 4), via_aggregation(&book, one, 4));
     }
 
     #[test]

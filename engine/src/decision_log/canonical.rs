@@ -109,9 +109,13 @@ impl Json {
 
     /// Converts any serde-serialisable value (integers stay integers, floats stay floats).
     pub fn from_serialize<T: serde::Serialize + ?Sized>(value: &T) -> Result<Json, String> {
-        serde_json::to_value(value)
-            .map(|v| Json::from(&v))
-            .map_err(|e| e.to_string())
+        // Straight into the tree; the few values only `serde_json` renders exactly (and every
+        // error) take the path through `serde_json::Value`, which gives the same result.
+        super::serialize::to_json(value).or_else(|_| {
+            serde_json::to_value(value)
+                .map(|v| Json::from(&v))
+                .map_err(|e| e.to_string())
+        })
     }
 
     /// Parses text the way Python's `json.loads` does (see the module doc).
@@ -166,46 +170,70 @@ impl Json {
         out: &mut String,
     ) -> Option<usize> {
         let map = self.as_object()?;
-        debug_assert!(
-            extras.windows(2).all(|w| w[0].0 < w[1].0),
-            "extras are sorted"
-        );
-        let start = out.len();
-        out.push('{');
-        let mut slot = None;
-        let mut first = true;
-        let mut extras = extras.iter().peekable();
-        let mut member = |key: &str, out: &mut String, slot: &mut Option<usize>| {
-            if slot.is_none() && key > skip {
-                *slot = Some(out.len() - start);
-            }
-            if !first {
-                out.push(',');
-            }
-            first = false;
-            write_string(key, out);
-            out.push(':');
-        };
-        for (k, v) in map {
-            let k = k.as_str();
-            while let Some((ek, ev)) = extras.next_if(|(ek, _)| *ek < k) {
-                member(ek, out, &mut slot);
-                out.push_str(ev);
-            }
-            if k == skip || omit.contains(&k) || extras.peek().is_some_and(|(ek, _)| *ek == k) {
-                continue;
-            }
-            member(k, out, &mut slot);
-            write_canonical(v, out);
+        let members = map.iter().map(|(k, v)| (k.as_str(), MemberValue::Tree(v)));
+        Some(write_members_merged(members, extras, omit, skip, out))
+    }
+}
+
+/// The value of a member being written: a tree, or text already in canonical form.
+#[derive(Clone, Copy)]
+pub(crate) enum MemberValue<'a> {
+    /// Written with the canonical writer.
+    Tree(&'a Json),
+    /// Copied as it is.
+    Canonical(&'a str),
+}
+
+/// Writes an object from `members`, which must come in key order without repeats, with the
+/// edits of [`Json::write_canonical_merged`], and returns where member `skip` belongs.
+pub(crate) fn write_members_merged<'a>(
+    members: impl Iterator<Item = (&'a str, MemberValue<'a>)>,
+    extras: &[(&str, &str)],
+    omit: &[&str],
+    skip: &str,
+    out: &mut String,
+) -> usize {
+    debug_assert!(
+        extras.windows(2).all(|w| w[0].0 < w[1].0),
+        "extras are sorted"
+    );
+    let start = out.len();
+    out.push('{');
+    let mut slot = None;
+    let mut first = true;
+    let mut extras = extras.iter().peekable();
+    let mut member = |key: &str, out: &mut String, slot: &mut Option<usize>| {
+        if slot.is_none() && key > skip {
+            *slot = Some(out.len() - start);
         }
-        for (ek, ev) in extras {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        write_string(key, out);
+        out.push(':');
+    };
+    for (k, v) in members {
+        while let Some((ek, ev)) = extras.next_if(|(ek, _)| *ek < k) {
             member(ek, out, &mut slot);
             out.push_str(ev);
         }
-        let slot = slot.unwrap_or(out.len() - start);
-        out.push('}');
-        Some(slot)
+        if k == skip || omit.contains(&k) || extras.peek().is_some_and(|(ek, _)| *ek == k) {
+            continue;
+        }
+        member(k, out, &mut slot);
+        match v {
+            MemberValue::Tree(v) => write_canonical(v, out),
+            MemberValue::Canonical(text) => out.push_str(text),
+        }
     }
+    for (ek, ev) in extras {
+        member(ek, out, &mut slot);
+        out.push_str(ev);
+    }
+    let slot = slot.unwrap_or(out.len() - start);
+    out.push('}');
+    slot
 }
 
 /// Inserts member `key: value` into the canonical object text `object` at byte offset `slot`
@@ -815,7 +843,7 @@ fn write_canonical(value: &Json, out: &mut String) {
         Json::Bool(true) => out.push_str("true"),
         Json::Bool(false) => out.push_str("false"),
         Json::Int(digits) => out.push_str(digits),
-        Json::Float(f) => out.push_str(&python_float_repr(*f)),
+        Json::Float(f) => write_python_float(*f, out),
         Json::Str(s) => write_string(s, out),
         Json::Array(items) => {
             out.push('[');
@@ -913,51 +941,159 @@ fn write_string(s: &str, out: &mut String) {
 /// Python's `repr(float)` as `json.dumps` writes it (`NaN`, `Infinity`, `-Infinity` for the
 /// non-finite values).
 pub fn python_float_repr(v: f64) -> String {
+    let mut out = String::with_capacity(24);
+    write_python_float(v, &mut out);
+    out
+}
+
+/// Appends [`python_float_repr`] of `v` to `out` without allocating.
+pub fn write_python_float(v: f64, out: &mut String) {
     if v.is_nan() {
-        return "NaN".to_owned();
+        return out.push_str("NaN");
     }
     if v.is_infinite() {
-        return if v > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
+        return out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
     }
     // Rust's `{:e}` prints the shortest digits that round-trip, like Python's repr, in the
     // form `d.ddde<exp>`; re-lay them out with Python's rules.
-    let sci = format!("{:e}", v.abs());
-    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` always has an exponent");
+    let mut sci = StackText::default();
+    write!(sci, "{:e}", v.abs()).expect("`{:e}` of an f64 fits the buffer");
+    let (mantissa, exp) = sci
+        .as_str()
+        .split_once('e')
+        .expect("`{:e}` always has an exponent");
     let exp: i32 = exp.parse().expect("`{:e}` exponent is an integer");
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let digits = if digits.chars().all(|c| c == '0') {
-        "0".to_owned()
-    } else {
-        digits
-    };
+    let mut digit_buf = [b'0'; 32];
+    let mut n = 0;
+    for d in mantissa.bytes().filter(u8::is_ascii_digit) {
+        digit_buf[n] = d;
+        n += 1;
+    }
+    if digit_buf[..n].iter().all(|&d| d == b'0') {
+        n = 1;
+    }
+    let digits = std::str::from_utf8(&digit_buf[..n]).expect("ASCII digits");
     let decpt = exp + 1; // value = 0.<digits> × 10^decpt
-    let sign = if v.is_sign_negative() { "-" } else { "" };
-    let n = digits.len() as i32;
+    if v.is_sign_negative() {
+        out.push('-');
+    }
+    let zeros = |out: &mut String, count: i32| {
+        for _ in 0..count {
+            out.push('0');
+        }
+    };
+    let n = n as i32;
     if v != 0.0 && !(-4 < decpt && decpt <= 16) {
         let (first, rest) = digits.split_at(1);
-        let mantissa = if rest.is_empty() {
-            first.to_owned()
-        } else {
-            format!("{first}.{rest}")
-        };
+        out.push_str(first);
+        if !rest.is_empty() {
+            out.push('.');
+            out.push_str(rest);
+        }
         let e = decpt - 1;
-        let esign = if e < 0 { '-' } else { '+' };
-        format!("{sign}{mantissa}e{esign}{:02}", e.abs())
+        out.push('e');
+        out.push(if e < 0 { '-' } else { '+' });
+        write!(out, "{:02}", e.abs()).expect("writing to a String cannot fail");
     } else if v == 0.0 {
-        format!("{sign}0.0")
+        out.push_str("0.0");
     } else if decpt <= 0 {
-        format!("{sign}0.{}{digits}", "0".repeat((-decpt) as usize))
+        out.push_str("0.");
+        zeros(out, -decpt);
+        out.push_str(digits);
     } else if decpt < n {
         let (int, frac) = digits.split_at(decpt as usize);
-        format!("{sign}{int}.{frac}")
+        out.push_str(int);
+        out.push('.');
+        out.push_str(frac);
     } else {
-        format!("{sign}{digits}{}.0", "0".repeat((decpt - n) as usize))
+        out.push_str(digits);
+        zeros(out, decpt - n);
+        out.push_str(".0");
+    }
+}
+
+/// A small text buffer on the stack, for formatting a number without allocating.
+#[derive(Default)]
+struct StackText {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl StackText {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).expect("only `str`s are written")
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(std::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first, allocating implementation: the oracle for [`write_python_float`].
+    fn python_float_repr_reference(v: f64) -> String {
+        if v.is_nan() {
+            return "NaN".to_owned();
+        }
+        if v.is_infinite() {
+            return if v > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
+        }
+        // Rust's `{:e}` prints the shortest digits that round-trip, like Python's repr, in the
+        // form `d.ddde<exp>`; re-lay them out with Python's rules.
+        let sci = format!("{:e}", v.abs());
+        let (mantissa, exp) = sci.split_once('e').expect("`{:e}` always has an exponent");
+        let exp: i32 = exp.parse().expect("`{:e}` exponent is an integer");
+        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+        let digits = if digits.chars().all(|c| c == '0') {
+            "0".to_owned()
+        } else {
+            digits
+        };
+        let decpt = exp + 1; // value = 0.<digits> × 10^decpt
+        let sign = if v.is_sign_negative() { "-" } else { "" };
+        let n = digits.len() as i32;
+        if v != 0.0 && !(-4 < decpt && decpt <= 16) {
+            let (first, rest) = digits.split_at(1);
+            let mantissa = if rest.is_empty() {
+                first.to_owned()
+            } else {
+                format!("{first}.{rest}")
+            };
+            let e = decpt - 1;
+            let esign = if e < 0 { '-' } else { '+' };
+            format!("{sign}{mantissa}e{esign}{:02}", e.abs())
+        } else if v == 0.0 {
+            format!("{sign}0.0")
+        } else if decpt <= 0 {
+            format!("{sign}0.{}{digits}", "0".repeat((-decpt) as usize))
+        } else if decpt < n {
+            let (int, frac) = digits.split_at(decpt as usize);
+            format!("{sign}{int}.{frac}")
+        } else {
+            format!("{sign}{digits}{}.0", "0".repeat((decpt - n) as usize))
+        }
+    }
+
+    proptest::proptest! {
+        /// The allocation-free writer prints every float exactly as the first implementation.
+        #[test]
+        fn float_writer_matches_the_reference(bits in proptest::num::u64::ANY, small in -1e6..1e6f64) {
+            for v in [f64::from_bits(bits), small, small.round(), small * 1e-9, small * 1e12] {
+                proptest::prop_assert_eq!(python_float_repr(v), python_float_repr_reference(v));
+            }
+        }
+    }
 
     #[test]
     fn floats_print_like_python_repr() {

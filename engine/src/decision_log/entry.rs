@@ -33,11 +33,13 @@
 //! [`DecisionLogWriter`]: super::writer::DecisionLogWriter
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use crate::domain::{Liquidity, Side, SimTime, TimeInForce};
 use crate::strategy::Signal;
 
 use super::canonical::{Json, python_float_repr};
+use super::members::{Members, ObjectText};
 
 /// Category of incident entries, as the support playbook requires (ops.md §8).
 pub const INCIDENT_CATEGORY: &str = "stage4_incident";
@@ -76,6 +78,12 @@ pub trait Entry {
     fn event(&self) -> &'static str;
     /// The unsigned entry object.
     fn to_json(&self) -> Json;
+    /// The same object as canonical text, for
+    /// [`DecisionLogWriter::append_text`](super::writer::DecisionLogWriter::append_text). The
+    /// kinds the engine writes for every order build it directly.
+    fn to_object_text(&self) -> ObjectText {
+        ObjectText::from_json(&self.to_json()).expect("entries are JSON objects")
+    }
 }
 
 /// A new entry object holding `event` and `timestamp`.
@@ -96,12 +104,15 @@ pub fn journal_decimal(v: f64) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "inf" } else { "-inf" }.to_owned();
     }
-    let text = format!("{v:.10}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    match text {
-        "" | "-0" | "0" => "0".to_owned(),
-        t => t.to_owned(),
+    let mut text = String::with_capacity(24);
+    write!(text, "{v:.10}").expect("writing to a String cannot fail");
+    let kept = text.trim_end_matches('0').trim_end_matches('.').len();
+    text.truncate(kept);
+    if matches!(text.as_str(), "" | "-0") {
+        text.clear();
+        text.push('0');
     }
+    text
 }
 
 /// A value as the reference journal stringifies signal metadata: strings as they are,
@@ -133,6 +144,18 @@ fn put_opt<T: Into<Json>>(entry: &mut Json, key: &str, value: Option<T>) {
 fn put_opt_str(entry: &mut Json, key: &str, value: &Option<String>) {
     if let Some(v) = value {
         entry.insert(key, Json::str(v.as_str()));
+    }
+}
+
+fn put_opt_text(entry: &mut impl Members, key: &str, value: &Option<String>) {
+    if let Some(v) = value {
+        entry.put_str(key, v);
+    }
+}
+
+fn put_opt_float(entry: &mut impl Members, key: &str, value: Option<f64>) {
+    if let Some(v) = value {
+        entry.put_float(key, v);
     }
 }
 
@@ -236,8 +259,8 @@ const SIGNAL_FIELDS: [&str; 25] = [
 /// metadata map too), then the context's extras (which win on equal keys).
 fn signal_metadata(ctx: &SignalContext, signal: &Signal) -> BTreeMap<String, Json> {
     let mut meta = BTreeMap::new();
-    if let Ok(Json::Object(typed)) = Json::from_serialize(&signal.metadata) {
-        meta.extend(typed.into_iter().filter(|(_, v)| *v != Json::Null));
+    if let Some(typed) = super::serialize::non_null_members(&signal.metadata) {
+        meta.extend(typed);
     }
     if let Some(q) = signal.quantity {
         meta.insert("quantity".to_owned(), Json::Float(q));
@@ -260,68 +283,68 @@ fn signal_metadata(ctx: &SignalContext, signal: &Signal) -> BTreeMap<String, Jso
 
 /// The `strategy_signal` entry for one bounded signal (engine.md §6), with `latency_ms`.
 pub fn strategy_signal(ctx: &SignalContext, signal: &Signal) -> Json {
-    let ts = ctx.at.to_rfc3339();
-    let symbol = signal.symbol.as_str();
     let mut e = base_entry(events::STRATEGY_SIGNAL, ctx.at);
-    put(&mut e, "environment", ctx.environment.as_str());
-    put(&mut e, "portfolio", ctx.portfolio.as_str());
-    put(&mut e, "risk_profile", ctx.risk_profile.as_str());
-    put(&mut e, "symbol", symbol);
-    put(&mut e, "side", signal.side.to_reference_string());
-    put(&mut e, "schedule", ctx.schedule.as_str());
-    put(&mut e, "strategy", ctx.strategy.as_str());
-    put(
-        &mut e,
-        "schedule_run_id",
-        ctx.schedule_run_id
-            .clone()
-            .unwrap_or_else(|| format!("{}:{ts}", ctx.schedule)),
-    );
-    put(
-        &mut e,
-        "strategy_instance_id",
-        ctx.strategy_instance_id
-            .clone()
-            .unwrap_or_else(|| ctx.strategy.clone()),
-    );
-    put(
-        &mut e,
-        "signal_id",
-        ctx.signal_id
-            .clone()
-            .unwrap_or_else(|| format!("{}:{symbol}:{ts}", ctx.schedule)),
-    );
-    put_opt_str(&mut e, "primary_exchange", &ctx.primary_exchange);
-    put_opt_str(&mut e, "secondary_exchange", &ctx.secondary_exchange);
-    if let Some((base, quote)) = signal.symbol.split_assets() {
-        put(&mut e, "base_asset", base.as_str());
-        put(&mut e, "quote_asset", quote.as_str());
+    signal_members(ctx, signal, &mut e);
+    e
+}
+
+/// [`strategy_signal`] as canonical text (the engine's hot path).
+pub fn strategy_signal_text(ctx: &SignalContext, signal: &Signal) -> ObjectText {
+    let mut e = ObjectText::entry(events::STRATEGY_SIGNAL, ctx.at);
+    signal_members(ctx, signal, &mut e);
+    e
+}
+
+fn signal_members(ctx: &SignalContext, signal: &Signal, e: &mut impl Members) {
+    // Only the default ids need the timestamp text.
+    let ts = || ctx.at.to_rfc3339();
+    let symbol = signal.symbol.as_str();
+    e.put_str("environment", &ctx.environment);
+    e.put_str("portfolio", &ctx.portfolio);
+    e.put_str("risk_profile", &ctx.risk_profile);
+    e.put_str("symbol", symbol);
+    e.put_str("side", &signal.side.to_reference_string());
+    e.put_str("schedule", &ctx.schedule);
+    e.put_str("strategy", &ctx.strategy);
+    match &ctx.schedule_run_id {
+        Some(id) => e.put_str("schedule_run_id", id),
+        None => e.put_str("schedule_run_id", &format!("{}:{}", ctx.schedule, ts())),
     }
-    put_opt_str(&mut e, "instrument_type", &ctx.instrument_type);
-    put(&mut e, "data_feed", ctx.data_feed.as_str());
-    put(
-        &mut e,
+    e.put_str(
+        "strategy_instance_id",
+        ctx.strategy_instance_id.as_deref().unwrap_or(&ctx.strategy),
+    );
+    match &ctx.signal_id {
+        Some(id) => e.put_str("signal_id", id),
+        None => e.put_str("signal_id", &format!("{}:{symbol}:{}", ctx.schedule, ts())),
+    }
+    put_opt_text(e, "primary_exchange", &ctx.primary_exchange);
+    put_opt_text(e, "secondary_exchange", &ctx.secondary_exchange);
+    if let Some((base, quote)) = signal.symbol.split_assets() {
+        e.put_str("base_asset", base.as_str());
+        e.put_str("quote_asset", quote.as_str());
+    }
+    put_opt_text(e, "instrument_type", &ctx.instrument_type);
+    e.put_str("data_feed", &ctx.data_feed);
+    e.put_str(
         "risk_budget_bucket",
         ctx.risk_budget_bucket
-            .clone()
-            .unwrap_or_else(|| ctx.risk_profile.clone()),
+            .as_deref()
+            .unwrap_or(&ctx.risk_profile),
     );
-    put(&mut e, "confidence", journal_decimal(signal.confidence));
-    put(&mut e, "latency_ms", journal_decimal(ctx.latency_ms));
-    put(
-        &mut e,
+    e.put_str("confidence", &journal_decimal(signal.confidence));
+    e.put_str("latency_ms", &journal_decimal(ctx.latency_ms));
+    e.put_str(
         "telemetry_namespace",
-        format!("{}.multi_strategy.{}", ctx.environment, ctx.schedule),
+        &format!("{}.multi_strategy.{}", ctx.environment, ctx.schedule),
     );
-    let map = e.as_object_mut().expect("base_entry is an object");
     for (key, value) in signal_metadata(ctx, signal) {
         let mut key = key;
-        while SIGNAL_FIELDS.contains(&key.as_str()) || map.contains_key(&key) {
+        while SIGNAL_FIELDS.contains(&key.as_str()) || e.has(&key) {
             key = format!("meta_{key}");
         }
-        map.insert(key, Json::Str(journal_string(&value)));
+        e.put_str(&key, &journal_string(&value));
     }
-    e
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,6 +391,31 @@ pub struct RiskDecision {
     pub latency_ms: Option<f64>,
 }
 
+impl RiskDecision {
+    fn members(&self, e: &mut impl Members) {
+        e.put_str("risk_profile", &self.risk_profile);
+        e.put_str("schedule", &self.schedule);
+        e.put_str("strategy", &self.strategy);
+        put_opt_text(e, "signal_id", &self.signal_id);
+        e.put_str("symbol", &self.symbol);
+        e.put_str("side", &self.side);
+        e.put_float("quantity", self.quantity);
+        put_opt_float(e, "price", self.price);
+        match &self.outcome {
+            RiskOutcome::Approved => e.put_str("decision", "approved"),
+            RiskOutcome::Refused {
+                reason,
+                max_quantity,
+            } => {
+                e.put_str("decision", "refused");
+                e.put_str("reason", reason);
+                put_opt_float(e, "max_quantity", *max_quantity);
+            }
+        }
+        put_opt_float(e, "latency_ms", self.latency_ms);
+    }
+}
+
 impl Entry for RiskDecision {
     fn event(&self) -> &'static str {
         events::RISK_DECISION
@@ -375,26 +423,13 @@ impl Entry for RiskDecision {
 
     fn to_json(&self) -> Json {
         let mut e = base_entry(self.event(), self.at);
-        put(&mut e, "risk_profile", self.risk_profile.as_str());
-        put(&mut e, "schedule", self.schedule.as_str());
-        put(&mut e, "strategy", self.strategy.as_str());
-        put_opt_str(&mut e, "signal_id", &self.signal_id);
-        put(&mut e, "symbol", self.symbol.as_str());
-        put(&mut e, "side", self.side.as_str());
-        put(&mut e, "quantity", self.quantity);
-        put_opt(&mut e, "price", self.price);
-        match &self.outcome {
-            RiskOutcome::Approved => put(&mut e, "decision", "approved"),
-            RiskOutcome::Refused {
-                reason,
-                max_quantity,
-            } => {
-                put(&mut e, "decision", "refused");
-                put(&mut e, "reason", reason.as_str());
-                put_opt(&mut e, "max_quantity", *max_quantity);
-            }
-        }
-        put_opt(&mut e, "latency_ms", self.latency_ms);
+        self.members(&mut e);
+        e
+    }
+
+    fn to_object_text(&self) -> ObjectText {
+        let mut e = ObjectText::entry(self.event(), self.at);
+        self.members(&mut e);
         e
     }
 }
@@ -433,6 +468,30 @@ pub struct OrderSubmitted {
     pub latency_ms: Option<f64>,
 }
 
+impl OrderSubmitted {
+    fn members(&self, e: &mut impl Members) {
+        e.put_str("status", "submitted");
+        e.put_str("venue", &self.venue);
+        put_opt_text(e, "account", &self.account);
+        e.put_str("symbol", &self.symbol);
+        e.put_int("client_order_id", i128::from(self.client_order_id));
+        e.put_str("side", self.side.as_str());
+        e.put_float("quantity", self.quantity);
+        match self.limit_price {
+            Some(price) => {
+                e.put_str("order_type", "limit");
+                e.put_float("limit_price", price);
+            }
+            None => e.put_str("order_type", "market"),
+        }
+        e.put_str("time_in_force", time_in_force_name(self.time_in_force));
+        put_opt_text(e, "schedule", &self.schedule);
+        put_opt_text(e, "strategy", &self.strategy);
+        put_opt_text(e, "signal_id", &self.signal_id);
+        put_opt_float(e, "latency_ms", self.latency_ms);
+    }
+}
+
 impl Entry for OrderSubmitted {
     fn event(&self) -> &'static str {
         events::ORDER
@@ -440,29 +499,13 @@ impl Entry for OrderSubmitted {
 
     fn to_json(&self) -> Json {
         let mut e = base_entry(self.event(), self.at);
-        put(&mut e, "status", "submitted");
-        put(&mut e, "venue", self.venue.as_str());
-        put_opt_str(&mut e, "account", &self.account);
-        put(&mut e, "symbol", self.symbol.as_str());
-        put(&mut e, "client_order_id", self.client_order_id);
-        put(&mut e, "side", self.side.as_str());
-        put(&mut e, "quantity", self.quantity);
-        match self.limit_price {
-            Some(price) => {
-                put(&mut e, "order_type", "limit");
-                put(&mut e, "limit_price", price);
-            }
-            None => put(&mut e, "order_type", "market"),
-        }
-        put(
-            &mut e,
-            "time_in_force",
-            time_in_force_name(self.time_in_force),
-        );
-        put_opt_str(&mut e, "schedule", &self.schedule);
-        put_opt_str(&mut e, "strategy", &self.strategy);
-        put_opt_str(&mut e, "signal_id", &self.signal_id);
-        put_opt(&mut e, "latency_ms", self.latency_ms);
+        self.members(&mut e);
+        e
+    }
+
+    fn to_object_text(&self) -> ObjectText {
+        let mut e = ObjectText::entry(self.event(), self.at);
+        self.members(&mut e);
         e
     }
 }
@@ -527,24 +570,19 @@ pub struct ExecutionReport {
     pub latency_ms: Option<f64>,
 }
 
-impl Entry for ExecutionReport {
-    fn event(&self) -> &'static str {
-        events::EXECUTION_REPORT
-    }
-
-    fn to_json(&self) -> Json {
-        let mut e = base_entry(self.event(), self.at);
-        put(&mut e, "venue", self.venue.as_str());
-        put(&mut e, "symbol", self.symbol.as_str());
-        put(&mut e, "client_order_id", self.client_order_id);
+impl ExecutionReport {
+    fn members(&self, e: &mut impl Members) {
+        e.put_str("venue", &self.venue);
+        e.put_str("symbol", &self.symbol);
+        e.put_int("client_order_id", i128::from(self.client_order_id));
         match &self.outcome {
             ExecOutcome::Ack { order_id } => {
-                put(&mut e, "status", "ack");
-                put(&mut e, "order_id", *order_id);
+                e.put_str("status", "ack");
+                e.put_int("order_id", i128::from(*order_id));
             }
             ExecOutcome::Reject { reason } => {
-                put(&mut e, "status", "reject");
-                put(&mut e, "reason", reason.as_str());
+                e.put_str("status", "reject");
+                e.put_str("reason", reason);
             }
             ExecOutcome::Fill {
                 price,
@@ -554,24 +592,41 @@ impl Entry for ExecutionReport {
                 liquidity,
                 leaves,
             } => {
-                put(&mut e, "status", "fill");
-                put(&mut e, "price", *price);
-                put(&mut e, "quantity", *quantity);
-                put(&mut e, "fee", *fee);
-                put(&mut e, "fee_asset", fee_asset.as_str());
-                put(&mut e, "liquidity", liquidity_name(*liquidity));
-                put(&mut e, "leaves", *leaves);
+                e.put_str("status", "fill");
+                e.put_float("price", *price);
+                e.put_float("quantity", *quantity);
+                e.put_float("fee", *fee);
+                e.put_str("fee_asset", fee_asset);
+                e.put_str("liquidity", liquidity_name(*liquidity));
+                e.put_float("leaves", *leaves);
             }
             ExecOutcome::Cancel { leaves } => {
-                put(&mut e, "status", "cancel");
-                put(&mut e, "leaves", *leaves);
+                e.put_str("status", "cancel");
+                e.put_float("leaves", *leaves);
             }
             ExecOutcome::Expiry { leaves } => {
-                put(&mut e, "status", "expiry");
-                put(&mut e, "leaves", *leaves);
+                e.put_str("status", "expiry");
+                e.put_float("leaves", *leaves);
             }
         }
-        put_opt(&mut e, "latency_ms", self.latency_ms);
+        put_opt_float(e, "latency_ms", self.latency_ms);
+    }
+}
+
+impl Entry for ExecutionReport {
+    fn event(&self) -> &'static str {
+        events::EXECUTION_REPORT
+    }
+
+    fn to_json(&self) -> Json {
+        let mut e = base_entry(self.event(), self.at);
+        self.members(&mut e);
+        e
+    }
+
+    fn to_object_text(&self) -> ObjectText {
+        let mut e = ObjectText::entry(self.event(), self.at);
+        self.members(&mut e);
         e
     }
 }

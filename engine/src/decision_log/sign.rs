@@ -96,16 +96,26 @@ impl SigningKey {
 
     /// Raw MAC of `message`.
     pub fn mac(&self, algorithm: Algorithm, message: &[u8]) -> Vec<u8> {
+        self.with_mac(algorithm, message, <[u8]>::to_vec)
+    }
+
+    /// Hands the MAC of `message` to `use_tag` without putting it on the heap.
+    fn with_mac<R>(
+        &self,
+        algorithm: Algorithm,
+        message: &[u8],
+        use_tag: impl FnOnce(&[u8]) -> R,
+    ) -> R {
         match algorithm {
             Algorithm::HmacSha256 => {
                 let mut mac = self.hmac256.clone();
                 mac.update(message);
-                mac.finalize().into_bytes().to_vec()
+                use_tag(&mac.finalize().into_bytes())
             }
             Algorithm::HmacSha384 => {
                 let mut mac = self.hmac384.clone();
                 mac.update(message);
-                mac.finalize().into_bytes().to_vec()
+                use_tag(&mac.finalize().into_bytes())
             }
         }
     }
@@ -156,7 +166,6 @@ impl SigningKey {
     /// canonical form to `out`: the same bytes as `signature_of_canonical(..).canonical()`,
     /// written without building a tree (the writer's hot path).
     pub fn write_signature(&self, algorithm: Algorithm, canonical: &[u8], out: &mut String) {
-        let tag = self.mac(algorithm, canonical);
         // Members in canonical (sorted) order: algorithm, key_id, value.
         out.push_str("{\"algorithm\":\"");
         out.push_str(algorithm.as_str());
@@ -167,7 +176,7 @@ impl SigningKey {
             out.push(',');
         }
         out.push_str("\"value\":\"");
-        B64.encode_string(tag, out);
+        self.with_mac(algorithm, canonical, |tag| B64.encode_string(tag, out));
         out.push_str("\"}");
     }
 

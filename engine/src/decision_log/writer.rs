@@ -11,6 +11,8 @@
 //! its last line: a chained log stays chained, an unchained one stays unchained until
 //! [`DecisionLogWriter::start_chain`], and a sealed one is refused.
 
+use std::fmt::Write as _;
+
 use crate::domain::SimTime;
 
 use super::canonical::{Json, splice_raw_member, write_json_string};
@@ -18,6 +20,7 @@ use super::chain::{
     ChainFields, ChainHead, GENESIS_HASH, PREV_HASH_KEY, SEQ_KEY, entry_hash, hash_canonical,
 };
 use super::entry::{events, seal_entry};
+use super::members::ObjectText;
 use super::sign::{Algorithm, SIGNATURE_KEY, SigningKey};
 
 /// Why a writer cannot continue an existing log.
@@ -49,7 +52,12 @@ pub struct DecisionLogWriter {
     /// Hash of the last entry of the log (written or resumed): where a new chain links to.
     last_hash: Option<String>,
     sealed: bool,
+    /// Buffers reused from line to line: the signed payload, the chain members' text and the
+    /// signature object.
     payload: String,
+    seq_text: String,
+    prev_text: String,
+    signature: String,
 }
 
 impl DecisionLogWriter {
@@ -62,6 +70,9 @@ impl DecisionLogWriter {
             last_hash: None,
             sealed: false,
             payload: String::new(),
+            seq_text: String::new(),
+            prev_text: String::new(),
+            signature: String::new(),
         }
     }
 
@@ -148,33 +159,53 @@ impl DecisionLogWriter {
             entry.as_object().is_some(),
             "decision-log entries are JSON objects"
         );
-        // Chain members are written straight into the canonical text instead of being
-        // inserted into the tree: the entry is dropped right after anyway.
-        self.payload.clear();
+        self.sign_and_chain(|extras, omit, out| {
+            entry
+                .write_canonical_merged(extras, omit, SIGNATURE_KEY, out)
+                .expect("checked to be an object")
+        })
+    }
+
+    /// [`append`](Self::append) for an entry built as [`ObjectText`]: the same line as
+    /// appending `entry.to_json()`, without the tree.
+    ///
+    /// Panics when the writer has sealed its log.
+    pub fn append_text(&mut self, entry: &mut ObjectText) -> String {
+        assert!(!self.sealed, "DecisionLogWriter::append after seal");
+        self.sign_and_chain(|extras, omit, out| {
+            entry.write_merged(extras, omit, SIGNATURE_KEY, out)
+        })
+    }
+
+    /// Writes the signed payload with `write` (given the chain members to add and the members
+    /// to leave out; it returns where `signature` belongs), signs it, splices the signature in
+    /// and advances the chain. Chain members are written straight into the canonical text
+    /// instead of being inserted into the entry.
+    fn sign_and_chain(
+        &mut self,
+        write: impl FnOnce(&[(&str, &str)], &[&str], &mut String) -> usize,
+    ) -> String {
+        let (payload, seq, prev, signature) = (
+            &mut self.payload,
+            &mut self.seq_text,
+            &mut self.prev_text,
+            &mut self.signature,
+        );
+        payload.clear();
         let slot = match &self.chain {
             Some(head) => {
-                let seq = head.next_seq.to_string();
-                let mut prev = String::with_capacity(head.prev_hash.len() + 2);
-                write_json_string(&head.prev_hash, &mut prev);
-                entry.write_canonical_merged(
-                    &[(PREV_HASH_KEY, &prev), (SEQ_KEY, &seq)],
-                    &[],
-                    SIGNATURE_KEY,
-                    &mut self.payload,
-                )
+                seq.clear();
+                write!(seq, "{}", head.next_seq).expect("writing to a String cannot fail");
+                prev.clear();
+                write_json_string(&head.prev_hash, prev);
+                write(&[(PREV_HASH_KEY, prev), (SEQ_KEY, seq)], &[], payload)
             }
-            None => entry.write_canonical_merged(
-                &[],
-                &[SEQ_KEY, PREV_HASH_KEY],
-                SIGNATURE_KEY,
-                &mut self.payload,
-            ),
-        }
-        .expect("checked to be an object");
-        let mut signature = String::with_capacity(128);
+            None => write(&[], &[SEQ_KEY, PREV_HASH_KEY], payload),
+        };
+        signature.clear();
         self.key
-            .write_signature(self.algorithm, self.payload.as_bytes(), &mut signature);
-        let line = splice_raw_member(&self.payload, slot, SIGNATURE_KEY, &signature);
+            .write_signature(self.algorithm, payload.as_bytes(), signature);
+        let line = splice_raw_member(payload, slot, SIGNATURE_KEY, signature);
         let hash = hash_canonical(line.as_bytes());
         if let Some(head) = &mut self.chain {
             head.next_seq += 1;

@@ -143,26 +143,43 @@ impl SimTime {
     /// printed with 3, 6 or 9 digits, whichever is exact: `2026-11-28T09:00:00Z`,
     /// `2026-11-28T09:00:00.250Z`.
     pub fn to_rfc3339(self) -> String {
-        let dt = self.to_utc();
-        let frac = self.0 % NANOS_PER_SEC;
-        let base = format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            dt.year(),
-            u8::from(dt.month()),
-            dt.day(),
-            dt.hour(),
-            dt.minute(),
-            dt.second()
-        );
-        if frac == 0 {
-            format!("{base}Z")
-        } else if frac.is_multiple_of(NANOS_PER_MILLI) {
-            format!("{base}.{:03}Z", frac / NANOS_PER_MILLI)
-        } else if frac.is_multiple_of(NANOS_PER_MICRO) {
-            format!("{base}.{:06}Z", frac / NANOS_PER_MICRO)
-        } else {
-            format!("{base}.{frac:09}Z")
+        let mut out = String::with_capacity(30);
+        self.write_rfc3339(&mut out);
+        out
+    }
+
+    /// Appends [`SimTime::to_rfc3339`] to `out` without building intermediate strings (the
+    /// decision log writes a timestamp into every entry).
+    pub fn write_rfc3339(self, out: &mut String) {
+        /// Writes `value` as `buf.len()` zero-padded decimal digits.
+        fn digits(buf: &mut [u8], mut value: u64) {
+            for b in buf.iter_mut().rev() {
+                *b = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
         }
+        let dt = self.to_utc();
+        let mut text = *b"0000-00-00T00:00:00.000000000";
+        // Years of a u64 of nanoseconds since 1970 have four digits.
+        digits(&mut text[0..4], u64::try_from(dt.year()).unwrap_or(0));
+        digits(&mut text[5..7], u64::from(u8::from(dt.month())));
+        digits(&mut text[8..10], u64::from(dt.day()));
+        digits(&mut text[11..13], u64::from(dt.hour()));
+        digits(&mut text[14..16], u64::from(dt.minute()));
+        digits(&mut text[17..19], u64::from(dt.second()));
+        let frac = self.0 % NANOS_PER_SEC;
+        digits(&mut text[20..29], frac);
+        let len = if frac == 0 {
+            19
+        } else if frac.is_multiple_of(NANOS_PER_MILLI) {
+            23
+        } else if frac.is_multiple_of(NANOS_PER_MICRO) {
+            26
+        } else {
+            29
+        };
+        out.push_str(std::str::from_utf8(&text[..len]).expect("ASCII digits"));
+        out.push('Z');
     }
 }
 
@@ -479,6 +496,49 @@ mod tests {
                     assert_eq!(r, reason, "{text}")
                 }
                 other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    /// The first implementation of `to_rfc3339`, kept as the oracle for the writer.
+    fn rfc3339_reference(t: SimTime) -> String {
+        let dt = t.to_utc();
+        let frac = t.0 % NANOS_PER_SEC;
+        let base = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            dt.year(),
+            u8::from(dt.month()),
+            dt.day(),
+            dt.hour(),
+            dt.minute(),
+            dt.second()
+        );
+        if frac == 0 {
+            format!("{base}Z")
+        } else if frac.is_multiple_of(NANOS_PER_MILLI) {
+            format!("{base}.{:03}Z", frac / NANOS_PER_MILLI)
+        } else if frac.is_multiple_of(NANOS_PER_MICRO) {
+            format!("{base}.{:06}Z", frac / NANOS_PER_MICRO)
+        } else {
+            format!("{base}.{frac:09}Z")
+        }
+    }
+
+    proptest::proptest! {
+        /// The digit writer prints every instant exactly as the `format!` version did.
+        #[test]
+        fn rfc3339_writer_matches_the_reference(
+            nanos in proptest::num::u64::ANY,
+            secs in 0u64..4_000_000_000,
+            millis in 0u64..1_000,
+        ) {
+            for t in [
+                SimTime(nanos),
+                SimTime::from_unix_secs(secs),
+                SimTime(secs * NANOS_PER_SEC + millis * NANOS_PER_MILLI),
+                SimTime(secs * NANOS_PER_SEC + millis * NANOS_PER_MICRO),
+            ] {
+                proptest::prop_assert_eq!(t.to_rfc3339(), rfc3339_reference(t));
             }
         }
     }

@@ -30,6 +30,7 @@ use crate::domain::{
     Amount, Asset, ExecKind, ExecReport, InstrumentSpec, MarketEvent, Price, Qty, Side, SimTime,
     StrategyId, Symbol, VenueId,
 };
+use crate::market_data::InstrumentKey;
 use crate::risk::RiskFill;
 
 /// One position: a schedule's holding of one symbol on one venue.
@@ -93,9 +94,71 @@ pub struct FillOutcome {
 #[derive(Clone, Copy, Debug)]
 struct ScheduleBook {
     starting_capital: Amount,
+    /// Equity now: kept current by every change (see [`PositionLedger::observe_peaks`]).
+    equity: Amount,
     peak_equity: Amount,
     /// Most negative `pnl_drawdown_pct` seen.
     worst_drawdown_pct: f64,
+}
+
+impl ScheduleBook {
+    /// Raises the peak to the current equity and records the drawdown from it.
+    fn observe(&mut self) {
+        if self.equity > self.peak_equity {
+            self.peak_equity = self.equity;
+        }
+        self.worst_drawdown_pct = self
+            .worst_drawdown_pct
+            .min(drawdown_pct(self.equity, self.peak_equity));
+    }
+}
+
+/// One registered instrument: its spec, its latest mark and how many positions on it are open.
+#[derive(Clone, Debug)]
+struct InstrumentBook {
+    spec: InstrumentSpec,
+    mark: Option<Price>,
+    /// Positions on this instrument with a non-zero quantity. A new mark of an instrument
+    /// nobody holds moves no equity, so it needs no peak pass.
+    open_positions: usize,
+    /// Slots (in [`PositionLedger::holdings`]) of every position on this instrument.
+    holders: Vec<usize>,
+}
+
+impl InstrumentBook {
+    /// Unrealised PnL of `p` at this instrument's mark; zero when flat or unmarked.
+    fn unrealized(&self, p: &Position) -> Amount {
+        match self.mark {
+            Some(mark) if p.qty.0 != 0 => p.unrealized_pnl(&self.spec, mark),
+            _ => Amount::ZERO,
+        }
+    }
+
+    /// |position| × mark; zero when unmarked.
+    fn gross(&self, p: &Position) -> Amount {
+        self.mark.map_or(Amount::ZERO, |mark| {
+            self.spec.notional(mark, Qty(p.qty.0.abs()))
+        })
+    }
+
+    /// Keeps [`InstrumentBook::open_positions`] right after a position moved from `before`.
+    fn track_open(&mut self, before: Qty, after: Qty) {
+        match (before.0 == 0, after.0 == 0) {
+            (true, false) => self.open_positions += 1,
+            (false, true) => self.open_positions -= 1,
+            _ => {}
+        }
+    }
+}
+
+/// A position with the dense slots of its instrument and schedule, so valuing it needs no
+/// map lookup, and its unrealised PnL as last valued.
+#[derive(Clone, Copy, Debug)]
+struct Holding {
+    position: Position,
+    instrument: usize,
+    schedule: usize,
+    unrealized: Amount,
 }
 
 /// Equity, PnL, drawdown and exposure of one schedule (or of all of them), in valuation units.
@@ -179,13 +242,22 @@ pub enum PositionError {
 }
 
 /// Positions and PnL of every schedule.
+///
+/// Instruments, schedules and positions live in dense slots (creation order) behind one
+/// ordered index each. A market event costs one index lookup and, only when someone holds the
+/// instrument, a revaluation of the positions on it; equity is kept current, so reading it is
+/// free. Every amount is an exact integer, so the order of the sums does not matter.
 #[derive(Clone, Debug)]
 pub struct PositionLedger {
     valuation: Asset,
-    instruments: BTreeMap<(VenueId, Symbol), InstrumentSpec>,
-    marks: BTreeMap<(VenueId, Symbol), Price>,
-    positions: BTreeMap<PositionKey, Position>,
-    schedules: BTreeMap<StrategyId, ScheduleBook>,
+    instrument_index: BTreeMap<InstrumentKey, usize>,
+    instruments: Vec<InstrumentBook>,
+    /// Position → its slot in `holdings`.
+    positions: BTreeMap<PositionKey, usize>,
+    holdings: Vec<Holding>,
+    schedule_index: BTreeMap<StrategyId, usize>,
+    schedules: Vec<ScheduleBook>,
+    total_equity: Amount,
     total_peak: Amount,
     total_worst_drawdown_pct: f64,
 }
@@ -220,10 +292,13 @@ impl PositionLedger {
     pub fn new(valuation: Asset) -> PositionLedger {
         PositionLedger {
             valuation,
-            instruments: BTreeMap::new(),
-            marks: BTreeMap::new(),
+            instrument_index: BTreeMap::new(),
+            instruments: Vec::new(),
             positions: BTreeMap::new(),
-            schedules: BTreeMap::new(),
+            holdings: Vec::new(),
+            schedule_index: BTreeMap::new(),
+            schedules: Vec::new(),
+            total_equity: Amount::ZERO,
             total_peak: Amount::ZERO,
             total_worst_drawdown_pct: 0.0,
         }
@@ -247,14 +322,20 @@ impl PositionLedger {
                 valuation: self.valuation,
             });
         }
-        let key = (venue, spec.symbol);
-        if self.instruments.contains_key(&key) {
+        let key = InstrumentKey::new(venue, spec.symbol);
+        if self.instrument_index.contains_key(&key) {
             return Err(PositionError::DuplicateInstrument {
                 venue,
                 symbol: spec.symbol,
             });
         }
-        self.instruments.insert(key, spec);
+        self.instrument_index.insert(key, self.instruments.len());
+        self.instruments.push(InstrumentBook {
+            spec,
+            mark: None,
+            open_positions: 0,
+            holders: Vec::new(),
+        });
         Ok(())
     }
 
@@ -264,25 +345,25 @@ impl PositionLedger {
         schedule: StrategyId,
         starting_capital: Amount,
     ) -> Result<(), PositionError> {
-        if self.schedules.contains_key(&schedule) {
+        if self.schedule_index.contains_key(&schedule) {
             return Err(PositionError::DuplicateSchedule(schedule));
         }
-        self.schedules.insert(
-            schedule,
-            ScheduleBook {
-                starting_capital,
-                peak_equity: starting_capital,
-                worst_drawdown_pct: 0.0,
-            },
-        );
+        self.schedule_index.insert(schedule, self.schedules.len());
+        self.schedules.push(ScheduleBook {
+            starting_capital,
+            equity: starting_capital,
+            peak_equity: starting_capital,
+            worst_drawdown_pct: 0.0,
+        });
         self.total_peak += starting_capital;
         self.observe_peaks();
         Ok(())
     }
 
-    fn spec(&self, venue: VenueId, symbol: Symbol) -> Result<&InstrumentSpec, PositionError> {
-        self.instruments
-            .get(&(venue, symbol))
+    fn instrument_slot(&self, venue: VenueId, symbol: Symbol) -> Result<usize, PositionError> {
+        self.instrument_index
+            .get(&InstrumentKey::new(venue, symbol))
+            .copied()
             .ok_or(PositionError::UnknownInstrument { venue, symbol })
     }
 
@@ -313,39 +394,51 @@ impl PositionLedger {
                 got: fee_asset,
             });
         }
-        if !self.schedules.contains_key(&strategy) {
+        let Some(&schedule) = self.schedule_index.get(&strategy) else {
             return Err(PositionError::UnknownSchedule(strategy));
-        }
-        let spec = self.spec(report.venue, report.symbol)?.clone();
+        };
+        let slot = self.instrument_slot(report.venue, report.symbol)?;
+        let instrument = &mut self.instruments[slot];
         let key = PositionKey {
             strategy,
             venue: report.venue,
             symbol: report.symbol,
         };
-        let position = self.positions.entry(key).or_default();
-        let realized = trade(position, &spec, side, qty, price);
+        let held = *self.positions.entry(key).or_insert_with(|| {
+            self.holdings.push(Holding {
+                position: Position::default(),
+                instrument: slot,
+                schedule,
+                unrealized: Amount::ZERO,
+            });
+            instrument.holders.push(self.holdings.len() - 1);
+            self.holdings.len() - 1
+        });
+        let position = &mut self.holdings[held].position;
+        let before = position.qty;
+        let realized = trade(position, &instrument.spec, side, qty, price);
         position.realized_pnl += realized;
         position.fees += fee;
         let position_qty = position.qty;
-        self.marks
-            .entry((report.venue, report.symbol))
-            .or_insert(price);
+        instrument.track_open(before, position_qty);
+        instrument.mark.get_or_insert(price);
+        let risk_fill = RiskFill {
+            at: report.at,
+            venue: report.venue,
+            symbol: report.symbol,
+            side,
+            quantity: instrument.spec.qty_to_f64(qty),
+            price: instrument.spec.price_to_f64(price),
+            realized_pnl: (realized - fee).to_units_f64(),
+            fee: fee.to_units_f64(),
+        };
         self.observe_peaks();
         Ok(FillOutcome {
             key,
             realized_pnl: realized,
             fee,
             position_qty,
-            risk_fill: RiskFill {
-                at: report.at,
-                venue: report.venue,
-                symbol: report.symbol,
-                side,
-                quantity: spec.qty_to_f64(qty),
-                price: spec.price_to_f64(price),
-                realized_pnl: (realized - fee).to_units_f64(),
-                fee: fee.to_units_f64(),
-            },
+            risk_fill,
         })
     }
 
@@ -362,19 +455,24 @@ impl PositionLedger {
         qty: Qty,
         price: Price,
     ) -> Result<Vec<FillOutcome>, PositionError> {
-        let spec = self.spec(venue, symbol)?.clone();
+        let slot = self.instrument_slot(venue, symbol)?;
+        let instrument = &mut self.instruments[slot];
         let mut left = qty;
         let mut outcomes = Vec::new();
-        for (key, position) in self.positions.iter_mut() {
+        for (key, &held) in &self.positions {
             if left.is_zero() {
                 break;
             }
-            if key.venue != venue || key.symbol != symbol || position.qty.0 >= 0 {
+            let holding = &mut self.holdings[held];
+            let position = &mut holding.position;
+            if holding.instrument != slot || position.qty.0 >= 0 {
                 continue;
             }
+            let before = position.qty;
             let cover = left.min(Qty(-position.qty.0));
-            let realized = trade(position, &spec, Side::Buy, cover, price);
+            let realized = trade(position, &instrument.spec, Side::Buy, cover, price);
             position.realized_pnl += realized;
+            instrument.track_open(before, position.qty);
             left -= cover;
             outcomes.push(FillOutcome {
                 key: *key,
@@ -386,8 +484,8 @@ impl PositionLedger {
                     venue,
                     symbol,
                     side: Side::Buy,
-                    quantity: spec.qty_to_f64(cover),
-                    price: spec.price_to_f64(price),
+                    quantity: instrument.spec.qty_to_f64(cover),
+                    price: instrument.spec.price_to_f64(price),
                     realized_pnl: realized.to_units_f64(),
                     fee: 0.0,
                 },
@@ -404,9 +502,8 @@ impl PositionLedger {
         symbol: Symbol,
         price: Price,
     ) -> Result<(), PositionError> {
-        self.spec(venue, symbol)?;
-        self.marks.insert((venue, symbol), price);
-        self.observe_peaks();
+        let slot = self.instrument_slot(venue, symbol)?;
+        self.mark_slot(slot, price);
         Ok(())
     }
 
@@ -416,130 +513,140 @@ impl PositionLedger {
         let (Some(symbol), Some(price)) = (event.symbol(), mark_price_of(event)) else {
             return;
         };
-        let key = (event.venue(), symbol);
-        if self.instruments.contains_key(&key) {
-            self.marks.insert(key, price);
-            self.observe_peaks();
+        if let Some(&slot) = self
+            .instrument_index
+            .get(&InstrumentKey::new(event.venue(), symbol))
+        {
+            self.mark_slot(slot, price);
         }
+    }
+
+    /// Marks one instrument and revalues only the positions on it. Every other schedule's
+    /// equity is unchanged, so its peak and drawdown are too; flat and absent positions are
+    /// worth nothing at any mark, so nothing moves unless someone holds the instrument.
+    fn mark_slot(&mut self, slot: usize, price: Price) {
+        let instrument = &mut self.instruments[slot];
+        instrument.mark = Some(price);
+        if instrument.open_positions == 0 {
+            return;
+        }
+        let instrument = &self.instruments[slot];
+        for &held in &instrument.holders {
+            let holding = &mut self.holdings[held];
+            let unrealized = instrument.unrealized(&holding.position);
+            let change = unrealized - holding.unrealized;
+            holding.unrealized = unrealized;
+            let book = &mut self.schedules[holding.schedule];
+            book.equity += change;
+            book.observe();
+            self.total_equity += change;
+        }
+        self.observe_total();
     }
 
     /// One position, if it was ever traded.
     pub fn position(&self, key: &PositionKey) -> Option<&Position> {
-        self.positions.get(key)
+        self.positions
+            .get(key)
+            .map(|&held| &self.holdings[held].position)
     }
 
     /// Every position ever traded, in key order (flat ones included: they hold realised PnL).
     pub fn positions(&self) -> impl Iterator<Item = (&PositionKey, &Position)> {
-        self.positions.iter()
+        self.positions
+            .iter()
+            .map(|(k, &held)| (k, &self.holdings[held].position))
     }
 
     /// The current mark of an instrument.
     pub fn mark_price(&self, venue: VenueId, symbol: Symbol) -> Option<Price> {
-        self.marks.get(&(venue, symbol)).copied()
+        let slot = self.instrument_slot(venue, symbol).ok()?;
+        self.instruments[slot].mark
     }
 
     /// Unrealised PnL of one position at the current mark (zero when flat or unmarked).
     pub fn unrealized_pnl(&self, key: &PositionKey) -> Amount {
-        self.positions
-            .get(key)
-            .map_or(Amount::ZERO, |p| self.unrealized(key, p))
-    }
-
-    fn unrealized(&self, key: &PositionKey, p: &Position) -> Amount {
-        unrealized_at(&self.instruments, &self.marks, key, p)
-    }
-
-    fn gross(&self, key: &PositionKey, p: &Position) -> Amount {
-        match (
-            self.instruments.get(&(key.venue, key.symbol)),
-            self.marks.get(&(key.venue, key.symbol)),
-        ) {
-            (Some(spec), Some(mark)) => spec.notional(*mark, Qty(p.qty.0.abs())),
-            _ => Amount::ZERO,
-        }
+        self.positions.get(key).map_or(Amount::ZERO, |&held| {
+            let h = &self.holdings[held];
+            self.instruments[h.instrument].unrealized(&h.position)
+        })
     }
 
     /// (realised, fees, unrealised, gross exposure) over the positions `filter` selects.
-    fn totals(&self, filter: impl Fn(&PositionKey) -> bool) -> [Amount; 4] {
+    fn totals(&self, filter: impl Fn(&Holding) -> bool) -> [Amount; 4] {
         let mut t = [Amount::ZERO; 4];
-        for (key, p) in self.positions.iter().filter(|(k, _)| filter(k)) {
-            t[0] += p.realized_pnl;
-            t[1] += p.fees;
-            t[2] += self.unrealized(key, p);
-            t[3] += self.gross(key, p);
+        for h in self.holdings.iter().filter(|h| filter(h)) {
+            let instrument = &self.instruments[h.instrument];
+            t[0] += h.position.realized_pnl;
+            t[1] += h.position.fees;
+            t[2] += instrument.unrealized(&h.position);
+            t[3] += instrument.gross(&h.position);
         }
         t
     }
 
-    fn schedule_equity_of(&self, schedule: StrategyId, book: &ScheduleBook) -> Amount {
-        let [realized, fees, unrealized, _] = self.totals(|k| k.strategy == schedule);
-        book.starting_capital + realized - fees + unrealized
+    fn schedule_slot(&self, schedule: StrategyId) -> Option<usize> {
+        self.schedule_index.get(&schedule).copied()
     }
 
     /// A schedule's equity: starting capital + realised − fees + unrealised.
     pub fn schedule_equity(&self, schedule: StrategyId) -> Option<Amount> {
-        let book = self.schedules.get(&schedule)?;
-        Some(self.schedule_equity_of(schedule, book))
+        Some(self.schedules[self.schedule_slot(schedule)?].equity)
     }
 
     /// Equity of all schedules together.
     pub fn total_equity(&self) -> Amount {
-        let capital = self
-            .schedules
-            .values()
-            .fold(Amount::ZERO, |sum, b| sum + b.starting_capital);
-        let [realized, fees, unrealized, _] = self.totals(|_| true);
-        capital + realized - fees + unrealized
+        self.total_equity
     }
 
-    /// Raises peaks and records the worst drawdowns after anything that moved equity.
+    /// Revalues every position and schedule, raises peaks and records the worst drawdowns:
+    /// called after anything but a mark moved equity (marks revalue only their instrument).
     fn observe_peaks(&mut self) {
-        // One pass: positions are keyed schedule-first, so each schedule's positions form one
-        // run in the same order as the schedules.
-        let mut positions = self.positions.iter().peekable();
-        let mut total = Amount::ZERO;
-        for (schedule, book) in self.schedules.iter_mut() {
-            let mut equity = book.starting_capital;
-            while let Some((key, p)) = positions.next_if(|(k, _)| k.strategy <= *schedule) {
-                if key.strategy == *schedule {
-                    equity += p.realized_pnl - p.fees
-                        + unrealized_at(&self.instruments, &self.marks, key, p);
-                }
-            }
-            if equity > book.peak_equity {
-                book.peak_equity = equity;
-            }
-            book.worst_drawdown_pct = book
-                .worst_drawdown_pct
-                .min(drawdown_pct(equity, book.peak_equity));
-            total += equity;
+        for book in &mut self.schedules {
+            book.equity = book.starting_capital;
         }
-        if total > self.total_peak {
-            self.total_peak = total;
+        for h in &mut self.holdings {
+            let p = &h.position;
+            h.unrealized = self.instruments[h.instrument].unrealized(p);
+            self.schedules[h.schedule].equity += p.realized_pnl - p.fees + h.unrealized;
+        }
+        let mut total = Amount::ZERO;
+        for book in &mut self.schedules {
+            book.observe();
+            total += book.equity;
+        }
+        self.total_equity = total;
+        self.observe_total();
+    }
+
+    /// Raises the total peak to the total equity and records the drawdown from it.
+    fn observe_total(&mut self) {
+        if self.total_equity > self.total_peak {
+            self.total_peak = self.total_equity;
         }
         self.total_worst_drawdown_pct = self
             .total_worst_drawdown_pct
-            .min(drawdown_pct(total, self.total_peak));
+            .min(drawdown_pct(self.total_equity, self.total_peak));
     }
 
     /// The `pnl_drawdown_pct` metric of a schedule: `(equity − peak) / peak × 100`, ≤ 0.
     /// `None` for an unknown schedule; 0 while the peak is not positive.
     pub fn pnl_drawdown_pct(&self, schedule: StrategyId) -> Option<f64> {
-        let book = self.schedules.get(&schedule)?;
-        Some(drawdown_pct(
-            self.schedule_equity_of(schedule, book),
-            book.peak_equity,
-        ))
+        let book = &self.schedules[self.schedule_slot(schedule)?];
+        Some(drawdown_pct(book.equity, book.peak_equity))
     }
 
     /// The `pnl_drawdown_pct` of all schedules together.
     pub fn total_pnl_drawdown_pct(&self) -> f64 {
-        drawdown_pct(self.total_equity(), self.total_peak)
+        drawdown_pct(self.total_equity, self.total_peak)
     }
 
     /// Σ |position| × mark of a schedule, quote atoms.
     pub fn gross_exposure(&self, schedule: StrategyId) -> Amount {
-        self.totals(|k| k.strategy == schedule)[3]
+        match self.schedule_slot(schedule) {
+            Some(slot) => self.totals(|h| h.schedule == slot)[3],
+            None => Amount::ZERO,
+        }
     }
 
     /// A schedule's gross exposure as a fraction of its equity; `None` for an unknown schedule
@@ -551,8 +658,9 @@ impl PositionLedger {
 
     /// The full PnL view of one schedule.
     pub fn schedule_summary(&self, schedule: StrategyId) -> Option<PnlSummary> {
-        let book = self.schedules.get(&schedule)?;
-        let totals = self.totals(|k| k.strategy == schedule);
+        let slot = self.schedule_slot(schedule)?;
+        let book = &self.schedules[slot];
+        let totals = self.totals(|h| h.schedule == slot);
         Some(summary(
             Some(schedule),
             book.starting_capital,
@@ -566,7 +674,7 @@ impl PositionLedger {
     pub fn total_summary(&self) -> PnlSummary {
         let capital = self
             .schedules
-            .values()
+            .iter()
             .fold(Amount::ZERO, |sum, b| sum + b.starting_capital);
         summary(
             None,
@@ -579,23 +687,7 @@ impl PositionLedger {
 
     /// The schedules with an account, in name order.
     pub fn schedules(&self) -> impl Iterator<Item = StrategyId> + '_ {
-        self.schedules.keys().copied()
-    }
-}
-
-/// Unrealised PnL of `p` at its instrument's mark; zero when flat or unmarked.
-fn unrealized_at(
-    instruments: &BTreeMap<(VenueId, Symbol), InstrumentSpec>,
-    marks: &BTreeMap<(VenueId, Symbol), Price>,
-    key: &PositionKey,
-    p: &Position,
-) -> Amount {
-    match (
-        instruments.get(&(key.venue, key.symbol)),
-        marks.get(&(key.venue, key.symbol)),
-    ) {
-        (Some(spec), Some(mark)) if p.qty.0 != 0 => p.unrealized_pnl(spec, *mark),
-        _ => Amount::ZERO,
+        self.schedule_index.keys().copied()
     }
 }
 
@@ -889,5 +981,332 @@ mod tests {
             0.0,
             "no positive peak, no percentage"
         );
+    }
+
+    /// The ledger before instruments and schedules were interned: two map lookups per position
+    /// and a full peak pass on every mark. Kept as the oracle the fast ledger must match.
+    mod reference {
+        use super::super::{
+            Amount, InstrumentSpec, MarketEvent, Position, PositionKey, Price, Qty, Side,
+            StrategyId, Symbol, VenueId, drawdown_pct, mark_price_of, trade,
+        };
+        use std::collections::BTreeMap;
+
+        #[derive(Clone, Copy, Debug)]
+        pub struct ScheduleBook {
+            pub starting_capital: Amount,
+            pub peak_equity: Amount,
+            pub worst_drawdown_pct: f64,
+        }
+
+        #[derive(Default)]
+        pub struct Ledger {
+            pub instruments: BTreeMap<(VenueId, Symbol), InstrumentSpec>,
+            pub marks: BTreeMap<(VenueId, Symbol), Price>,
+            pub positions: BTreeMap<PositionKey, Position>,
+            pub schedules: BTreeMap<StrategyId, ScheduleBook>,
+            pub total_peak: Amount,
+            pub total_worst_drawdown_pct: f64,
+        }
+
+        impl Ledger {
+            pub fn open_schedule(&mut self, schedule: StrategyId, capital: Amount) {
+                self.schedules.insert(
+                    schedule,
+                    ScheduleBook {
+                        starting_capital: capital,
+                        peak_equity: capital,
+                        worst_drawdown_pct: 0.0,
+                    },
+                );
+                self.total_peak += capital;
+                self.observe_peaks();
+            }
+
+            pub fn fill(
+                &mut self,
+                key: PositionKey,
+                side: Side,
+                qty: Qty,
+                price: Price,
+                fee: Amount,
+            ) {
+                let spec = self.instruments[&(key.venue, key.symbol)].clone();
+                let position = self.positions.entry(key).or_default();
+                let realized = trade(position, &spec, side, qty, price);
+                position.realized_pnl += realized;
+                position.fees += fee;
+                self.marks.entry((key.venue, key.symbol)).or_insert(price);
+                self.observe_peaks();
+            }
+
+            pub fn forced_cover(&mut self, venue: VenueId, symbol: Symbol, qty: Qty, price: Price) {
+                let spec = self.instruments[&(venue, symbol)].clone();
+                let mut left = qty;
+                for (key, position) in self.positions.iter_mut() {
+                    if left.is_zero() {
+                        break;
+                    }
+                    if key.venue != venue || key.symbol != symbol || position.qty.0 >= 0 {
+                        continue;
+                    }
+                    let cover = left.min(Qty(-position.qty.0));
+                    let realized = trade(position, &spec, Side::Buy, cover, price);
+                    position.realized_pnl += realized;
+                    left -= cover;
+                }
+                self.observe_peaks();
+            }
+
+            pub fn on_market_event(&mut self, event: &MarketEvent) {
+                let (Some(symbol), Some(price)) = (event.symbol(), mark_price_of(event)) else {
+                    return;
+                };
+                let key = (event.venue(), symbol);
+                if self.instruments.contains_key(&key) {
+                    self.marks.insert(key, price);
+                    self.observe_peaks();
+                }
+            }
+
+            fn unrealized(&self, key: &PositionKey, p: &Position) -> Amount {
+                let k = (key.venue, key.symbol);
+                match (self.instruments.get(&k), self.marks.get(&k)) {
+                    (Some(spec), Some(mark)) if p.qty.0 != 0 => p.unrealized_pnl(spec, *mark),
+                    _ => Amount::ZERO,
+                }
+            }
+
+            pub fn gross(&self, key: &PositionKey, p: &Position) -> Amount {
+                let k = (key.venue, key.symbol);
+                match (self.instruments.get(&k), self.marks.get(&k)) {
+                    (Some(spec), Some(mark)) => spec.notional(*mark, Qty(p.qty.0.abs())),
+                    _ => Amount::ZERO,
+                }
+            }
+
+            pub fn equity(&self, schedule: Option<StrategyId>) -> Amount {
+                let capital = self
+                    .schedules
+                    .iter()
+                    .filter(|(s, _)| schedule.is_none_or(|x| x == **s))
+                    .fold(Amount::ZERO, |sum, (_, b)| sum + b.starting_capital);
+                self.positions
+                    .iter()
+                    .filter(|(k, _)| schedule.is_none_or(|x| x == k.strategy))
+                    .fold(capital, |sum, (k, p)| {
+                        sum + p.realized_pnl - p.fees + self.unrealized(k, p)
+                    })
+            }
+
+            fn observe_peaks(&mut self) {
+                let equities: Vec<Amount> = self
+                    .schedules
+                    .keys()
+                    .map(|s| self.equity(Some(*s)))
+                    .collect();
+                let mut total = Amount::ZERO;
+                for (book, equity) in self.schedules.values_mut().zip(equities) {
+                    if equity > book.peak_equity {
+                        book.peak_equity = equity;
+                    }
+                    book.worst_drawdown_pct = book
+                        .worst_drawdown_pct
+                        .min(drawdown_pct(equity, book.peak_equity));
+                    total += equity;
+                }
+                if total > self.total_peak {
+                    self.total_peak = total;
+                }
+                self.total_worst_drawdown_pct = self
+                    .total_worst_drawdown_pct
+                    .min(drawdown_pct(total, self.total_peak));
+            }
+        }
+    }
+
+    /// One step of a random ledger history.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Fill {
+            schedule: usize,
+            instrument: usize,
+            buy: bool,
+            lots: i64,
+            price: i64,
+            fee: i64,
+        },
+        Quote {
+            instrument: usize,
+            bid: i64,
+            ask: i64,
+        },
+        Bar {
+            instrument: usize,
+            close: i64,
+        },
+        Mark {
+            instrument: usize,
+            price: i64,
+        },
+        Cover {
+            instrument: usize,
+            lots: i64,
+            price: i64,
+        },
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        // Three instruments (two venues), four schedules; prices around 100 USDT so moves of
+        // a few percent make new peaks and drawdowns.
+        prop_oneof![
+            3 => (0..4usize, 0..3usize, any::<bool>(), 1..3_000i64, 9_000..11_000i64, 0..50i64)
+                .prop_map(|(schedule, instrument, buy, lots, price, fee)| Step::Fill {
+                    schedule, instrument, buy, lots, price, fee,
+                }),
+            3 => (0..4usize, 0..12_000i64, 0..12_000i64)
+                .prop_map(|(instrument, bid, ask)| Step::Quote { instrument, bid, ask }),
+            2 => (0..4usize, 8_000..12_000i64)
+                .prop_map(|(instrument, close)| Step::Bar { instrument, close }),
+            1 => (0..3usize, 8_000..12_000i64)
+                .prop_map(|(instrument, price)| Step::Mark { instrument, price }),
+            1 => (0..3usize, 1..4_000i64, 8_000..12_000i64)
+                .prop_map(|(instrument, lots, price)| Step::Cover { instrument, lots, price }),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Interning, cached equity and skipping the peak pass for instruments nobody holds
+        /// change nothing: after every step, every figure the ledger reports equals the
+        /// reference's.
+        #[test]
+        fn interned_ledger_matches_the_reference(steps in proptest::collection::vec(step(), 1..80)) {
+            use crate::domain::{AccountId, Bar, ClientOrderId, Liquidity, Quote, SimDuration};
+            let usdt = Asset::new("USDT").unwrap();
+            let venues = [VenueId::new("binance").unwrap(), VenueId::new("kraken").unwrap()];
+            let instrument = |symbol: &str, base: &str| {
+                InstrumentSpec::new(
+                    Symbol::new(symbol).unwrap(), Asset::new(base).unwrap(), usdt,
+                    "0.01", "0.001", Qty(1), Amount::ZERO,
+                ).unwrap()
+            };
+            // Slot 3 is never registered: its events must be ignored by both.
+            let listed = [
+                (venues[0], instrument("BTC_USDT", "BTC")),
+                (venues[1], instrument("BTC_USDT", "BTC")),
+                (venues[0], instrument("ETH_USDT", "ETH")),
+                (venues[1], instrument("SOL_USDT", "SOL")),
+            ];
+            let names = ["d", "a", "c", "b"].map(|n| StrategyId::new(n).unwrap());
+            let mut fast = PositionLedger::new(usdt);
+            let mut slow = reference::Ledger::default();
+            for (venue, spec) in &listed[..3] {
+                fast.add_instrument(*venue, spec.clone()).unwrap();
+                slow.instruments.insert((*venue, spec.symbol), spec.clone());
+            }
+            for (i, name) in names.iter().enumerate() {
+                let capital = Amount::from_units(1_000 * (i as i64 + 1));
+                fast.open_schedule(*name, capital).unwrap();
+                slow.open_schedule(*name, capital);
+            }
+            for (n, step) in steps.iter().enumerate() {
+                match *step {
+                    Step::Fill { schedule, instrument, buy, lots, price, fee } => {
+                        let (venue, spec) = &listed[instrument];
+                        let side = if buy { Side::Buy } else { Side::Sell };
+                        let fee = Amount(i128::from(fee) * 1_000_000);
+                        let report = ExecReport {
+                            at: SimTime::EPOCH,
+                            venue: *venue,
+                            account: AccountId(1),
+                            symbol: spec.symbol,
+                            client_order_id: ClientOrderId(n as u64),
+                            kind: ExecKind::Fill {
+                                price: Price(price), qty: Qty(lots), fee, fee_asset: usdt,
+                                liquidity: Liquidity::Taker, leaves: Qty::ZERO,
+                            },
+                        };
+                        let out = fast.apply_fill(names[schedule], side, &report).unwrap();
+                        let key = PositionKey { strategy: names[schedule], venue: *venue, symbol: spec.symbol };
+                        slow.fill(key, side, Qty(lots), Price(price), fee);
+                        proptest::prop_assert_eq!(out.position_qty, slow.positions[&key].qty);
+                    }
+                    Step::Quote { instrument, bid, ask } => {
+                        let (venue, spec) = &listed[instrument];
+                        let event = MarketEvent::Quote(Quote {
+                            venue: *venue, symbol: spec.symbol, at: SimTime::EPOCH,
+                            bid: Price(bid), bid_qty: Qty(1), ask: Price(ask), ask_qty: Qty(1),
+                        });
+                        fast.on_market_event(&event);
+                        slow.on_market_event(&event);
+                    }
+                    Step::Bar { instrument, close } => {
+                        let (venue, spec) = &listed[instrument];
+                        let event = MarketEvent::Bar(Bar {
+                            venue: *venue, symbol: spec.symbol, open_at: SimTime::EPOCH,
+                            interval: SimDuration::from_secs(1), open: Price(close),
+                            high: Price(close), low: Price(close), close: Price(close),
+                            volume: Qty(1),
+                        });
+                        fast.on_market_event(&event);
+                        slow.on_market_event(&event);
+                    }
+                    Step::Mark { instrument, price } => {
+                        let (venue, spec) = &listed[instrument];
+                        fast.mark(*venue, spec.symbol, Price(price)).unwrap();
+                        let mark = MarketEvent::Bar(Bar {
+                            venue: *venue, symbol: spec.symbol, open_at: SimTime::EPOCH,
+                            interval: SimDuration::from_secs(1), open: Price(price),
+                            high: Price(price), low: Price(price), close: Price(price),
+                            volume: Qty(1),
+                        });
+                        slow.on_market_event(&mark);
+                    }
+                    Step::Cover { instrument, lots, price } => {
+                        let (venue, spec) = &listed[instrument];
+                        fast.apply_forced_cover(SimTime::EPOCH, *venue, spec.symbol, Qty(lots), Price(price)).unwrap();
+                        slow.forced_cover(*venue, spec.symbol, Qty(lots), Price(price));
+                    }
+                }
+                let fast_positions: Vec<_> = fast.positions().map(|(k, p)| (*k, *p)).collect();
+                let slow_positions: Vec<_> = slow.positions.iter().map(|(k, p)| (*k, *p)).collect();
+                proptest::prop_assert_eq!(fast_positions, slow_positions, "step {}", n);
+                for (venue, spec) in &listed {
+                    proptest::prop_assert_eq!(
+                        fast.mark_price(*venue, spec.symbol),
+                        slow.marks.get(&(*venue, spec.symbol)).copied()
+                    );
+                }
+                proptest::prop_assert_eq!(fast.total_equity(), slow.equity(None), "step {}", n);
+                let total = fast.total_summary();
+                proptest::prop_assert_eq!(total.peak_equity, slow.total_peak.to_units_f64());
+                proptest::prop_assert_eq!(total.max_drawdown_pct, slow.total_worst_drawdown_pct);
+                proptest::prop_assert_eq!(
+                    fast.total_pnl_drawdown_pct(),
+                    drawdown_pct(slow.equity(None), slow.total_peak)
+                );
+                proptest::prop_assert_eq!(fast.schedules().collect::<Vec<_>>(), slow.schedules.keys().copied().collect::<Vec<_>>());
+                for name in names {
+                    let book = slow.schedules[&name];
+                    let equity = slow.equity(Some(name));
+                    let summary = fast.schedule_summary(name).unwrap();
+                    proptest::prop_assert_eq!(fast.schedule_equity(name), Some(equity), "{} step {}", name, n);
+                    proptest::prop_assert_eq!(summary.equity, equity.to_units_f64());
+                    proptest::prop_assert_eq!(summary.peak_equity, book.peak_equity.to_units_f64());
+                    proptest::prop_assert_eq!(summary.max_drawdown_pct, book.worst_drawdown_pct);
+                    proptest::prop_assert_eq!(
+                        fast.pnl_drawdown_pct(name),
+                        Some(drawdown_pct(equity, book.peak_equity))
+                    );
+                    let gross = slow
+                        .positions
+                        .iter()
+                        .filter(|(k, _)| k.strategy == name)
+                        .fold(Amount::ZERO, |sum, (k, p)| sum + slow.gross(k, p));
+                    proptest::prop_assert_eq!(fast.gross_exposure(name), gross);
+                }
+            }
+        }
     }
 }

@@ -233,6 +233,18 @@ impl CapitalPolicy {
         })
     }
 
+    /// True when [`CapitalPolicy::allocate`] reads the schedules' run metrics; the others
+    /// depend on names, strategies and profiles only.
+    pub fn reads_metrics(&self) -> bool {
+        match self {
+            CapitalPolicy::EqualWeight | CapitalPolicy::FixedWeight { .. } => false,
+            CapitalPolicy::RiskParity
+            | CapitalPolicy::VolatilityTarget
+            | CapitalPolicy::SignalStrength => true,
+            CapitalPolicy::RiskProfile { within_profile, .. } => within_profile.reads_metrics(),
+        }
+    }
+
     /// Raw (unnormalised) weights for the schedules; may be empty, which the caller turns into
     /// uniform weights.
     pub fn allocate(&self, schedules: &[AllocationInput<'_>]) -> BTreeMap<String, f64> {
@@ -355,7 +367,7 @@ fn uniform(schedules: &[AllocationInput<'_>]) -> BTreeMap<String, f64> {
 /// The reference `normalize_weights`: drops non-finite and ≤ 0 values; empty stays empty; a
 /// non-finite or non-positive sum gives uniform weights over what is left; else `v / sum`.
 pub fn normalize_weights(weights: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
-    let kept: BTreeMap<String, f64> = weights
+    let mut kept: BTreeMap<String, f64> = weights
         .iter()
         .filter(|(_, v)| v.is_finite() && **v > 0.0)
         .map(|(k, v)| (k.clone(), *v))
@@ -364,11 +376,14 @@ pub fn normalize_weights(weights: &BTreeMap<String, f64>) -> BTreeMap<String, f6
         return kept;
     }
     let sum: f64 = kept.values().sum();
+    // Values are rescaled in place: the keys are already where they belong.
     if !sum.is_finite() || sum <= 0.0 {
         let n = kept.len() as f64;
-        return kept.into_keys().map(|k| (k, 1.0 / n)).collect();
+        kept.values_mut().for_each(|v| *v = 1.0 / n);
+    } else {
+        kept.values_mut().for_each(|v| *v /= sum);
     }
-    kept.into_iter().map(|(k, v)| (k, v / sum)).collect()
+    kept
 }
 
 fn normalize_or_uniform(weights: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
@@ -437,6 +452,74 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-12
+    }
+
+    /// Normalised weights of two schedules (different profiles) with the given run metrics.
+    fn two_schedules(
+        policy: &CapitalPolicy,
+        a: &BTreeMap<String, f64>,
+        b: &BTreeMap<String, f64>,
+    ) -> BTreeMap<String, f64> {
+        let inputs = [
+            AllocationInput {
+                name: "a",
+                strategy: "mr",
+                profile: "balanced",
+                metrics: a,
+            },
+            AllocationInput {
+                name: "b",
+                strategy: "vt",
+                profile: "aggressive",
+                metrics: b,
+            },
+        ];
+        normalize_weights(&policy.allocate(&inputs))
+    }
+
+    #[test]
+    fn policies_that_read_no_metrics_ignore_them() {
+        let busy = metrics(&[
+            ("avg_realized_volatility", 0.02),
+            ("realized_vs_target_vol_pct", 40.0),
+            ("signals", 3.0),
+            ("avg_confidence", 0.9),
+        ]);
+        let quiet = metrics(&[("signals", 0.0)]);
+        let fixed = CapitalPolicy::FixedWeight {
+            weights: BTreeMap::from([("a".to_owned(), 2.0), ("vt".to_owned(), 1.0)]),
+        };
+        let within = |inner: CapitalPolicy| CapitalPolicy::RiskProfile {
+            profiles: BTreeMap::new(),
+            profile_floor: 0.1,
+            within_profile: Box::new(inner),
+        };
+        // (policy, reads metrics)
+        let cases = [
+            (CapitalPolicy::EqualWeight, false),
+            (fixed.clone(), false),
+            (within(fixed), false),
+            (within(CapitalPolicy::EqualWeight), false),
+            (CapitalPolicy::RiskParity, true),
+            (CapitalPolicy::VolatilityTarget, true),
+            (CapitalPolicy::SignalStrength, true),
+            (within(CapitalPolicy::RiskParity), true),
+        ];
+        for (policy, reads) in cases {
+            assert_eq!(policy.reads_metrics(), reads, "{policy:?}");
+            let weights = [(&busy, &quiet), (&quiet, &quiet), (&quiet, &busy)]
+                .map(|(a, b)| two_schedules(&policy, a, b));
+            if !reads {
+                assert!(
+                    weights.iter().all(|w| *w == weights[0]),
+                    "{policy:?}: {weights:?}"
+                );
+            }
+        }
+        // The flag is not vacuous: these inputs do move a policy that reads metrics.
+        let parity = [(&busy, &quiet), (&quiet, &busy)]
+            .map(|(a, b)| two_schedules(&CapitalPolicy::RiskParity, a, b));
+        assert_ne!(parity[0], parity[1]);
     }
 
     #[test]

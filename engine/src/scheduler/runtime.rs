@@ -333,6 +333,57 @@ impl Default for SchedulerSettings {
     }
 }
 
+/// One run's metrics as the pipeline sets them (under the fixed metric names), made into the
+/// reported map when the run completes.
+#[derive(Default)]
+pub(super) struct RunMetrics(Vec<(&'static str, f64)>);
+
+impl RunMetrics {
+    pub(super) fn insert(&mut self, key: &'static str, value: f64) {
+        self.0.push((key, value));
+    }
+
+    /// Each key with the last value set for it, as inserting into a map in order gives. A
+    /// recycled map holding exactly these keys is filled in place, so a steady run allocates
+    /// no key strings.
+    pub(super) fn into_map(
+        mut self,
+        recycled: Option<BTreeMap<String, f64>>,
+    ) -> BTreeMap<String, f64> {
+        // Stable: among equal keys the last one set stays last, and is the one kept.
+        self.0.sort_by(|a, b| a.0.cmp(b.0));
+        let set = &self.0;
+        let kept = || {
+            set.iter()
+                .enumerate()
+                .filter(|(i, (k, _))| set.get(i + 1).is_none_or(|(next, _)| next != k))
+                .map(|(_, kv)| *kv)
+        };
+        if let Some(mut map) = recycled
+            && map.len() == kept().count()
+            && map.iter_mut().zip(kept()).all(|((k, v), (key, value))| {
+                k == key && {
+                    *v = value;
+                    true
+                }
+            })
+        {
+            return map;
+        }
+        kept().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+}
+
+/// Capital weights with each schedule's share resolved, in schedule order: the weight under its
+/// own name (what a change is judged by) and the one it takes (its name's, else its
+/// strategy's).
+#[derive(Clone, Debug)]
+struct ResolvedWeights {
+    weights: BTreeMap<String, f64>,
+    own: Vec<f64>,
+    taken: Vec<f64>,
+}
+
 #[derive(Debug)]
 struct ScheduleState {
     spec: ScheduleSpec,
@@ -403,6 +454,10 @@ pub struct Scheduler {
     settings: SchedulerSettings,
     schedules: Vec<ScheduleState>,
     last_rebalance: Option<SimTime>,
+    /// The weights of a policy that reads no run metrics, once computed.
+    metric_free_weights: Option<ResolvedWeights>,
+    /// Telemetry maps handed back by the driver (see [`Scheduler::recycle_telemetry`]).
+    spare_telemetry: Vec<BTreeMap<String, f64>>,
     limits: SignalLimitOverrides,
     suspensions: Suspensions,
     rollback: Option<RollbackOverride>,
@@ -463,6 +518,8 @@ impl Scheduler {
             settings,
             schedules: states,
             last_rebalance: None,
+            metric_free_weights: None,
+            spare_telemetry: Vec::new(),
             limits: SignalLimitOverrides::default(),
             suspensions: Suspensions::default(),
             rollback: None,
@@ -496,6 +553,15 @@ impl Scheduler {
     }
 
     /// Takes the events (alerts, suspension/limit/rollback changes, rebalances, abort) since
+    /// Hands back a run's telemetry map once the driver is done with it: the next run fills
+    /// it in place instead of allocating its keys again. Optional; any map will do.
+    pub fn recycle_telemetry(&mut self, map: BTreeMap<String, f64>) {
+        // One spare per schedule is enough: runs take them back one at a time.
+        if self.spare_telemetry.len() < self.schedules.len() {
+            self.spare_telemetry.push(map);
+        }
+    }
+
     /// the last call, in order.
     pub fn drain_events(&mut self) -> Vec<SchedulerEvent> {
         std::mem::take(&mut self.events)
@@ -750,7 +816,7 @@ impl Scheduler {
                 RunOutcome::Suspended { suspension: susp }
             };
             s.active_max_signals = 0;
-            s.metrics = m.clone();
+            copy_metrics(&mut s.metrics, &m);
             return RunRecord {
                 run_seq,
                 schedule: name,
@@ -797,18 +863,18 @@ impl Scheduler {
                 .map(|o| (o.limit, o.expires_at, o.reason.is_some()))
         };
         let s = &mut self.schedules[idx];
-        let mut m: BTreeMap<String, f64> = BTreeMap::new();
+        let mut m = RunMetrics::default();
         let base = s.spec.max_signals;
         let weight = s.allocator_weight;
-        m.insert("base_max_signals".into(), f64::from(base));
-        m.insert("portfolio_weight_target".into(), 0.0);
-        m.insert("portfolio_signal_factor".into(), 1.0);
-        m.insert("allocator_signal_factor".into(), weight.max(0.0));
-        m.insert("allocator_weight_target".into(), weight);
-        m.insert("allocator_weight".into(), weight);
-        m.insert("governor_signal_factor".into(), 1.0);
-        m.insert("portfolio_weight".into(), 0.0);
-        m.insert("governor_max_signals".into(), f64::from(base));
+        m.insert("base_max_signals", f64::from(base));
+        m.insert("portfolio_weight_target", 0.0);
+        m.insert("portfolio_signal_factor", 1.0);
+        m.insert("allocator_signal_factor", weight.max(0.0));
+        m.insert("allocator_weight_target", weight);
+        m.insert("allocator_weight", weight);
+        m.insert("governor_signal_factor", 1.0);
+        m.insert("portfolio_weight", 0.0);
+        m.insert("governor_max_signals", f64::from(base));
         let active = active_max_signals(LimitInputs {
             base,
             governor_factor: 1.0,
@@ -818,25 +884,22 @@ impl Scheduler {
         });
         s.active_max_signals = active;
         if let Some((limit, expires_at, has_reason)) = override_limit {
-            m.insert("signal_limit_override".into(), f64::from(limit));
+            m.insert("signal_limit_override", f64::from(limit));
             if let Some(t) = expires_at {
-                m.insert("signal_limit_expires_at".into(), t.unix_secs_f64());
+                m.insert("signal_limit_expires_at", t.unix_secs_f64());
             }
-            m.insert(
-                "signal_limit_reason".into(),
-                f64::from(u8::from(has_reason)),
-            );
+            m.insert("signal_limit_reason", f64::from(u8::from(has_reason)));
         }
-        m.insert("priority".into(), f64::from(s.spec.priority));
-        m.insert("failover_count".into(), f64::from(s.failover_count));
+        m.insert("priority", f64::from(s.spec.priority));
+        m.insert("failover_count", f64::from(s.failover_count));
         m.insert(
-            "active_fallback_indicator".into(),
+            "active_fallback_indicator",
             f64::from(u8::from(s.active_fallback.is_some())),
         );
 
         // 8. trading window
         let open = window_open(&s.spec.windows, now);
-        m.insert("window_active".into(), f64::from(u8::from(open)));
+        m.insert("window_active", f64::from(u8::from(open)));
         let previous = s.window_state.replace(open);
         let window_alert = match (previous, open) {
             (None, false) => Some(("schedule-window-closed", AlertSeverity::Info)),
@@ -936,15 +999,17 @@ impl Scheduler {
         // 11–12. final metrics and telemetry
         let s = &mut self.schedules[idx];
         s.failure_streak = 0;
-        m.insert("signals".into(), signals as f64);
-        m.insert("active_max_signals".into(), f64::from(active));
-        m.insert("latency_ms".into(), latency.as_millis_f64());
-        m.insert("drift_seconds".into(), drift.as_secs_f64());
-        m.insert("rollback_active".into(), 0.0);
+        m.insert("signals", signals as f64);
+        m.insert("active_max_signals", f64::from(active));
+        m.insert("latency_ms", latency.as_millis_f64());
+        m.insert("drift_seconds", drift.as_secs_f64());
+        m.insert("rollback_active", 0.0);
         for (k, v) in acc.finish().entries() {
-            m.insert(k.to_owned(), v);
+            m.insert(k, v);
         }
-        s.metrics = m.clone();
+        let m = m.into_map(self.spare_telemetry.pop());
+        let s = &mut self.schedules[idx];
+        copy_metrics(&mut s.metrics, &m);
         record.outcome = RunOutcome::Completed { batches };
         record.telemetry = Some(m);
         if record.drift_exceeded {
@@ -1059,6 +1124,58 @@ impl Scheduler {
         {
             return;
         }
+        // A policy that reads no run metrics gives the same weights every time (schedules
+        // never change), so they are computed once.
+        let resolved = match self.metric_free_weights.take() {
+            Some(resolved) => resolved,
+            None => self.resolve(self.allocate_weights()),
+        };
+        let changed = self
+            .schedules
+            .iter()
+            .zip(&resolved.own)
+            .any(|(s, w)| *w != s.allocator_weight);
+        for (s, w) in self.schedules.iter_mut().zip(&resolved.taken) {
+            s.allocator_weight = *w;
+        }
+        self.last_rebalance = Some(now);
+        if changed {
+            self.events.push(SchedulerEvent::CapitalRebalanced {
+                at: now,
+                policy: self.settings.capital.policy.name(),
+                weights: resolved.weights.clone(),
+            });
+        }
+        if !self.settings.capital.policy.reads_metrics() {
+            self.metric_free_weights = Some(resolved);
+        }
+    }
+
+    /// Each schedule's share of `weights`, in schedule order.
+    fn resolve(&self, weights: BTreeMap<String, f64>) -> ResolvedWeights {
+        let own = |s: &ScheduleState| weights.get(&s.spec.name).copied();
+        ResolvedWeights {
+            own: self
+                .schedules
+                .iter()
+                .map(|s| own(s).unwrap_or(0.0))
+                .collect(),
+            taken: self
+                .schedules
+                .iter()
+                .map(|s| {
+                    own(s)
+                        .or_else(|| weights.get(&s.spec.strategy_name).copied())
+                        .unwrap_or(0.0)
+                })
+                .collect(),
+            weights,
+        }
+    }
+
+    /// The capital policy's normalised weights for the schedules as they are now (uniform
+    /// when the policy gives none).
+    fn allocate_weights(&self) -> BTreeMap<String, f64> {
         let inputs: Vec<AllocationInput<'_>> = self
             .schedules
             .iter()
@@ -1069,34 +1186,16 @@ impl Scheduler {
                 metrics: &s.metrics,
             })
             .collect();
-        let mut weights = normalize_weights(&self.settings.capital.policy.allocate(&inputs));
+        let weights = normalize_weights(&self.settings.capital.policy.allocate(&inputs));
         if weights.is_empty() && !self.schedules.is_empty() {
             let n = self.schedules.len() as f64;
-            weights = self
+            return self
                 .schedules
                 .iter()
                 .map(|s| (s.spec.name.clone(), 1.0 / n))
                 .collect();
         }
-        let changed = self
-            .schedules
-            .iter()
-            .any(|s| weights.get(&s.spec.name).copied().unwrap_or(0.0) != s.allocator_weight);
-        for s in &mut self.schedules {
-            s.allocator_weight = weights
-                .get(&s.spec.name)
-                .or_else(|| weights.get(&s.spec.strategy_name))
-                .copied()
-                .unwrap_or(0.0);
-        }
-        self.last_rebalance = Some(now);
-        if changed {
-            self.events.push(SchedulerEvent::CapitalRebalanced {
-                at: now,
-                policy: self.settings.capital.policy.name(),
-                weights,
-            });
-        }
+        weights
     }
 
     fn suspend_internal(&mut self, now: SimTime, request: &SuspendRequest) {
@@ -1277,5 +1376,32 @@ impl Scheduler {
         self.rbac.authorize(token, SCOPE_WRITE)?;
         self.observe_rollback(now, None);
         Ok(())
+    }
+}
+
+/// Makes `target` equal to `source`, reusing the keys `target` already holds: a schedule's
+/// runs report (nearly) the same metrics every time, so this allocates nothing in the steady
+/// state, where a clone would allocate every key again.
+pub(super) fn copy_metrics(target: &mut BTreeMap<String, f64>, source: &BTreeMap<String, f64>) {
+    // The usual case: the same keys as last run. Both maps are in key order, so one walk
+    // compares and assigns; on any difference the general path below finishes the job.
+    if target.len() == source.len()
+        && target.iter_mut().zip(source).all(|((tk, tv), (sk, sv))| {
+            tk == sk && {
+                *tv = *sv;
+                true
+            }
+        })
+    {
+        return;
+    }
+    target.retain(|k, _| source.contains_key(k));
+    for (k, v) in source {
+        match target.get_mut(k) {
+            Some(t) => *t = *v,
+            None => {
+                target.insert(k.clone(), *v);
+            }
+        }
     }
 }

@@ -627,3 +627,61 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Copying last run's metrics in place leaves exactly the new run's keys and values,
+    /// whatever the old map held.
+    #[test]
+    fn metrics_copied_in_place_equal_a_clone(
+        old in proptest::collection::btree_map("[a-e]{1,3}", any::<f64>(), 0..12),
+        new in proptest::collection::btree_map("[a-e]{1,3}", any::<f64>(), 0..12),
+        renamed in 0usize..12,
+    ) {
+        let bits = |m: &BTreeMap<String, f64>| -> Vec<(String, u64)> {
+            m.iter().map(|(k, v)| (k.clone(), v.to_bits())).collect()
+        };
+        // Also the usual case, the same keys with new values, and the same number of keys
+        // with one of them different.
+        let same_keys: BTreeMap<String, f64> =
+            old.keys().zip(new.values().chain(std::iter::repeat(&1.5))).map(|(k, v)| (k.clone(), *v)).collect();
+        let mut one_renamed = same_keys.clone();
+        if let Some(k) = same_keys.keys().nth(renamed % same_keys.len().max(1)).cloned() {
+            let v = one_renamed.remove(&k).unwrap();
+            one_renamed.insert(format!("{k}z"), v);
+        }
+        for source in [&new, &same_keys, &one_renamed] {
+            let mut target = old.clone();
+            super::runtime::copy_metrics(&mut target, source);
+            prop_assert_eq!(bits(&target), bits(source));
+        }
+    }
+}
+
+proptest! {
+    /// A run's metrics become the map that inserting them in order gives (a key set twice
+    /// keeps its last value), whatever map is recycled into it.
+    #[test]
+    fn run_metrics_equal_inserting_in_order(
+        sets in proptest::collection::vec((0usize..6, any::<f64>()), 0..14),
+        recycled in proptest::option::of(proptest::collection::btree_map("[a-f]{1,2}", any::<f64>(), 0..8)),
+        recycle_same_keys in any::<bool>(),
+    ) {
+        const KEYS: [&str; 6] = ["a", "b", "signals", "latency_ms", "ab", "z"];
+        let mut staged = super::runtime::RunMetrics::default();
+        let mut expected = BTreeMap::new();
+        for &(k, v) in &sets {
+            staged.insert(KEYS[k], v);
+            expected.insert(KEYS[k].to_owned(), v);
+        }
+        // Sometimes a recycled map with exactly the expected keys (stale values).
+        let recycled = if recycle_same_keys {
+            Some(expected.keys().map(|k| (k.clone(), -1.0)).collect())
+        } else {
+            recycled
+        };
+        let bits = |m: &BTreeMap<String, f64>| -> Vec<(String, u64)> {
+            m.iter().map(|(k, v)| (k.clone(), v.to_bits())).collect()
+        };
+        prop_assert_eq!(bits(&staged.into_map(recycled)), bits(&expected));
+    }
+}

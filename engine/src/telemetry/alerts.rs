@@ -17,7 +17,9 @@
 //! plus `alertname`, exactly what Prometheus attaches, so the promtool unit tests built from
 //! our transitions ([`super::promtool`]) compare like for like.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::fmt;
 
 use serde::Serialize;
@@ -246,10 +248,10 @@ impl AlertEvaluator {
     /// One evaluation of every rule at `at`. Results are computed for all rules before any
     /// state changes, so a refused evaluation leaves the evaluator as it was.
     fn evaluate(&mut self, store: &MetricsStore, at: SimTime) -> Result<(), AlertError> {
-        struct Outcome {
+        struct Outcome<'s> {
             value: Option<f64>,
             holds: bool,
-            series_labels: LabelSet,
+            series_labels: &'s LabelSet,
         }
         let mut outcomes: Vec<BTreeMap<LabelSet, Outcome>> =
             Vec::with_capacity(self.group.rules.len());
@@ -269,20 +271,25 @@ impl AlertEvaluator {
                 let outcome = Outcome {
                     value,
                     holds,
-                    series_labels: key.labels.clone(),
+                    series_labels: &key.labels,
                 };
-                if let Some(previous) = by_alert.insert(labels.clone(), outcome) {
-                    // Only series in the result vector collide in Prometheus.
-                    let current = &by_alert[&labels];
-                    if previous.holds && current.holds {
-                        return Err(AlertError::DuplicateAlertLabels {
-                            rule: rule.name.clone(),
-                            at,
-                            labels,
-                        });
+                match by_alert.entry(labels) {
+                    Entry::Vacant(slot) => {
+                        slot.insert(outcome);
                     }
-                    if previous.holds {
-                        by_alert.insert(labels, previous);
+                    // Only series in the result vector collide in Prometheus: a holding series
+                    // wins over one that does not hold, two holding ones are an error.
+                    Entry::Occupied(mut slot) => {
+                        if slot.get().holds && outcome.holds {
+                            return Err(AlertError::DuplicateAlertLabels {
+                                rule: rule.name.clone(),
+                                at,
+                                labels: slot.key().clone(),
+                            });
+                        }
+                        if !slot.get().holds {
+                            slot.insert(outcome);
+                        }
                     }
                 }
             }
@@ -296,11 +303,19 @@ impl AlertEvaluator {
             .zip(self.active.iter_mut())
             .zip(outcomes)
         {
-            let mut keys: Vec<LabelSet> = active.keys().cloned().collect();
-            keys.extend(outcome.keys().filter(|k| !active.contains_key(*k)).cloned());
+            // Active alerts change in the loop, so their labels are copied; the outcome's are
+            // only borrowed.
+            let mut keys: Vec<Cow<'_, LabelSet>> = active.keys().cloned().map(Cow::Owned).collect();
+            keys.extend(
+                outcome
+                    .keys()
+                    .filter(|k| !active.contains_key(*k))
+                    .map(Cow::Borrowed),
+            );
             keys.sort();
             for labels in keys {
-                let result = outcome.get(&labels);
+                let labels: &LabelSet = &labels;
+                let result = outcome.get(labels);
                 let value = result.and_then(|o| o.value);
                 let transition = |kind, alert: &ActiveAlert| AlertTransition {
                     at,
@@ -311,20 +326,20 @@ impl AlertEvaluator {
                     value,
                     active_at: alert.active_at,
                 };
-                match (result.filter(|o| o.holds), active.get_mut(&labels)) {
+                match (result.filter(|o| o.holds), active.get_mut(labels)) {
                     (Some(o), existing) => {
                         let v = o.value.expect("a holding expression has a value");
                         let alert = match existing {
                             Some(alert) => {
                                 alert.value = v;
-                                alert.annotations = rule.annotations(&o.series_labels);
+                                alert.annotations = rule.annotations(o.series_labels);
                                 alert
                             }
                             None => {
                                 let alert = ActiveAlert {
                                     rule: rule.name.clone(),
                                     labels: labels.clone(),
-                                    annotations: rule.annotations(&o.series_labels),
+                                    annotations: rule.annotations(o.series_labels),
                                     state: AlertState::Pending,
                                     active_at: at,
                                     fired_at: None,
@@ -349,7 +364,7 @@ impl AlertEvaluator {
                             AlertState::Firing => TransitionKind::Resolved,
                         };
                         self.history.push(transition(kind, alert));
-                        active.remove(&labels);
+                        active.remove(labels);
                     }
                     (None, None) => {}
                 }

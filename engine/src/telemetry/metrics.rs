@@ -382,6 +382,12 @@ impl Series {
 
     /// The newest sample at or before `at`.
     pub fn value_at(&self, at: SimTime) -> Option<Sample> {
+        // A scrape reads the present, which is usually after the newest sample.
+        if let Some(last) = self.samples.last()
+            && last.at <= at
+        {
+            return Some(*last);
+        }
         let hi = self.samples.partition_point(|s| s.at <= at);
         hi.checked_sub(1).map(|i| self.samples[i])
     }
@@ -445,12 +451,59 @@ impl TelemetryPayload {
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
+
+    /// The keys and values, taken out (to hand the map back for reuse).
+    pub fn into_values(self) -> BTreeMap<String, f64> {
+        self.values
+    }
+}
+
+impl From<BTreeMap<String, f64>> for TelemetryPayload {
+    /// A payload holding these keys and values (the scheduler's run metrics, taken as they are).
+    fn from(values: BTreeMap<String, f64>) -> TelemetryPayload {
+        TelemetryPayload { values }
+    }
 }
 
 /// Every series recorded during a run.
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// Series live in slots, in creation order, behind an index ordered by key; everything a
+/// caller can see goes through the index, so it sees key order. Two caches spare the hot
+/// paths their key lookups, and both are checked before use: [`MetricsStore::record_run`]
+/// remembers, per schedule, the slot of every payload key it recorded, and a store that is
+/// scraped into remembers, per slot of its source, the slot it scraped that series into.
+#[derive(Clone, Default)]
 pub struct MetricsStore {
-    series: BTreeMap<SeriesKey, Series>,
+    slots: Vec<(SeriesKey, Series)>,
+    index: BTreeMap<SeriesKey, usize>,
+    /// Schedule → (payload key, slot) of every key it recorded, in key order.
+    run_slots: BTreeMap<String, Vec<(String, usize)>>,
+    /// The slots of the run being recorded (kept to reuse its allocation).
+    scratch_slots: Vec<usize>,
+    /// As a scrape target: source slot → the slot that series is scraped into here.
+    scrape_links: Vec<Option<usize>>,
+}
+
+impl PartialEq for MetricsStore {
+    /// Equal when both hold the same series with the same samples (the caches do not count).
+    fn eq(&self, other: &MetricsStore) -> bool {
+        self.len() == other.len() && self.series().eq(other.series())
+    }
+}
+
+impl fmt::Debug for MetricsStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// The series in key order, printed as a map.
+        struct InKeyOrder<'a>(&'a MetricsStore);
+        impl fmt::Debug for InKeyOrder<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map().entries(self.0.series()).finish()
+            }
+        }
+        f.debug_struct("MetricsStore")
+            .field("series", &InKeyOrder(self))
+            .finish()
+    }
 }
 
 impl MetricsStore {
@@ -468,6 +521,65 @@ impl MetricsStore {
         at: SimTime,
         payload: &TelemetryPayload,
     ) -> Result<(), StoreError> {
+        // A schedule's runs carry keys it has recorded before: when every key is known, every
+        // name is known valid and every series exists, so only the order is checked.
+        let mut slots = std::mem::take(&mut self.scratch_slots);
+        slots.clear();
+        if let Some(known) = self.run_slots.get(schedule) {
+            // Both are in key order: one merge walk finds every slot.
+            let mut known = known.iter().peekable();
+            for (key, _) in payload.iter() {
+                while known.next_if(|(k, _)| k.as_str() < key).is_some() {}
+                match known.next_if(|(k, _)| k == key) {
+                    Some((_, slot)) => slots.push(*slot),
+                    None => break,
+                }
+            }
+        }
+        let result = if slots.len() == payload.values.len() {
+            self.record_known(at, payload, &slots)
+        } else {
+            self.record_new(schedule, at, payload)
+        };
+        self.scratch_slots = slots;
+        result
+    }
+
+    /// [`MetricsStore::record_run`] when every payload key has a slot (`slots`, in payload
+    /// order).
+    fn record_known(
+        &mut self,
+        at: SimTime,
+        payload: &TelemetryPayload,
+        slots: &[usize],
+    ) -> Result<(), StoreError> {
+        for slot in slots {
+            let (key, series) = &self.slots[*slot];
+            if let Some(newest) = series.latest()
+                && at < newest.at
+            {
+                return Err(StoreError::OutOfOrder {
+                    series: key.to_string(),
+                    at,
+                    newest: newest.at,
+                });
+            }
+        }
+        for (slot, (_, value)) in slots.iter().zip(payload.iter()) {
+            let (key, series) = &mut self.slots[*slot];
+            series.push(key, Sample { at, value })?;
+        }
+        Ok(())
+    }
+
+    /// [`MetricsStore::record_run`] with a key the schedule never recorded: validates every
+    /// name, then remembers the slots of the keys for the next runs.
+    fn record_new(
+        &mut self,
+        schedule: &str,
+        at: SimTime,
+        payload: &TelemetryPayload,
+    ) -> Result<(), StoreError> {
         let labels = LabelSet::schedule(schedule);
         let mut keys = Vec::new();
         for (key, value) in payload.iter() {
@@ -475,7 +587,7 @@ impl MetricsStore {
                 metric: MetricName::namespaced(key)?,
                 labels: labels.clone(),
             };
-            if let Some(newest) = self.series.get(&series).and_then(Series::latest)
+            if let Some(newest) = self.get_key(&series).and_then(Series::latest)
                 && at < newest.at
             {
                 return Err(StoreError::OutOfOrder {
@@ -486,9 +598,16 @@ impl MetricsStore {
             }
             keys.push((series, value));
         }
-        for (series, value) in keys {
-            self.record_key(series, at, value)?;
+        let mut known = self.run_slots.remove(schedule).unwrap_or_default();
+        for ((series, value), (key, _)) in keys.into_iter().zip(payload.iter()) {
+            let slot = self.slot_of(series);
+            let (key_of_slot, stored) = &mut self.slots[slot];
+            stored.push(key_of_slot, Sample { at, value })?;
+            if let Err(at) = known.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
+                known.insert(at, (key.to_owned(), slot));
+            }
         }
+        self.run_slots.insert(schedule.to_owned(), known);
         Ok(())
     }
 
@@ -504,25 +623,31 @@ impl MetricsStore {
             metric: metric.clone(),
             labels: labels.clone(),
         };
-        self.record_key(key, at, value)
+        let slot = self.slot_of(key);
+        let (key, series) = &mut self.slots[slot];
+        series.push(key, Sample { at, value })
     }
 
-    fn record_key(&mut self, key: SeriesKey, at: SimTime, value: f64) -> Result<(), StoreError> {
-        let sample = Sample { at, value };
-        match self.series.get_mut(&key) {
-            Some(series) => series.push(&key, sample),
-            None => {
-                let mut series = Series::default();
-                series.push(&key, sample)?;
-                self.series.insert(key, series);
-                Ok(())
-            }
+    /// The slot of series `key`, created empty if it is new.
+    fn slot_of(&mut self, key: SeriesKey) -> usize {
+        if let Some(&slot) = self.index.get(&key) {
+            return slot;
         }
+        let slot = self.slots.len();
+        self.index.insert(key.clone(), slot);
+        self.slots.push((key, Series::default()));
+        slot
+    }
+
+    fn get_key(&self, key: &SeriesKey) -> Option<&Series> {
+        self.index.get(key).map(|&slot| &self.slots[slot].1)
     }
 
     /// Every series, ordered by metric name then labels.
     pub fn series(&self) -> impl Iterator<Item = (&SeriesKey, &Series)> {
-        self.series.iter()
+        self.index
+            .iter()
+            .map(|(key, &slot)| (key, &self.slots[slot].1))
     }
 
     /// The series of one metric, ordered by labels.
@@ -534,14 +659,15 @@ impl MetricsStore {
             metric: metric.clone(),
             labels: LabelSet::new(),
         };
-        self.series
+        self.index
             .range(from..)
             .take_while(move |(key, _)| &key.metric == metric)
+            .map(|(key, &slot)| (key, &self.slots[slot].1))
     }
 
     /// One series.
     pub fn get(&self, metric: &MetricName, labels: &LabelSet) -> Option<&Series> {
-        self.series.get(&SeriesKey {
+        self.get_key(&SeriesKey {
             metric: metric.clone(),
             labels: labels.clone(),
         })
@@ -554,23 +680,54 @@ impl MetricsStore {
 
     /// Number of series.
     pub fn len(&self) -> usize {
-        self.series.len()
+        self.index.len()
     }
 
     /// True when nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.series.is_empty()
+        self.index.is_empty()
     }
 
     /// One scrape at `at`: every series' latest value at or before `at`, recorded into
     /// `target` at `at` (what a Prometheus scraping this store's exporter would store).
     pub fn scrape_into(&self, at: SimTime, target: &mut MetricsStore) -> Result<(), StoreError> {
-        for (key, series) in &self.series {
-            if let Some(sample) = series.value_at(at) {
-                target.record_key(key.clone(), at, sample.value)?;
+        for (key, &slot) in &self.index {
+            if let Some(sample) = self.slots[slot].1.value_at(at) {
+                target.record_scraped(slot, key, at, sample.value)?;
             }
         }
         Ok(())
+    }
+
+    /// Records a scraped sample of series `key`, which sits in slot `source_slot` of the
+    /// store scraped. The link from that slot to ours is remembered, and trusted only while
+    /// it still leads to the same key (a store scraped from several sources stays right).
+    fn record_scraped(
+        &mut self,
+        source_slot: usize,
+        key: &SeriesKey,
+        at: SimTime,
+        value: f64,
+    ) -> Result<(), StoreError> {
+        let linked = self
+            .scrape_links
+            .get(source_slot)
+            .copied()
+            .flatten()
+            .filter(|&slot| self.slots[slot].0 == *key);
+        let slot = match linked {
+            Some(slot) => slot,
+            None => {
+                let slot = self.slot_of(key.clone());
+                if self.scrape_links.len() <= source_slot {
+                    self.scrape_links.resize(source_slot + 1, None);
+                }
+                self.scrape_links[source_slot] = Some(slot);
+                slot
+            }
+        };
+        let (key, series) = &mut self.slots[slot];
+        series.push(key, Sample { at, value })
     }
 
     /// What a Prometheus scraping the exposition every `interval` from `origin` to `until`
@@ -587,7 +744,7 @@ impl MetricsStore {
             return Err(StoreError::ZeroInterval);
         }
         let mut out = MetricsStore::new();
-        for (key, series) in &self.series {
+        for (key, series) in self.series() {
             let mut scraped = Series::default();
             let mut at = origin;
             while at <= until {
@@ -603,7 +760,8 @@ impl MetricsStore {
                 }
             }
             if !scraped.samples.is_empty() {
-                out.series.insert(key.clone(), scraped);
+                let slot = out.slot_of(key.clone());
+                out.slots[slot].1 = scraped;
             }
         }
         Ok(out)
@@ -792,5 +950,135 @@ mod tests {
             store.scraped(t(0), SimDuration::ZERO, t(1)),
             Err(StoreError::ZeroInterval)
         );
+    }
+
+    /// The store as a plain ordered map, as it was before slots and caches: the oracle for
+    /// the cached paths.
+    #[derive(Default)]
+    struct ReferenceStore(BTreeMap<SeriesKey, Vec<Sample>>);
+
+    impl ReferenceStore {
+        fn record_run(
+            &mut self,
+            schedule: &str,
+            at: SimTime,
+            payload: &TelemetryPayload,
+        ) -> Result<(), StoreError> {
+            let mut keys = Vec::new();
+            for (key, value) in payload.iter() {
+                let series = SeriesKey {
+                    metric: MetricName::namespaced(key)?,
+                    labels: LabelSet::schedule(schedule),
+                };
+                if let Some(newest) = self.0.get(&series).and_then(|s| s.last())
+                    && at < newest.at
+                {
+                    return Err(StoreError::OutOfOrder {
+                        series: series.to_string(),
+                        at,
+                        newest: newest.at,
+                    });
+                }
+                keys.push((series, value));
+            }
+            for (series, value) in keys {
+                self.push(series, Sample { at, value })?;
+            }
+            Ok(())
+        }
+
+        fn push(&mut self, key: SeriesKey, sample: Sample) -> Result<(), StoreError> {
+            let samples = self.0.entry(key.clone()).or_default();
+            match samples.last_mut() {
+                Some(last) if sample.at < last.at => Err(StoreError::OutOfOrder {
+                    series: key.to_string(),
+                    at: sample.at,
+                    newest: last.at,
+                }),
+                Some(last) if last.at == sample.at => {
+                    last.value = sample.value;
+                    Ok(())
+                }
+                _ => {
+                    samples.push(sample);
+                    Ok(())
+                }
+            }
+        }
+
+        fn scrape_into(&self, at: SimTime, target: &mut ReferenceStore) -> Result<(), StoreError> {
+            for (key, samples) in &self.0 {
+                let hi = samples.partition_point(|s| s.at <= at);
+                if let Some(sample) = hi.checked_sub(1).map(|i| samples[i]) {
+                    target.push(key.clone(), Sample { at, ..sample })?;
+                }
+            }
+            Ok(())
+        }
+
+        fn matches(&self, store: &MetricsStore) -> bool {
+            store.len() == self.0.len()
+                && store
+                    .series()
+                    .zip(&self.0)
+                    .all(|((k, s), (rk, rs))| k == rk && s.samples() == rs.as_slice())
+        }
+    }
+
+    proptest::proptest! {
+        /// Cached run slots and scrape links change nothing: runs whose key sets change,
+        /// invalid keys, out-of-order runs and one target scraped from two sources leave every
+        /// store exactly as the plain map would, with the same errors.
+        #[test]
+        fn cached_paths_match_the_plain_map(
+            steps in proptest::collection::vec(
+                (0..3usize, 0..4usize, proptest::collection::vec(0..5usize, 0..5), 0..40u64, 0..2usize),
+                1..60,
+            )
+        ) {
+            const KEYS: [&str; 5] = [names::SIGNALS, names::LATENCY_MS, "bad-key", names::SUSPENDED, names::PRIORITY];
+            let schedules = ["b", "a", "c"];
+            let mut sources = [MetricsStore::new(), MetricsStore::new()];
+            let mut reference_sources = [ReferenceStore::default(), ReferenceStore::default()];
+            let mut target = MetricsStore::new();
+            let mut reference_target = ReferenceStore::default();
+            for (n, (schedule, kind, keys, secs, source)) in steps.into_iter().enumerate() {
+                let at = t(secs);
+                if kind == 0 {
+                    let got = sources[source].scrape_into(at, &mut target);
+                    let want = reference_sources[source].scrape_into(at, &mut reference_target);
+                    proptest::prop_assert_eq!(got, want, "step {}", n);
+                    proptest::prop_assert!(reference_target.matches(&target), "step {}", n);
+                    continue;
+                }
+                let mut payload = TelemetryPayload::new();
+                for k in keys {
+                    // The "bad-key" entry only sometimes, so most runs are valid.
+                    if KEYS[k] != "bad-key" || kind == 3 {
+                        payload.set(KEYS[k], n as f64);
+                    }
+                }
+                let got = sources[source].record_run(schedules[schedule], at, &payload);
+                let want = reference_sources[source].record_run(schedules[schedule], at, &payload);
+                proptest::prop_assert_eq!(got, want, "step {}", n);
+                proptest::prop_assert!(reference_sources[source].matches(&sources[source]), "step {}", n);
+            }
+        }
+    }
+
+    #[test]
+    fn equality_and_debug_ignore_creation_order() {
+        let a_first = TelemetryPayload::new().with(names::SIGNALS, 1.0);
+        let mut one = MetricsStore::new();
+        one.record_run("a", t(0), &a_first).unwrap();
+        one.record_run("b", t(0), &a_first).unwrap();
+        let mut other = MetricsStore::new();
+        other.record_run("b", t(0), &a_first).unwrap();
+        other.record_run("a", t(0), &a_first).unwrap();
+        assert_eq!(one, other);
+        assert_eq!(format!("{one:?}"), format!("{other:?}"));
+        assert!(format!("{one:?}").starts_with("MetricsStore { series: {SeriesKey"));
+        other.record_run("a", t(15), &a_first).unwrap();
+        assert_ne!(one, other);
     }
 }
