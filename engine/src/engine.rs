@@ -1013,7 +1013,7 @@ impl Engine {
                 }
                 self.log_json(now, "risk_alert", |e| {
                     e.put_str("risk_profile", alert.profile.as_str());
-                    e.put_str("alert", &code);
+                    e.put_str("alert", code);
                     e.put_str(
                         "severity",
                         &format!("{:?}", alert.severity).to_ascii_lowercase(),
