@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use stage4_engine::decision_log::{VerifyOptions, verify_log};
-use stage4_engine::domain::SimTime;
+use stage4_engine::domain::{SimDuration, SimTime};
 use stage4_engine::telemetry::{AlertTransition, TransitionKind};
 
 use super::plan::{Check, Expectation};
@@ -420,8 +420,8 @@ fn verdict(outcome: &RunOutcome, escalations: &[Escalation], e: &Expectation) ->
                     "max_unhedged",
                     longest <= *limit,
                     json!({"schedule": schedule, "max": limit.to_string()}),
-                    json!({"longest_unhedged": longest.to_string()}),
-                    format!("longest unhedged stretch {longest}"),
+                    json!({"longest_unhedged": readable(longest)}),
+                    format!("longest unhedged stretch {}", readable(longest)),
                 )
             }
             Check::Rollback { states } => {
@@ -457,4 +457,14 @@ fn verdict(outcome: &RunOutcome, escalations: &[Escalation], e: &Expectation) ->
 /// Rounds for reports: two decimals, so float noise never reaches a snapshot.
 pub fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
+}
+
+/// A duration for people: sub-second ones in milliseconds (`56.928ms`), longer ones in the
+/// compact form scenario files use (`1m30s`).
+fn readable(d: SimDuration) -> String {
+    if d < SimDuration::from_secs(1) {
+        format!("{:.3}ms", d.as_millis_f64())
+    } else {
+        d.to_string()
+    }
 }
