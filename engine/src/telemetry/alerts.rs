@@ -332,7 +332,7 @@ impl AlertEvaluator {
                         let alert = match existing {
                             Some(alert) => {
                                 alert.value = v;
-                                alert.annotations = rule.annotations(o.series_labels);
+                                rule.annotate_into(o.series_labels, &mut alert.annotations);
                                 alert
                             }
                             None => {

@@ -7,8 +7,10 @@
 //! kept: alert rules read windows of it ([`Series::window`], a binary search), the exposition
 //! reads the latest value ([`Series::latest`]).
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use crate::domain::{SimDuration, SimTime};
 
@@ -255,6 +257,11 @@ impl LabelSet {
         self.0.get(name).map(String::as_str)
     }
 
+    /// The value of one label, to rewrite in place (annotations re-expanded every evaluation).
+    pub(crate) fn value_mut(&mut self, name: &str) -> Option<&mut String> {
+        self.0.get_mut(name)
+    }
+
     /// Labels in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
@@ -472,8 +479,13 @@ impl From<BTreeMap<String, f64>> for TelemetryPayload {
 /// paths their key lookups, and both are checked before use: [`MetricsStore::record_run`]
 /// remembers, per schedule, the slot of every payload key it recorded, and a store that is
 /// scraped into remembers, per slot of its source, the slot it scraped that series into.
-#[derive(Clone, Default)]
+///
+/// A slot never changes its key once created, so a scrape link stays right for as long as
+/// it is used with the same source; every store (a clone included) carries an identity of
+/// its own, and a target scraped from a different source drops its links.
 pub struct MetricsStore {
+    /// This store's identity as a scrape source (see [`fresh_store_id`]).
+    id: u64,
     slots: Vec<(SeriesKey, Series)>,
     index: BTreeMap<SeriesKey, usize>,
     /// Schedule → (payload key, slot) of every key it recorded, in key order.
@@ -482,6 +494,47 @@ pub struct MetricsStore {
     scratch_slots: Vec<usize>,
     /// As a scrape target: source slot → the slot that series is scraped into here.
     scrape_links: Vec<Option<usize>>,
+    /// The identity of the source `scrape_links` belong to.
+    links_source: Option<u64>,
+}
+
+/// Identities of stores as scrape sources. Only compared for equality within one process
+/// (never printed, never stored), so which store gets which number changes no output.
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(0);
+
+/// An identity no other store of this process has.
+fn fresh_store_id() -> u64 {
+    NEXT_STORE_ID.fetch_add(1, AtomicOrdering::Relaxed)
+}
+
+impl Default for MetricsStore {
+    fn default() -> MetricsStore {
+        MetricsStore {
+            id: fresh_store_id(),
+            slots: Vec::new(),
+            index: BTreeMap::new(),
+            run_slots: BTreeMap::new(),
+            scratch_slots: Vec::new(),
+            scrape_links: Vec::new(),
+            links_source: None,
+        }
+    }
+}
+
+impl Clone for MetricsStore {
+    /// A copy with its own identity: the two grow apart from here, so a target linked to one
+    /// of them must not trust its links for the other.
+    fn clone(&self) -> MetricsStore {
+        MetricsStore {
+            id: fresh_store_id(),
+            slots: self.slots.clone(),
+            index: self.index.clone(),
+            run_slots: self.run_slots.clone(),
+            scratch_slots: Vec::new(),
+            scrape_links: self.scrape_links.clone(),
+            links_source: self.links_source,
+        }
+    }
 }
 
 impl PartialEq for MetricsStore {
@@ -526,14 +579,21 @@ impl MetricsStore {
         let mut slots = std::mem::take(&mut self.scratch_slots);
         slots.clear();
         if let Some(known) = self.run_slots.get(schedule) {
-            // Both are in key order: one merge walk finds every slot.
-            let mut known = known.iter().peekable();
-            for (key, _) in payload.iter() {
-                while known.next_if(|(k, _)| k.as_str() < key).is_some() {}
-                match known.next_if(|(k, _)| k == key) {
-                    Some((_, slot)) => slots.push(*slot),
-                    None => break,
+            // Both are in key order: one merge walk finds every slot, comparing each pair of
+            // keys once.
+            let mut known = known.iter();
+            'payload: for (key, _) in payload.iter() {
+                for (k, slot) in known.by_ref() {
+                    match k.as_str().cmp(key) {
+                        Ordering::Less => {}
+                        Ordering::Equal => {
+                            slots.push(*slot);
+                            continue 'payload;
+                        }
+                        Ordering::Greater => break,
+                    }
                 }
+                break;
             }
         }
         let result = if slots.len() == payload.values.len() {
@@ -693,28 +753,30 @@ impl MetricsStore {
     pub fn scrape_into(&self, at: SimTime, target: &mut MetricsStore) -> Result<(), StoreError> {
         for (key, &slot) in &self.index {
             if let Some(sample) = self.slots[slot].1.value_at(at) {
-                target.record_scraped(slot, key, at, sample.value)?;
+                target.record_scraped(self.id, slot, key, at, sample.value)?;
             }
         }
         Ok(())
     }
 
-    /// Records a scraped sample of series `key`, which sits in slot `source_slot` of the
-    /// store scraped. The link from that slot to ours is remembered, and trusted only while
-    /// it still leads to the same key (a store scraped from several sources stays right).
+    /// Records a scraped sample of series `key`, which sits in slot `source_slot` of store
+    /// `source` (its identity). The link from that slot to ours is remembered, and trusted
+    /// only while the links belong to the same source: the source's slot keeps its key, and
+    /// so does ours (a store scraped from several sources stays right).
     fn record_scraped(
         &mut self,
+        source: u64,
         source_slot: usize,
         key: &SeriesKey,
         at: SimTime,
         value: f64,
     ) -> Result<(), StoreError> {
-        let linked = self
-            .scrape_links
-            .get(source_slot)
-            .copied()
-            .flatten()
-            .filter(|&slot| self.slots[slot].0 == *key);
+        if self.links_source != Some(source) {
+            self.scrape_links.clear();
+            self.links_source = Some(source);
+        }
+        let linked = self.scrape_links.get(source_slot).copied().flatten();
+        debug_assert!(linked.is_none_or(|slot| self.slots[slot].0 == *key));
         let slot = match linked {
             Some(slot) => slot,
             None => {
@@ -1064,6 +1126,31 @@ mod tests {
                 proptest::prop_assert!(reference_sources[source].matches(&sources[source]), "step {}", n);
             }
         }
+    }
+
+    #[test]
+    fn a_clone_is_a_different_scrape_source() {
+        let signals = MetricName::namespaced(names::SIGNALS).unwrap();
+        let payload = TelemetryPayload::new().with(names::SIGNALS, 1.0);
+        let mut a = MetricsStore::new();
+        a.record_run("x", t(0), &payload).unwrap();
+        let mut target = MetricsStore::new();
+        a.scrape_into(t(0), &mut target).unwrap();
+        // Slot 1 of the clone and slot 1 of the original hold different series.
+        let mut b = a.clone();
+        a.record_run("y", t(1), &payload).unwrap();
+        b.record_run("z", t(1), &payload).unwrap();
+        a.scrape_into(t(15), &mut target).unwrap();
+        b.scrape_into(t(30), &mut target).unwrap();
+        let at = |schedule: &str| -> Vec<u64> {
+            target
+                .get(&signals, &LabelSet::schedule(schedule))
+                .map(|s| s.samples().iter().map(|p| p.at.unix_secs() % 100).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(at("x"), [0, 15, 30]);
+        assert_eq!(at("y"), [15]);
+        assert_eq!(at("z"), [30]);
     }
 
     #[test]

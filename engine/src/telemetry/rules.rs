@@ -190,9 +190,33 @@ impl AlertRule {
     /// The annotations expanded for a series with `labels`, in name order.
     pub fn annotations(&self, labels: &LabelSet) -> LabelSet {
         let mut out = LabelSet::new();
-        out.insert_trusted("description", &expand(&self.description, labels));
-        out.insert_trusted("summary", &expand(&self.summary, labels));
+        let mut text = String::new();
+        expand_into(&self.description, labels, &mut text);
+        out.insert_trusted("description", &text);
+        expand_into(&self.summary, labels, &mut text);
+        out.insert_trusted("summary", &text);
         out
+    }
+
+    /// Makes `out` equal to [`AlertRule::annotations`] for `labels`. When `out` already holds
+    /// exactly the two annotations (an active alert re-evaluated), their strings are rewritten
+    /// in place instead of building a new set.
+    pub(crate) fn annotate_into(&self, labels: &LabelSet, out: &mut LabelSet) {
+        if out.len() != 2 {
+            *out = self.annotations(labels);
+            return;
+        }
+        match out.value_mut("description") {
+            Some(description) => expand_into(&self.description, labels, description),
+            None => {
+                *out = self.annotations(labels);
+                return;
+            }
+        }
+        match out.value_mut("summary") {
+            Some(summary) => expand_into(&self.summary, labels, summary),
+            None => *out = self.annotations(labels),
+        }
     }
 
     fn validate(&self) -> Result<(), RuleError> {
@@ -487,18 +511,43 @@ fn check_template(text: &str) -> Result<(), String> {
 
 /// Expands `{{ $labels.<name> }}`; a label the series lacks expands to the empty string, as
 /// in Prometheus (its templates use `missingkey=zero`).
+#[cfg(test)]
 fn expand(text: &str, labels: &LabelSet) -> String {
-    match pieces(text) {
-        Ok(parts) => parts
-            .into_iter()
-            .map(|p| match p {
-                Piece::Text(t) => t,
-                Piece::Label(name) => labels.get(name).unwrap_or(""),
-            })
-            .collect(),
-        // Validated rules never get here; keep the raw text rather than invent one.
-        Err(_) => text.to_owned(),
+    let mut out = String::new();
+    expand_into(text, labels, &mut out);
+    out
+}
+
+/// [`expand`] into `out` (cleared first), parsing as it writes: the alert evaluator expands
+/// every holding alert's annotations at every evaluation, so no piece list is built and the
+/// caller's buffer is reused. Same grammar and results as [`pieces`].
+fn expand_into(text: &str, labels: &LabelSet, out: &mut String) {
+    out.clear();
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let label = after.find("}}").and_then(|close| {
+            let label = after[..close].trim().strip_prefix("$labels.")?;
+            rest = &after[close + 2..];
+            is_valid_label_name(label).then_some(label)
+        });
+        match label {
+            Some(label) => out.push_str(labels.get(label).unwrap_or("")),
+            // Validated rules never get here; keep the raw text rather than invent one.
+            None => return raw_template(text, out),
+        }
     }
+    if rest.contains("}}") {
+        return raw_template(text, out);
+    }
+    out.push_str(rest);
+}
+
+/// The template as written: what an invalid template expands to.
+fn raw_template(text: &str, out: &mut String) {
+    out.clear();
+    out.push_str(text);
 }
 
 impl fmt::Display for AlertRule {
@@ -657,6 +706,63 @@ mod tests {
                 parsed["annotations"]["description"],
                 rule.description.as_str()
             );
+        }
+    }
+
+    /// The expansion as first written: split into pieces, then join.
+    fn expand_by_pieces(text: &str, labels: &LabelSet) -> String {
+        match pieces(text) {
+            Ok(parts) => parts
+                .into_iter()
+                .map(|p| match p {
+                    Piece::Text(t) => t,
+                    Piece::Label(name) => labels.get(name).unwrap_or(""),
+                })
+                .collect(),
+            Err(_) => text.to_owned(),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn streaming_expansion_matches_the_piece_list(
+            parts in proptest::collection::vec(0usize..16, 0..14),
+        ) {
+            const ATOMS: [&str; 16] = [
+                "{{", "}}", " ", "$labels.", "schedule", "nope", "1x", "a", "$value", "{", "}",
+                "é", "{{ $labels.schedule }}", "{{$labels.a}}", "{{ $labels.nope }}",
+                "{{ $labels.1x }}",
+            ];
+            let text: String = parts.iter().map(|&i| ATOMS[i]).collect();
+            let labels = LabelSet::from_pairs([("schedule", "core"), ("a", "A")]).unwrap();
+            let expected = expand_by_pieces(&text, &labels);
+            proptest::prop_assert_eq!(&expand(&text, &labels), &expected);
+            // Reusing a buffer that held something else gives the same text.
+            let mut buf = String::from("stale");
+            expand_into(&text, &labels, &mut buf);
+            proptest::prop_assert_eq!(buf, expected);
+        }
+    }
+
+    #[test]
+    fn annotating_in_place_matches_fresh_annotations() {
+        let group = RuleGroup::stage4();
+        let rule = &group.rules[0];
+        let first = LabelSet::schedule("alpha");
+        let second = LabelSet::schedule("beta");
+        let mut out = rule.annotations(&first);
+        rule.annotate_into(&second, &mut out);
+        assert_eq!(out, rule.annotations(&second));
+        // Anything but the two annotations is rebuilt, not patched.
+        for odd in [
+            LabelSet::new(),
+            LabelSet::from_pairs([("summary", "s"), ("x", "y")]).unwrap(),
+            LabelSet::from_pairs([("description", "d"), ("x", "y")]).unwrap(),
+            LabelSet::from_pairs([("description", "d"), ("summary", "s"), ("x", "y")]).unwrap(),
+        ] {
+            let mut out = odd;
+            rule.annotate_into(&first, &mut out);
+            assert_eq!(out, rule.annotations(&first));
         }
     }
 
