@@ -471,13 +471,13 @@ enum Piece<'a> {
     Label(&'a str),
 }
 
-/// Splits a template into text and `{{ $labels.<name> }}` placeholders.
-fn pieces(text: &str) -> Result<Vec<Piece<'_>>, String> {
-    let mut out = Vec::new();
+/// Walks a template, handing its text and `{{ $labels.<name> }}` placeholders to `visit` in
+/// order; the error says what is wrong (pieces before it have been visited).
+fn walk_template<'a>(text: &'a str, mut visit: impl FnMut(Piece<'a>)) -> Result<(), String> {
     let mut rest = text;
     while let Some(open) = rest.find("{{") {
         if open > 0 {
-            out.push(Piece::Text(&rest[..open]));
+            visit(Piece::Text(&rest[..open]));
         }
         let after = &rest[open + 2..];
         let close = after
@@ -493,20 +493,20 @@ fn pieces(text: &str) -> Result<Vec<Piece<'_>>, String> {
         if !is_valid_label_name(label) {
             return Err(format!("`{label}` is not a label name"));
         }
-        out.push(Piece::Label(label));
+        visit(Piece::Label(label));
         rest = &after[close + 2..];
     }
     if rest.contains("}}") {
         return Err(format!("stray `}}}}` in `{text}`"));
     }
     if !rest.is_empty() {
-        out.push(Piece::Text(rest));
+        visit(Piece::Text(rest));
     }
-    Ok(out)
+    Ok(())
 }
 
 fn check_template(text: &str) -> Result<(), String> {
-    pieces(text).map(|_| ())
+    walk_template(text, |_| {})
 }
 
 /// Expands `{{ $labels.<name> }}`; a label the series lacks expands to the empty string, as
@@ -518,30 +518,19 @@ fn expand(text: &str, labels: &LabelSet) -> String {
     out
 }
 
-/// [`expand`] into `out` (cleared first), parsing as it writes: the alert evaluator expands
-/// every holding alert's annotations at every evaluation, so no piece list is built and the
-/// caller's buffer is reused. Same grammar and results as [`pieces`].
+/// [`expand`] into `out` (cleared first), written as the template is walked: the alert
+/// evaluator expands every holding alert's annotations at every evaluation, so no piece list
+/// is built and the caller's buffer is reused.
 fn expand_into(text: &str, labels: &LabelSet, out: &mut String) {
     out.clear();
-    let mut rest = text;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        let label = after.find("}}").and_then(|close| {
-            let label = after[..close].trim().strip_prefix("$labels.")?;
-            rest = &after[close + 2..];
-            is_valid_label_name(label).then_some(label)
-        });
-        match label {
-            Some(label) => out.push_str(labels.get(label).unwrap_or("")),
-            // Validated rules never get here; keep the raw text rather than invent one.
-            None => return raw_template(text, out),
-        }
+    let walked = walk_template(text, |piece| match piece {
+        Piece::Text(t) => out.push_str(t),
+        Piece::Label(name) => out.push_str(labels.get(name).unwrap_or("")),
+    });
+    if walked.is_err() {
+        // Validated rules never get here; keep the raw text rather than invent one.
+        raw_template(text, out);
     }
-    if rest.contains("}}") {
-        return raw_template(text, out);
-    }
-    out.push_str(rest);
 }
 
 /// The template as written: what an invalid template expands to.
@@ -709,6 +698,40 @@ mod tests {
         }
     }
 
+    /// The template split as first written: a list of pieces, then joined.
+    fn pieces(text: &str) -> Result<Vec<Piece<'_>>, String> {
+        let mut out = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find("{{") {
+            if open > 0 {
+                out.push(Piece::Text(&rest[..open]));
+            }
+            let after = &rest[open + 2..];
+            let close = after
+                .find("}}")
+                .ok_or_else(|| format!("unclosed `{{{{` in `{text}`"))?;
+            let inner = after[..close].trim();
+            let label = inner.strip_prefix("$labels.").ok_or_else(|| {
+                format!(
+                    "`{{{{{}}}}}` is not supported: only {{{{ $labels.<name> }}}} expands the same in Prometheus and here",
+                    &after[..close]
+                )
+            })?;
+            if !is_valid_label_name(label) {
+                return Err(format!("`{label}` is not a label name"));
+            }
+            out.push(Piece::Label(label));
+            rest = &after[close + 2..];
+        }
+        if rest.contains("}}") {
+            return Err(format!("stray `}}}}` in `{text}`"));
+        }
+        if !rest.is_empty() {
+            out.push(Piece::Text(rest));
+        }
+        Ok(out)
+    }
+
     /// The expansion as first written: split into pieces, then join.
     fn expand_by_pieces(text: &str, labels: &LabelSet) -> String {
         match pieces(text) {
@@ -735,6 +758,8 @@ mod tests {
             ];
             let text: String = parts.iter().map(|&i| ATOMS[i]).collect();
             let labels = LabelSet::from_pairs([("schedule", "core"), ("a", "A")]).unwrap();
+            // Validation says the same as the piece list, word for word.
+            proptest::prop_assert_eq!(check_template(&text), pieces(&text).map(|_| ()));
             let expected = expand_by_pieces(&text, &labels);
             proptest::prop_assert_eq!(&expand(&text, &labels), &expected);
             // Reusing a buffer that held something else gives the same text.
