@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::domain::SimTime;
 
-use super::metrics::{LabelSet, MetricsStore, RangeBoundary};
+use super::metrics::{LabelSet, MetricsStore, RangeBoundary, Series, SeriesKey};
 use super::rules::{AlertRule, RuleError, RuleGroup};
 
 /// The label Prometheus puts the rule name in.
@@ -258,14 +258,33 @@ impl AlertEvaluator {
             holds: bool,
             series_labels: &'s LabelSet,
         }
-        for (rule, cache) in self.group.rules.iter().zip(self.alert_labels.iter_mut()) {
-            refresh_alert_labels(rule, store, cache);
+        // Each rule's series, looked up once: they are walked twice below.
+        let series_by_rule: Vec<Vec<(&SeriesKey, &Series)>> = self
+            .group
+            .rules
+            .iter()
+            .map(|rule| store.series_of(&rule.metric).collect())
+            .collect();
+        for ((rule, series), cache) in self
+            .group
+            .rules
+            .iter()
+            .zip(&series_by_rule)
+            .zip(self.alert_labels.iter_mut())
+        {
+            refresh_alert_labels(rule, series, cache);
         }
         let mut outcomes: Vec<BTreeMap<&LabelSet, Outcome>> =
             Vec::with_capacity(self.group.rules.len());
-        for (rule, cache) in self.group.rules.iter().zip(&self.alert_labels) {
+        for ((rule, series), cache) in self
+            .group
+            .rules
+            .iter()
+            .zip(&series_by_rule)
+            .zip(&self.alert_labels)
+        {
             let mut by_alert = BTreeMap::new();
-            for ((key, series), (_, labels)) in store.series_of(&rule.metric).zip(cache) {
+            for (&(key, series), (_, labels)) in series.iter().zip(cache) {
                 let value = rule
                     .function
                     .apply(series.window(at, rule.window, self.boundary));
@@ -379,17 +398,17 @@ impl AlertEvaluator {
     }
 }
 
-/// Brings `cache` in line with the series of `rule`'s metric in `store`: entry `i` holds the
+/// Brings `cache` in line with `series`, the series of `rule`'s metric: entry `i` holds the
 /// labels of the `i`-th series and the alert labels they give (the series labels, the rule's
 /// own, `alertname`). Series only ever join a store, so once warm every entry is confirmed by
 /// one label comparison instead of being rebuilt at every evaluation.
 fn refresh_alert_labels(
     rule: &AlertRule,
-    store: &MetricsStore,
+    series: &[(&SeriesKey, &Series)],
     cache: &mut Vec<(LabelSet, LabelSet)>,
 ) {
     let mut count = 0;
-    for (i, (key, _)) in store.series_of(&rule.metric).enumerate() {
+    for (i, (key, _)) in series.iter().enumerate() {
         count = i + 1;
         if cache
             .get(i)
