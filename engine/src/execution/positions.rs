@@ -116,6 +116,7 @@ impl ScheduleBook {
 /// One registered instrument: its spec, its latest mark and how many positions on it are open.
 #[derive(Clone, Debug)]
 struct InstrumentBook {
+    venue: VenueId,
     spec: InstrumentSpec,
     mark: Option<Price>,
     /// Positions on this instrument with a non-zero quantity. A new mark of an instrument
@@ -260,6 +261,11 @@ pub struct PositionLedger {
     total_equity: Amount,
     total_peak: Amount,
     total_worst_drawdown_pct: f64,
+    /// The slot after the instrument marked last. Market data comes round the instruments in
+    /// the same order again and again, so the next event is usually for this slot, and a match
+    /// on venue and symbol spares the index lookup (slots are unique per instrument, so the
+    /// answer is the same).
+    next_mark_slot: usize,
 }
 
 /// What market data says an instrument is worth now: a quote's mid (rounded down to the tick;
@@ -301,6 +307,7 @@ impl PositionLedger {
             total_equity: Amount::ZERO,
             total_peak: Amount::ZERO,
             total_worst_drawdown_pct: 0.0,
+            next_mark_slot: 0,
         }
     }
 
@@ -331,6 +338,7 @@ impl PositionLedger {
         }
         self.instrument_index.insert(key, self.instruments.len());
         self.instruments.push(InstrumentBook {
+            venue,
             spec,
             mark: None,
             open_positions: 0,
@@ -513,10 +521,26 @@ impl PositionLedger {
         let (Some(symbol), Some(price)) = (event.symbol(), mark_price_of(event)) else {
             return;
         };
-        if let Some(&slot) = self
-            .instrument_index
-            .get(&InstrumentKey::new(event.venue(), symbol))
-        {
+        let venue = event.venue();
+        let hinted = self
+            .instruments
+            .get(self.next_mark_slot)
+            .is_some_and(|b| b.spec.symbol == symbol && b.venue == venue);
+        let slot = if hinted {
+            debug_assert_eq!(
+                self.instrument_index
+                    .get(&InstrumentKey::new(venue, symbol))
+                    .copied(),
+                Some(self.next_mark_slot)
+            );
+            Some(self.next_mark_slot)
+        } else {
+            self.instrument_index
+                .get(&InstrumentKey::new(venue, symbol))
+                .copied()
+        };
+        if let Some(slot) = slot {
+            self.next_mark_slot = (slot + 1) % self.instruments.len();
             self.mark_slot(slot, price);
         }
     }
