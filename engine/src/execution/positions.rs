@@ -261,11 +261,11 @@ pub struct PositionLedger {
     total_equity: Amount,
     total_peak: Amount,
     total_worst_drawdown_pct: f64,
-    /// The slot after the instrument marked last. Market data comes round the instruments in
-    /// the same order again and again, so the next event is usually for this slot, and a match
-    /// on venue and symbol spares the index lookup (slots are unique per instrument, so the
-    /// answer is the same).
-    next_mark_slot: usize,
+    /// The slot of the instrument marked last. Market data comes round the instruments in the
+    /// same order again and again, so the next event is usually for the slot after it (or for
+    /// the same one again), and a match on venue and symbol spares the index lookup (slots are
+    /// unique per instrument, so the answer is the same).
+    last_mark_slot: usize,
 }
 
 /// What market data says an instrument is worth now: a quote's mid (rounded down to the tick;
@@ -307,7 +307,7 @@ impl PositionLedger {
             total_equity: Amount::ZERO,
             total_peak: Amount::ZERO,
             total_worst_drawdown_pct: 0.0,
-            next_mark_slot: 0,
+            last_mark_slot: 0,
         }
     }
 
@@ -522,25 +522,35 @@ impl PositionLedger {
             return;
         };
         let venue = event.venue();
-        let hinted = self
-            .instruments
-            .get(self.next_mark_slot)
-            .is_some_and(|b| b.spec.symbol == symbol && b.venue == venue);
-        let slot = if hinted {
-            debug_assert_eq!(
-                self.instrument_index
-                    .get(&InstrumentKey::new(venue, symbol))
-                    .copied(),
-                Some(self.next_mark_slot)
-            );
-            Some(self.next_mark_slot)
-        } else {
-            self.instrument_index
+        let is_it = |slot: usize| {
+            self.instruments
+                .get(slot)
+                .is_some_and(|b| b.spec.symbol == symbol && b.venue == venue)
+        };
+        let next = match self.last_mark_slot + 1 {
+            n if n >= self.instruments.len() => 0,
+            n => n,
+        };
+        let hinted = [next, self.last_mark_slot]
+            .into_iter()
+            .find(|&slot| is_it(slot));
+        let slot = match hinted {
+            Some(slot) => {
+                debug_assert_eq!(
+                    self.instrument_index
+                        .get(&InstrumentKey::new(venue, symbol))
+                        .copied(),
+                    Some(slot)
+                );
+                Some(slot)
+            }
+            None => self
+                .instrument_index
                 .get(&InstrumentKey::new(venue, symbol))
-                .copied()
+                .copied(),
         };
         if let Some(slot) = slot {
-            self.next_mark_slot = (slot + 1) % self.instruments.len();
+            self.last_mark_slot = slot;
             self.mark_slot(slot, price);
         }
     }
