@@ -71,16 +71,130 @@ impl std::fmt::Debug for InstrumentKey {
     }
 }
 
+/// One venue and symbol's recent base bars, in arrival order, with the two facts readers
+/// would otherwise walk the whole ring for: the finest interval held, and whether close times
+/// only go forward.
+#[derive(Clone, Debug, Default)]
+struct BarRing {
+    bars: VecDeque<Bar>,
+    /// The shortest interval among `bars` and how many bars have it (`None` when empty).
+    finest: Option<(SimDuration, usize)>,
+    /// Adjacent pairs whose close time goes backwards; 0 means sorted by close time.
+    backwards: usize,
+}
+
+impl BarRing {
+    /// Appends `bar`, first dropping the oldest bar when `capacity` are held.
+    fn push(&mut self, bar: Bar, capacity: usize) {
+        if self.bars.len() >= capacity {
+            self.pop_front();
+        }
+        if self
+            .bars
+            .back()
+            .is_some_and(|last| bar.close_at() < last.close_at())
+        {
+            self.backwards += 1;
+        }
+        self.finest = match self.finest {
+            Some((d, n)) if bar.interval == d => Some((d, n + 1)),
+            Some((d, n)) if bar.interval > d => Some((d, n)),
+            _ => Some((bar.interval, 1)),
+        };
+        self.bars.push_back(bar);
+    }
+
+    fn pop_front(&mut self) {
+        let Some(first) = self.bars.pop_front() else {
+            return;
+        };
+        if self
+            .bars
+            .front()
+            .is_some_and(|next| next.close_at() < first.close_at())
+        {
+            self.backwards -= 1;
+        }
+        if let Some((d, n)) = self.finest
+            && first.interval == d
+        {
+            self.finest = if n > 1 {
+                Some((d, n - 1))
+            } else {
+                // The last bar of the finest interval left: find the next finest (rare).
+                let finest = self.bars.iter().map(|b| b.interval).min();
+                finest.map(|d| (d, self.bars.iter().filter(|b| b.interval == d).count()))
+            };
+        }
+    }
+
+    /// True when every bar is a bar of `interval` or coarser.
+    fn all_at_least(&self, interval: SimDuration) -> bool {
+        self.finest.is_none_or(|(d, _)| d >= interval)
+    }
+
+    /// The bars that closed in `(after, now]`, in ring order.
+    fn closed_between(
+        &self,
+        after: Option<SimTime>,
+        now: SimTime,
+    ) -> impl Iterator<Item = &Bar> + '_ {
+        let is_fresh =
+            move |b: &&Bar| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a);
+        // Sorted by close time, the fresh bars are one contiguous run, found by bisection
+        // instead of testing every bar.
+        let (from, to, filtered) = if self.backwards == 0 {
+            let from = after.map_or(0, |a| self.bars.partition_point(|b| b.close_at() <= a));
+            let to = self.bars.partition_point(|b| b.close_at() <= now);
+            (from, to.max(from), false)
+        } else {
+            (0, self.bars.len(), true)
+        };
+        self.bars
+            .range(from..to)
+            .filter(move |b| !filtered || is_fresh(b))
+    }
+}
+
+/// Where each of one schedule's symbols was last delivered up to.
+#[derive(Clone, Debug)]
+struct ScheduleCursors {
+    schedule: String,
+    /// Close time of the last bar delivered, per symbol (a schedule trades a few symbols).
+    delivered: Vec<(Symbol, SimTime)>,
+}
+
+impl ScheduleCursors {
+    fn get(&self, symbol: Symbol) -> Option<SimTime> {
+        self.delivered
+            .iter()
+            .find(|(s, _)| *s == symbol)
+            .map(|(_, at)| *at)
+    }
+
+    fn set(&mut self, symbol: Symbol, at: SimTime) {
+        match self.delivered.iter_mut().find(|(s, _)| *s == symbol) {
+            Some(entry) => entry.1 = at,
+            None => self.delivered.push((symbol, at)),
+        }
+    }
+}
+
 /// The engine's market state.
 #[derive(Clone, Debug)]
 pub struct MarketBook {
     specs: BTreeMap<InstrumentKey, InstrumentSpec>,
-    bars: BTreeMap<InstrumentKey, VecDeque<Bar>>,
+    bars: BTreeMap<InstrumentKey, BarRing>,
     /// Latest quote and when it was received.
     quotes: BTreeMap<InstrumentKey, (Quote, SimTime)>,
     status: BTreeMap<VenueId, VenueStatus>,
-    /// Close time of the last bar delivered, per (schedule, symbol).
-    cursors: BTreeMap<String, BTreeMap<Symbol, SimTime>>,
+    /// Delivery cursors, one slot per schedule in the order schedules first fetched.
+    cursors: Vec<ScheduleCursors>,
+    /// The slot of each schedule's cursors.
+    cursor_slots: BTreeMap<String, usize>,
+    /// The slot used last: schedules usually fetch in the same order every cycle, so the
+    /// next one asking is usually the next slot, found without a name lookup.
+    last_cursor_slot: usize,
     capacity: usize,
 }
 
@@ -99,7 +213,9 @@ impl MarketBook {
             bars: BTreeMap::new(),
             quotes: BTreeMap::new(),
             status: BTreeMap::new(),
-            cursors: BTreeMap::new(),
+            cursors: Vec::new(),
+            cursor_slots: BTreeMap::new(),
+            last_cursor_slot: 0,
             capacity: capacity.max(2),
         }
     }
@@ -112,14 +228,10 @@ impl MarketBook {
                     .insert(InstrumentKey::new(q.venue, q.symbol), (*q, received_at));
             }
             MarketEvent::Bar(b) => {
-                let ring = self
-                    .bars
+                self.bars
                     .entry(InstrumentKey::new(b.venue, b.symbol))
-                    .or_default();
-                if ring.len() == self.capacity {
-                    ring.pop_front();
-                }
-                ring.push_back(*b);
+                    .or_default()
+                    .push(*b, self.capacity);
             }
             MarketEvent::Status { venue, status, .. } => {
                 self.status.insert(*venue, *status);
@@ -158,8 +270,9 @@ impl MarketBook {
         };
         if let Some(ring) = self.base_bars_as(venue, symbol, interval) {
             return ring
+                .bars
                 .iter()
-                .skip(ring.len().saturating_sub(n))
+                .skip(ring.bars.len().saturating_sub(n))
                 .map(|b| plain_snapshot(spec, b))
                 .collect();
         }
@@ -178,9 +291,9 @@ impl MarketBook {
         venue: VenueId,
         symbol: Symbol,
         interval: SimDuration,
-    ) -> Option<&VecDeque<Bar>> {
+    ) -> Option<&BarRing> {
         let ring = self.bars.get(&InstrumentKey::new(venue, symbol))?;
-        ring.iter().all(|b| b.interval >= interval).then_some(ring)
+        ring.all_at_least(interval).then_some(ring)
     }
 
     /// Bars of `interval` built from the stored base bars, complete ones only, oldest first.
@@ -190,7 +303,7 @@ impl MarketBook {
         };
         let mut out: Vec<Bar> = Vec::new();
         let mut current: Option<Bar> = None;
-        for base in ring {
+        for base in &ring.bars {
             if base.interval >= interval {
                 out.push(*base);
                 continue;
@@ -260,17 +373,24 @@ fn plain_snapshot(inst: &InstrumentSpec, bar: &Bar) -> MarketSnapshot {
 }
 
 impl MarketBook {
-    /// Moves a schedule's cursor on `symbol` to `at` (the close of the last bar delivered).
-    fn set_cursor(&mut self, schedule: &str, symbol: Symbol, at: SimTime) {
-        match self.cursors.get_mut(schedule) {
-            Some(cursors) => {
-                cursors.insert(symbol, at);
-            }
-            None => {
-                self.cursors
-                    .insert(schedule.to_owned(), BTreeMap::from([(symbol, at)]));
-            }
-        }
+    /// The slot of `schedule`'s cursors, created on first use.
+    fn cursor_slot(&mut self, schedule: &str) -> usize {
+        let next = self.last_cursor_slot + 1;
+        let slot = [next, 0]
+            .into_iter()
+            .find(|&i| self.cursors.get(i).is_some_and(|c| c.schedule == schedule))
+            .or_else(|| self.cursor_slots.get(schedule).copied())
+            .unwrap_or_else(|| {
+                self.cursors.push(ScheduleCursors {
+                    schedule: schedule.to_owned(),
+                    delivered: Vec::new(),
+                });
+                let slot = self.cursors.len() - 1;
+                self.cursor_slots.insert(schedule.to_owned(), slot);
+                slot
+            });
+        self.last_cursor_slot = slot;
+        slot
     }
 }
 
@@ -281,12 +401,13 @@ impl SnapshotFeed for MarketBook {
         bars: usize,
     ) -> Result<Vec<MarketSnapshot>, FeedError> {
         let mut out = Vec::new();
+        let slot = self.cursor_slot(&spec.name);
         for &symbol in &spec.market.symbols {
             let all = self.aggregated(spec.market.venue, symbol, spec.market.interval);
             let tail = &all[all.len().saturating_sub(bars)..];
             out.extend(tail.iter().filter_map(|b| self.snapshot(spec, b)));
             if let Some(last) = tail.last() {
-                self.set_cursor(&spec.name, symbol, last.close_at());
+                self.cursors[slot].set(symbol, last.close_at());
             }
         }
         Ok(out)
@@ -296,14 +417,11 @@ impl SnapshotFeed for MarketBook {
         &mut self,
         spec: &ScheduleSpec,
         now: SimTime,
-    ) -> Result<Vec<MarketSnapshot>, FeedError> {
-        let mut out = Vec::new();
+        out: &mut Vec<MarketSnapshot>,
+    ) -> Result<(), FeedError> {
+        let slot = self.cursor_slot(&spec.name);
         for &symbol in &spec.market.symbols {
-            let after = self
-                .cursors
-                .get(spec.name.as_str())
-                .and_then(|c| c.get(&symbol))
-                .copied();
+            let after = self.cursors[slot].get(symbol);
             let is_fresh = |b: &&Bar| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a);
             let mut last = None;
             let mut deliver = |b: &Bar| {
@@ -311,7 +429,7 @@ impl SnapshotFeed for MarketBook {
                 out.extend(self.snapshot(spec, b));
             };
             match self.base_bars_as(spec.market.venue, symbol, spec.market.interval) {
-                Some(ring) => ring.iter().filter(is_fresh).for_each(&mut deliver),
+                Some(ring) => ring.closed_between(after, now).for_each(&mut deliver),
                 None => self
                     .aggregated(spec.market.venue, symbol, spec.market.interval)
                     .iter()
@@ -319,10 +437,10 @@ impl SnapshotFeed for MarketBook {
                     .for_each(&mut deliver),
             }
             if let Some(at) = last {
-                self.set_cursor(&spec.name, symbol, at);
+                self.cursors[slot].set(symbol, at);
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -363,6 +481,13 @@ mod tests {
         })
     }
 
+    /// One `fetch_latest` into a fresh buffer.
+    fn fetch(book: &mut MarketBook, spec: &ScheduleSpec, now: SimTime) -> Vec<MarketSnapshot> {
+        let mut out = Vec::new();
+        book.fetch_latest(spec, now, &mut out).unwrap();
+        out
+    }
+
     fn schedule(interval_mins: u64, secondary: Option<&str>) -> ScheduleSpec {
         ScheduleSpec::new(
             "s",
@@ -386,10 +511,10 @@ mod tests {
         }
         let one = schedule(1, None);
         let now = SimTime::from_unix_secs(12 * 60);
-        let first = book.fetch_latest(&one, now).unwrap();
+        let first = fetch(&mut book, &one, now);
         assert_eq!(first.len(), 12);
         assert!(
-            book.fetch_latest(&one, now).unwrap().is_empty(),
+            fetch(&mut book, &one, now).is_empty(),
             "never the same bar twice"
         );
 
@@ -397,7 +522,7 @@ mod tests {
             name: "five".into(),
             ..schedule(5, None)
         };
-        let agg = book.fetch_latest(&five, now).unwrap();
+        let agg = fetch(&mut book, &five, now);
         assert_eq!(agg.len(), 2, "minutes 0-4 and 5-9 complete; 10-11 not yet");
         assert_eq!(agg[0].close, 60_004.0);
         assert_eq!(agg[0].volume, 5.0);
@@ -437,6 +562,94 @@ mod tests {
             proptest::prop_assert_eq!(ka.cmp(&kb), (va, sa).cmp(&(vb, sb)));
             proptest::prop_assert_eq!(ka.parts(), (va, sa));
             proptest::prop_assert_eq!(format!("{ka:?}"), format!("{:?}", (va, sa)));
+        }
+    }
+
+    /// A base bar of BTC on binance opening at `open_s` seconds, of `interval_s` seconds.
+    fn base_bar(open_s: u64, interval_s: u64) -> Bar {
+        Bar {
+            venue: venue("binance"),
+            symbol: Symbol::new("BTC_USDT").unwrap(),
+            open_at: SimTime::from_unix_secs(open_s),
+            interval: SimDuration::from_secs(interval_s),
+            open: Price(1),
+            high: Price(1),
+            low: Price(1),
+            close: Price(1),
+            volume: Qty(1),
+        }
+    }
+
+    proptest::proptest! {
+        /// The ring answers "all bars at least this interval?" and "which bars closed in
+        /// (after, now]?" exactly as walking every bar does, in order or not, as bars come
+        /// and go.
+        #[test]
+        fn bar_rings_answer_as_a_walk_over_every_bar(
+            bars in proptest::collection::vec((0u64..40, 0usize..3), 1..40),
+            capacity in 2usize..8,
+            queries in proptest::collection::vec((0usize..3, proptest::option::of(0u64..50), 0u64..50), 1..6),
+        ) {
+            const INTERVALS: [u64; 3] = [30, 60, 120];
+            let mut ring = BarRing::default();
+            for (open_min, interval) in bars {
+                ring.push(base_bar(open_min * 30, INTERVALS[interval]), capacity);
+                proptest::prop_assert!(ring.bars.len() <= capacity);
+                for &(interval, after, now) in &queries {
+                    let interval = SimDuration::from_secs(INTERVALS[interval]);
+                    let after = after.map(|a| SimTime::from_unix_secs(a * 30));
+                    let now = SimTime::from_unix_secs(now * 30);
+                    proptest::prop_assert_eq!(
+                        ring.all_at_least(interval),
+                        ring.bars.iter().all(|b| b.interval >= interval)
+                    );
+                    let walked: Vec<Bar> = ring
+                        .bars
+                        .iter()
+                        .filter(|b| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a))
+                        .copied()
+                        .collect();
+                    let got: Vec<Bar> = ring.closed_between(after, now).copied().collect();
+                    proptest::prop_assert_eq!(got, walked);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cursors_follow_each_schedule_whatever_the_order_of_fetches() {
+        let mut book = MarketBook::new([(venue("binance"), btc())], 100);
+        let names = ["a", "b", "c"];
+        let specs: Vec<ScheduleSpec> = names
+            .iter()
+            .map(|n| ScheduleSpec {
+                name: (*n).into(),
+                ..schedule(1, None)
+            })
+            .collect();
+        let mut delivered: BTreeMap<&str, Vec<SimTime>> = BTreeMap::new();
+        // Round robin, reversed, repeated, skipping: each schedule sees each bar once.
+        let orders: [&[usize]; 5] = [&[0, 1, 2], &[2, 1, 0], &[1, 1, 0], &[0], &[2, 0, 1, 2]];
+        for (m, order) in orders.iter().enumerate() {
+            let m = m as u64;
+            book.apply(
+                SimTime::from_unix_secs((m + 1) * 60),
+                &bar("binance", m, 6_000_000 + m as i64),
+            );
+            for &i in *order {
+                let got = fetch(&mut book, &specs[i], SimTime::from_unix_secs((m + 1) * 60));
+                delivered
+                    .entry(names[i])
+                    .or_default()
+                    .extend(got.iter().map(|s| s.at));
+            }
+        }
+        let minutes = |ms: &[u64]| -> Vec<SimTime> {
+            ms.iter().map(|m| SimTime::from_unix_secs(m * 60)).collect()
+        };
+        // A schedule that skipped a cycle catches up on the bars it missed.
+        for name in names {
+            assert_eq!(delivered[name], minutes(&[1, 2, 3, 4, 5]), "{name}");
         }
     }
 
@@ -513,9 +726,11 @@ mod tests {
         );
         book.apply(SimTime::from_unix_secs(59), &q("binance", 59, 6_000_000));
         book.apply(SimTime::from_unix_secs(60), &bar("binance", 0, 6_000_100));
-        let snaps = book
-            .fetch_latest(&schedule(1, Some("kraken")), SimTime::from_unix_secs(60))
-            .unwrap();
+        let snaps = fetch(
+            &mut book,
+            &schedule(1, Some("kraken")),
+            SimTime::from_unix_secs(60),
+        );
         let cross = snaps[0].cross.unwrap();
         assert_eq!(
             (cross.primary_bid, cross.secondary_bid),

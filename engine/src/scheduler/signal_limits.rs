@@ -191,6 +191,10 @@ impl SignalLimitOverrides {
         strategy: &str,
         profile: &str,
     ) -> Option<&SignalLimitOverride> {
+        // Asked on every run; the key is only built when there is something to look up.
+        if self.entries.is_empty() {
+            return None;
+        }
         self.entries
             .get(&(strategy.to_owned(), profile.to_owned()))
             .filter(|o| o.is_active(now))
