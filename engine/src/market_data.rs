@@ -20,7 +20,7 @@ use crate::domain::{
     Bar, InstrumentSpec, MarketEvent, Price, Qty, Quote, SimDuration, SimTime, Symbol, VenueId,
     VenueStatus,
 };
-use crate::scheduler::{FeedError, ScheduleSpec, SnapshotFeed};
+use crate::scheduler::{FeedError, ScheduleMarket, ScheduleSpec, SnapshotFeed};
 use crate::strategy::{CrossQuotes, MarketSnapshot};
 
 /// A venue and symbol as one map key that compares in a few word operations.
@@ -128,6 +128,15 @@ impl BarRing {
         }
     }
 
+    /// The latest close time held (`None` when empty).
+    fn latest_close(&self) -> Option<SimTime> {
+        if self.backwards == 0 {
+            self.bars.back().map(Bar::close_at)
+        } else {
+            self.bars.iter().map(Bar::close_at).max()
+        }
+    }
+
     /// True when every bar is a bar of `interval` or coarser.
     fn all_at_least(&self, interval: SimDuration) -> bool {
         self.finest.is_none_or(|(d, _)| d >= interval)
@@ -180,6 +189,52 @@ impl ScheduleCursors {
     }
 }
 
+/// What [`SnapshotFeed::fetch_latest`] delivered for one symbol, for one question (market,
+/// bars after the cursor, up to `now`). Valid while the book is unchanged: every schedule on
+/// the same market asks the same question within a cycle, and all but the first get the
+/// answer from here.
+#[derive(Clone, Debug)]
+struct Delivery {
+    /// [`MarketBook::generation`] when this was built; stale once the book changed.
+    generation: u64,
+    venue: VenueId,
+    secondary: Option<VenueId>,
+    symbol: Symbol,
+    interval: SimDuration,
+    after: Option<SimTime>,
+    now: SimTime,
+    /// From when on every bar held has closed: the same delivery answers any `now` from
+    /// then on (runs in one cycle start at different times, after the last bar closed).
+    settled_at: SimTime,
+    snapshots: Vec<MarketSnapshot>,
+    /// Close time of the last bar delivered (also when no snapshot could be built of it).
+    last: Option<SimTime>,
+}
+
+impl Delivery {
+    fn answers(
+        &self,
+        generation: u64,
+        market: &ScheduleMarket,
+        symbol: Symbol,
+        after: Option<SimTime>,
+        now: SimTime,
+    ) -> bool {
+        self.generation == generation
+            && self.after == after
+            && (self.now == now || (self.settled_at <= self.now && self.settled_at <= now))
+            && self.symbol == symbol
+            && self.interval == market.interval
+            && self.venue == market.venue
+            && self.secondary == market.secondary_venue
+    }
+}
+
+/// Recent deliveries kept. A cycle asks one question per market and symbol (more only when
+/// schedules' cursors differ); a few slots cover many schedules on a few markets, and the
+/// linear search stays short.
+const DELIVERY_SLOTS: usize = 8;
+
 /// The engine's market state.
 #[derive(Clone, Debug)]
 pub struct MarketBook {
@@ -196,6 +251,12 @@ pub struct MarketBook {
     /// next one asking is usually the next slot, found without a name lookup.
     last_cursor_slot: usize,
     capacity: usize,
+    /// Moves on with every event applied; deliveries built before are stale.
+    generation: u64,
+    /// Recent deliveries, reused in place (their buffers are kept).
+    deliveries: Vec<Delivery>,
+    /// The slot the next new delivery overwrites when all are current.
+    next_delivery_slot: usize,
 }
 
 impl MarketBook {
@@ -217,11 +278,15 @@ impl MarketBook {
             cursor_slots: BTreeMap::new(),
             last_cursor_slot: 0,
             capacity: capacity.max(2),
+            generation: 0,
+            deliveries: Vec::new(),
+            next_delivery_slot: 0,
         }
     }
 
     /// Applies one market event received at `received_at`.
     pub fn apply(&mut self, received_at: SimTime, event: &MarketEvent) {
+        self.generation += 1;
         match event {
             MarketEvent::Quote(q) => {
                 self.quotes
@@ -422,25 +487,109 @@ impl SnapshotFeed for MarketBook {
         let slot = self.cursor_slot(&spec.name);
         for &symbol in &spec.market.symbols {
             let after = self.cursors[slot].get(symbol);
-            let is_fresh = |b: &&Bar| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a);
-            let mut last = None;
-            let mut deliver = |b: &Bar| {
-                last = Some(b.close_at());
-                out.extend(self.snapshot(spec, b));
-            };
-            match self.base_bars_as(spec.market.venue, symbol, spec.market.interval) {
-                Some(ring) => ring.closed_between(after, now).for_each(&mut deliver),
-                None => self
-                    .aggregated(spec.market.venue, symbol, spec.market.interval)
-                    .iter()
-                    .filter(is_fresh)
-                    .for_each(&mut deliver),
-            }
-            if let Some(at) = last {
+            let d = self.delivery(spec, symbol, after, now);
+            let delivery = &self.deliveries[d];
+            out.extend_from_slice(&delivery.snapshots);
+            if let Some(at) = delivery.last {
                 self.cursors[slot].set(symbol, at);
             }
         }
         Ok(())
+    }
+}
+
+impl MarketBook {
+    /// The slot of the delivery of `symbol`'s bars in `(after, now]` to `spec`'s market,
+    /// built unless a current one is held.
+    fn delivery(
+        &mut self,
+        spec: &ScheduleSpec,
+        symbol: Symbol,
+        after: Option<SimTime>,
+        now: SimTime,
+    ) -> usize {
+        let generation = self.generation;
+        if let Some(i) = self
+            .deliveries
+            .iter()
+            .position(|d| d.answers(generation, &spec.market, symbol, after, now))
+        {
+            return i;
+        }
+        // A stale slot, else a new one, else the oldest current one.
+        let reused = self
+            .deliveries
+            .iter()
+            .position(|d| d.generation != generation)
+            .or_else(|| {
+                (self.deliveries.len() >= DELIVERY_SLOTS).then(|| {
+                    let slot = self.next_delivery_slot % DELIVERY_SLOTS;
+                    self.next_delivery_slot = slot + 1;
+                    slot
+                })
+            });
+        // Built into the slot's own buffer, taken out while the book is read.
+        let mut snapshots = reused
+            .map(|i| std::mem::take(&mut self.deliveries[i].snapshots))
+            .unwrap_or_default();
+        snapshots.clear();
+        let last = self.deliver(spec, symbol, after, now, &mut snapshots);
+        // Delivered bars are base bars or aggregates closing with a base bar, so none closes
+        // after the latest base bar.
+        let settled_at = self
+            .bars
+            .get(&InstrumentKey::new(spec.market.venue, symbol))
+            .and_then(BarRing::latest_close)
+            .unwrap_or(SimTime::EPOCH);
+        let delivery = Delivery {
+            generation,
+            venue: spec.market.venue,
+            secondary: spec.market.secondary_venue,
+            symbol,
+            interval: spec.market.interval,
+            after,
+            now,
+            settled_at,
+            snapshots,
+            last,
+        };
+        match reused {
+            Some(i) => {
+                self.deliveries[i] = delivery;
+                i
+            }
+            None => {
+                self.deliveries.push(delivery);
+                self.deliveries.len() - 1
+            }
+        }
+    }
+
+    /// Appends to `out` the snapshots of `symbol`'s bars that closed in `(after, now]`, and
+    /// returns the close time of the last such bar.
+    fn deliver(
+        &self,
+        spec: &ScheduleSpec,
+        symbol: Symbol,
+        after: Option<SimTime>,
+        now: SimTime,
+        out: &mut Vec<MarketSnapshot>,
+    ) -> Option<SimTime> {
+        let is_fresh = |b: &&Bar| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a);
+        let mut last = None;
+        let mut deliver = |b: &Bar| {
+            last = Some(b.close_at());
+            out.extend(self.snapshot(spec, b));
+        };
+        match self.base_bars_as(spec.market.venue, symbol, spec.market.interval) {
+            Some(ring) => ring.closed_between(after, now).for_each(&mut deliver),
+            None => self
+                .aggregated(spec.market.venue, symbol, spec.market.interval)
+                .iter()
+                .filter(is_fresh)
+                .for_each(&mut deliver),
+        }
+        last
     }
 }
 
@@ -611,6 +760,104 @@ mod tests {
                         .collect();
                     let got: Vec<Bar> = ring.closed_between(after, now).copied().collect();
                     proptest::prop_assert_eq!(got, walked);
+                }
+            }
+        }
+    }
+
+    /// One step of a market and its readers, for the delivery memo's property test.
+    #[derive(Clone, Debug)]
+    enum Step {
+        /// The next base bar on a venue (index into `VENUES`).
+        Bar(usize),
+        /// A quote on a venue at the current minute.
+        Quote(usize, i64),
+        /// The clock moves one minute.
+        Tick,
+        /// A schedule (index into the specs) fetches, this many seconds after the previous
+        /// minute.
+        Fetch(usize, u64),
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0usize..2).prop_map(Step::Bar),
+            (0usize..2, 0i64..1_000).prop_map(|(v, p)| Step::Quote(v, p)),
+            Just(Step::Tick),
+            (0usize..7, 0u64..100).prop_map(|(i, s)| Step::Fetch(i, s)),
+            (0usize..7, 50u64..70).prop_map(|(i, s)| Step::Fetch(i, s)),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Answering a fetch from the memo gives what reading the book afresh gives, fetch
+        /// after fetch, whatever mix of markets (same venue, other venue, cross, coarser
+        /// interval, a symbol with no spec) asks and whatever arrives in between.
+        #[test]
+        fn memoised_deliveries_equal_fresh_ones(steps in proptest::collection::vec(step(), 1..80)) {
+            const VENUES: [&str; 2] = ["binance", "kraken"];
+            let btc_sym = Symbol::new("BTC_USDT").unwrap();
+            let eth_sym = Symbol::new("ETH_USDT").unwrap();
+            let spec = |name: &str, v: usize, secondary: Option<usize>, mins: u64, eth: bool| ScheduleSpec {
+                name: name.into(),
+                ..ScheduleSpec::new(
+                    "s",
+                    ScheduleMarket {
+                        venue: venue(VENUES[v]),
+                        secondary_venue: secondary.map(|s| venue(VENUES[s])),
+                        symbols: if eth { vec![eth_sym, btc_sym] } else { vec![btc_sym] },
+                        interval: SimDuration::from_mins(mins),
+                    },
+                )
+            };
+            let specs = [
+                spec("a", 0, None, 1, false),
+                spec("b", 0, None, 1, false),
+                spec("c", 0, Some(1), 1, false),
+                spec("d", 1, Some(0), 1, false),
+                spec("e", 0, None, 2, false),
+                spec("f", 1, None, 1, true),
+                spec("g", 0, Some(1), 1, true),
+            ];
+            let instruments = [(venue("binance"), btc()), (venue("kraken"), btc())];
+            let mut memo = MarketBook::new(instruments.clone(), 6);
+            let mut fresh = MarketBook::new(instruments, 6);
+            let mut minute = 0u64;
+            let mut next_bar = [0u64; 2];
+            for step in steps {
+                let now = SimTime::from_unix_secs(minute * 60);
+                let event = match step {
+                    Step::Tick => {
+                        minute += 1;
+                        None
+                    }
+                    Step::Bar(v) if next_bar[v] < minute => {
+                        next_bar[v] += 1;
+                        Some(bar(VENUES[v], next_bar[v] - 1, 6_000_000 + next_bar[v] as i64))
+                    }
+                    Step::Bar(_) => None,
+                    Step::Quote(v, p) => Some(MarketEvent::Quote(Quote {
+                        venue: venue(VENUES[v]),
+                        symbol: btc_sym,
+                        at: now,
+                        bid: Price(6_000_000 + p),
+                        bid_qty: Qty(1),
+                        ask: Price(6_000_002 + p),
+                        ask_qty: Qty(1),
+                    })),
+                    Step::Fetch(i, secs) => {
+                        let at = SimTime::from_unix_secs((minute * 60 + secs).saturating_sub(60));
+                        fresh.deliveries.clear();
+                        let want = fetch(&mut fresh, &specs[i], at);
+                        let got = fetch(&mut memo, &specs[i], at);
+                        proptest::prop_assert_eq!(got, want, "schedule {} at minute {}", i, minute);
+                        None
+                    }
+                };
+                if let Some(e) = event {
+                    memo.apply(now, &e);
+                    fresh.apply(now, &e);
                 }
             }
         }
