@@ -744,6 +744,20 @@ mod tests {
             for (open_min, interval) in bars {
                 ring.push(base_bar(open_min * 30, INTERVALS[interval]), capacity);
                 proptest::prop_assert!(ring.bars.len() <= capacity);
+                // The kept facts are exact, not merely safe (a stale count would only ever
+                // fall back to the walk, and hide it).
+                let backwards = ring
+                    .bars
+                    .iter()
+                    .zip(ring.bars.iter().skip(1))
+                    .filter(|(a, b)| b.close_at() < a.close_at())
+                    .count();
+                proptest::prop_assert_eq!(ring.backwards, backwards);
+                let finest = ring.bars.iter().map(|b| b.interval).min();
+                proptest::prop_assert_eq!(
+                    ring.finest,
+                    finest.map(|d| (d, ring.bars.iter().filter(|b| b.interval == d).count()))
+                );
                 for &(interval, after, now) in &queries {
                     let interval = SimDuration::from_secs(INTERVALS[interval]);
                     let after = after.map(|a| SimTime::from_unix_secs(a * 30));
