@@ -171,6 +171,10 @@ impl SignalLimitOverrides {
 
     /// Drops expired overrides and returns their keys (for logging and recomputing limits).
     pub fn purge_expired(&mut self, now: SimTime) -> Vec<(String, String)> {
+        // Called before every run; no override at all is the usual case.
+        if self.entries.is_empty() {
+            return Vec::new();
+        }
         let expired: Vec<(String, String)> = self
             .entries
             .iter()
