@@ -460,6 +460,9 @@ pub struct Scheduler {
     metric_free_weights: Option<ResolvedWeights>,
     /// The snapshots of the run in progress (a buffer kept from run to run).
     snapshots: Vec<MarketSnapshot>,
+    /// What the strategy returned for the snapshot in progress (a buffer kept from run to
+    /// run; the kept signals are moved out into a batch of their own).
+    raw_signals: Vec<Signal>,
     limits: SignalLimitOverrides,
     suspensions: Suspensions,
     rollback: Option<RollbackOverride>,
@@ -524,6 +527,7 @@ impl Scheduler {
             last_rebalance: None,
             metric_free_weights: None,
             snapshots: Vec::new(),
+            raw_signals: Vec::new(),
             limits: SignalLimitOverrides::default(),
             suspensions: Suspensions::default(),
             rollback: None,
@@ -947,32 +951,32 @@ impl Scheduler {
         if failure.is_none() {
             let s = &mut self.schedules[idx];
             let snapshots = &mut self.snapshots;
+            let raw = &mut self.raw_signals;
             snapshots.clear();
             match feed.fetch_latest(&s.spec, now, snapshots) {
                 Err(e) => failure = Some((FailureReason::Feed, e.0)),
                 Ok(()) => {
-                    let mut raw = Vec::new();
                     for snapshot in snapshots.iter() {
                         raw.clear();
-                        if let Err(e) = s.strategy.on_data(snapshot, &mut raw) {
+                        if let Err(e) = s.strategy.on_data(snapshot, raw) {
                             failure = Some((FailureReason::Strategy, e.0));
                             break;
                         }
+                        top_k(raw, active as usize, |sig: &Signal| sig.confidence);
                         if raw.is_empty() {
                             continue;
                         }
-                        let mut bounded = std::mem::take(&mut raw);
-                        top_k(&mut bounded, active as usize, |sig: &Signal| sig.confidence);
-                        if bounded.is_empty() {
-                            continue;
-                        }
-                        for sig in &bounded {
+                        for sig in raw.iter() {
                             acc.observe(sig);
                         }
+                        // Exactly as many as kept (a signal is large, and a vector grown
+                        // by pushes would start at room for four); `raw` keeps its room.
+                        let mut signals = Vec::with_capacity(raw.len());
+                        signals.append(raw);
                         batches.push(SignalBatch {
                             symbol: snapshot.symbol,
                             snapshot_at: snapshot.at,
-                            signals: bounded,
+                            signals,
                         });
                     }
                 }
