@@ -278,6 +278,9 @@ pub struct Engine {
     routes: BTreeMap<String, ScheduleRoute>,
     /// The risk profiles the schedules use, each once, in name order (marked every poll).
     risk_profiles: Vec<String>,
+    /// The last run's telemetry payload map, refilled in place for the next run so its keys
+    /// are not allocated again.
+    spare_payload: BTreeMap<String, f64>,
 }
 
 impl Engine {
@@ -380,6 +383,7 @@ impl Engine {
             next_order_id: 0,
             targets: BTreeMap::new(),
             routes,
+            spare_payload: BTreeMap::new(),
             risk_profiles,
         })
     }
@@ -645,14 +649,14 @@ impl Engine {
 
     fn finish_run(&mut self, now: SimTime, mut record: RunRecord) {
         // Every schedule has a route (and a valid id): `new` resolved them all.
-        let Some(&route) = self.routes.get(&record.schedule) else {
+        let Some(&route) = self.routes.get(&*record.schedule) else {
             return;
         };
         let schedule = route.id;
         let signals: usize = record.signals().count();
         self.events.push(EngineEvent::Run {
             at: record.finished_at,
-            schedule: record.schedule.clone(),
+            schedule: record.schedule.to_string(),
             latency_ms: record.latency.as_millis_f64(),
             drift_seconds: record.drift.as_secs_f64(),
             signals,
@@ -664,7 +668,9 @@ impl Engine {
                 RunOutcome::Failed { .. } => "failed",
             },
         });
-        if let Some(values) = record.telemetry.take() {
+        if let Some(telemetry) = record.telemetry.take() {
+            let mut values = std::mem::take(&mut self.spare_payload);
+            telemetry.write_into(&mut values);
             let mut payload = TelemetryPayload::from(values);
             if let Some(dd) = self.ledger.pnl_drawdown_pct(schedule) {
                 payload.set("pnl_drawdown_pct", dd);
@@ -679,12 +685,11 @@ impl Engine {
             {
                 self.log_error(now, "telemetry", &e.to_string());
             }
-            // The scheduler fills the map in place next time; without our two keys it has the
-            // scheduler's own.
+            // Refilled in place next time; without our two keys it has the scheduler's own.
             let mut values = payload.into_values();
             values.remove("pnl_drawdown_pct");
             values.remove("risk_exposure_deviation_pct");
-            self.scheduler.recycle_telemetry(values);
+            self.spare_payload = values;
         }
         let RunOutcome::Completed { batches } = &record.outcome else {
             return;
@@ -698,9 +703,9 @@ impl Engine {
             at: record.started_at,
             environment: self.settings.environment.clone(),
             portfolio: self.settings.portfolio.clone(),
-            risk_profile: record.risk_profile.clone(),
-            schedule: record.schedule.clone(),
-            strategy: record.strategy.clone(),
+            risk_profile: record.risk_profile.to_string(),
+            schedule: record.schedule.to_string(),
+            strategy: record.strategy.to_string(),
             // The entry's own default, computed once for the run.
             schedule_run_id: Some(format!("{}:{started_at}", record.schedule)),
             signal_id: None,

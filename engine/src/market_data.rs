@@ -20,7 +20,7 @@ use crate::domain::{
     Bar, InstrumentSpec, MarketEvent, Price, Qty, Quote, SimDuration, SimTime, Symbol, VenueId,
     VenueStatus,
 };
-use crate::scheduler::{FeedError, ScheduleSpec, SnapshotFeed};
+use crate::scheduler::{FeedError, ScheduleMarket, ScheduleSpec, SnapshotFeed};
 use crate::strategy::{CrossQuotes, MarketSnapshot};
 
 /// A venue and symbol as one map key that compares in a few word operations.
@@ -71,17 +71,192 @@ impl std::fmt::Debug for InstrumentKey {
     }
 }
 
+/// One venue and symbol's recent base bars, in arrival order, with the two facts readers
+/// would otherwise walk the whole ring for: the finest interval held, and whether close times
+/// only go forward.
+#[derive(Clone, Debug, Default)]
+struct BarRing {
+    bars: VecDeque<Bar>,
+    /// The shortest interval among `bars` and how many bars have it (`None` when empty).
+    finest: Option<(SimDuration, usize)>,
+    /// Adjacent pairs whose close time goes backwards; 0 means sorted by close time.
+    backwards: usize,
+}
+
+impl BarRing {
+    /// Appends `bar`, first dropping the oldest bar when `capacity` are held.
+    fn push(&mut self, bar: Bar, capacity: usize) {
+        if self.bars.len() >= capacity {
+            self.pop_front();
+        }
+        if self
+            .bars
+            .back()
+            .is_some_and(|last| bar.close_at() < last.close_at())
+        {
+            self.backwards += 1;
+        }
+        self.finest = match self.finest {
+            Some((d, n)) if bar.interval == d => Some((d, n + 1)),
+            Some((d, n)) if bar.interval > d => Some((d, n)),
+            _ => Some((bar.interval, 1)),
+        };
+        self.bars.push_back(bar);
+    }
+
+    fn pop_front(&mut self) {
+        let Some(first) = self.bars.pop_front() else {
+            return;
+        };
+        if self
+            .bars
+            .front()
+            .is_some_and(|next| next.close_at() < first.close_at())
+        {
+            self.backwards -= 1;
+        }
+        if let Some((d, n)) = self.finest
+            && first.interval == d
+        {
+            self.finest = if n > 1 {
+                Some((d, n - 1))
+            } else {
+                // The last bar of the finest interval left: find the next finest (rare).
+                let finest = self.bars.iter().map(|b| b.interval).min();
+                finest.map(|d| (d, self.bars.iter().filter(|b| b.interval == d).count()))
+            };
+        }
+    }
+
+    /// The latest close time held (`None` when empty).
+    fn latest_close(&self) -> Option<SimTime> {
+        if self.backwards == 0 {
+            self.bars.back().map(Bar::close_at)
+        } else {
+            self.bars.iter().map(Bar::close_at).max()
+        }
+    }
+
+    /// True when every bar is a bar of `interval` or coarser.
+    fn all_at_least(&self, interval: SimDuration) -> bool {
+        self.finest.is_none_or(|(d, _)| d >= interval)
+    }
+
+    /// The bars that closed in `(after, now]`, in ring order.
+    fn closed_between(
+        &self,
+        after: Option<SimTime>,
+        now: SimTime,
+    ) -> impl Iterator<Item = &Bar> + '_ {
+        let is_fresh =
+            move |b: &&Bar| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a);
+        // Sorted by close time, the fresh bars are one contiguous run, found by bisection
+        // instead of testing every bar.
+        let (from, to, filtered) = if self.backwards == 0 {
+            let from = after.map_or(0, |a| self.bars.partition_point(|b| b.close_at() <= a));
+            let to = self.bars.partition_point(|b| b.close_at() <= now);
+            (from, to.max(from), false)
+        } else {
+            (0, self.bars.len(), true)
+        };
+        self.bars
+            .range(from..to)
+            .filter(move |b| !filtered || is_fresh(b))
+    }
+}
+
+/// Where each of one schedule's symbols was last delivered up to.
+#[derive(Clone, Debug)]
+struct ScheduleCursors {
+    schedule: String,
+    /// Close time of the last bar delivered, per symbol (a schedule trades a few symbols).
+    delivered: Vec<(Symbol, SimTime)>,
+}
+
+impl ScheduleCursors {
+    fn get(&self, symbol: Symbol) -> Option<SimTime> {
+        self.delivered
+            .iter()
+            .find(|(s, _)| *s == symbol)
+            .map(|(_, at)| *at)
+    }
+
+    fn set(&mut self, symbol: Symbol, at: SimTime) {
+        match self.delivered.iter_mut().find(|(s, _)| *s == symbol) {
+            Some(entry) => entry.1 = at,
+            None => self.delivered.push((symbol, at)),
+        }
+    }
+}
+
+/// What [`SnapshotFeed::fetch_latest`] delivered for one symbol, for one question (market,
+/// bars after the cursor, up to `now`). Valid while the book is unchanged: every schedule on
+/// the same market asks the same question within a cycle, and all but the first get the
+/// answer from here.
+#[derive(Clone, Debug)]
+struct Delivery {
+    /// [`MarketBook::generation`] when this was built; stale once the book changed.
+    generation: u64,
+    venue: VenueId,
+    secondary: Option<VenueId>,
+    symbol: Symbol,
+    interval: SimDuration,
+    after: Option<SimTime>,
+    now: SimTime,
+    /// From when on every bar held has closed: the same delivery answers any `now` from
+    /// then on (runs in one cycle start at different times, after the last bar closed).
+    settled_at: SimTime,
+    snapshots: Vec<MarketSnapshot>,
+    /// Close time of the last bar delivered (also when no snapshot could be built of it).
+    last: Option<SimTime>,
+}
+
+impl Delivery {
+    fn answers(
+        &self,
+        generation: u64,
+        market: &ScheduleMarket,
+        symbol: Symbol,
+        after: Option<SimTime>,
+        now: SimTime,
+    ) -> bool {
+        self.generation == generation
+            && self.after == after
+            && (self.now == now || (self.settled_at <= self.now && self.settled_at <= now))
+            && self.symbol == symbol
+            && self.interval == market.interval
+            && self.venue == market.venue
+            && self.secondary == market.secondary_venue
+    }
+}
+
+/// Recent deliveries kept. A cycle asks one question per market and symbol (more only when
+/// schedules' cursors differ); a few slots cover many schedules on a few markets, and the
+/// linear search stays short.
+const DELIVERY_SLOTS: usize = 8;
+
 /// The engine's market state.
 #[derive(Clone, Debug)]
 pub struct MarketBook {
     specs: BTreeMap<InstrumentKey, InstrumentSpec>,
-    bars: BTreeMap<InstrumentKey, VecDeque<Bar>>,
+    bars: BTreeMap<InstrumentKey, BarRing>,
     /// Latest quote and when it was received.
     quotes: BTreeMap<InstrumentKey, (Quote, SimTime)>,
     status: BTreeMap<VenueId, VenueStatus>,
-    /// Close time of the last bar delivered, per (schedule, symbol).
-    cursors: BTreeMap<String, BTreeMap<Symbol, SimTime>>,
+    /// Delivery cursors, one slot per schedule in the order schedules first fetched.
+    cursors: Vec<ScheduleCursors>,
+    /// The slot of each schedule's cursors.
+    cursor_slots: BTreeMap<String, usize>,
+    /// The slot used last: schedules usually fetch in the same order every cycle, so the
+    /// next one asking is usually the next slot, found without a name lookup.
+    last_cursor_slot: usize,
     capacity: usize,
+    /// Moves on with every event applied; deliveries built before are stale.
+    generation: u64,
+    /// Recent deliveries, reused in place (their buffers are kept).
+    deliveries: Vec<Delivery>,
+    /// The slot the next new delivery overwrites when all are current.
+    next_delivery_slot: usize,
 }
 
 impl MarketBook {
@@ -99,27 +274,29 @@ impl MarketBook {
             bars: BTreeMap::new(),
             quotes: BTreeMap::new(),
             status: BTreeMap::new(),
-            cursors: BTreeMap::new(),
+            cursors: Vec::new(),
+            cursor_slots: BTreeMap::new(),
+            last_cursor_slot: 0,
             capacity: capacity.max(2),
+            generation: 0,
+            deliveries: Vec::new(),
+            next_delivery_slot: 0,
         }
     }
 
     /// Applies one market event received at `received_at`.
     pub fn apply(&mut self, received_at: SimTime, event: &MarketEvent) {
+        self.generation += 1;
         match event {
             MarketEvent::Quote(q) => {
                 self.quotes
                     .insert(InstrumentKey::new(q.venue, q.symbol), (*q, received_at));
             }
             MarketEvent::Bar(b) => {
-                let ring = self
-                    .bars
+                self.bars
                     .entry(InstrumentKey::new(b.venue, b.symbol))
-                    .or_default();
-                if ring.len() == self.capacity {
-                    ring.pop_front();
-                }
-                ring.push_back(*b);
+                    .or_default()
+                    .push(*b, self.capacity);
             }
             MarketEvent::Status { venue, status, .. } => {
                 self.status.insert(*venue, *status);
@@ -158,8 +335,9 @@ impl MarketBook {
         };
         if let Some(ring) = self.base_bars_as(venue, symbol, interval) {
             return ring
+                .bars
                 .iter()
-                .skip(ring.len().saturating_sub(n))
+                .skip(ring.bars.len().saturating_sub(n))
                 .map(|b| plain_snapshot(spec, b))
                 .collect();
         }
@@ -178,9 +356,9 @@ impl MarketBook {
         venue: VenueId,
         symbol: Symbol,
         interval: SimDuration,
-    ) -> Option<&VecDeque<Bar>> {
+    ) -> Option<&BarRing> {
         let ring = self.bars.get(&InstrumentKey::new(venue, symbol))?;
-        ring.iter().all(|b| b.interval >= interval).then_some(ring)
+        ring.all_at_least(interval).then_some(ring)
     }
 
     /// Bars of `interval` built from the stored base bars, complete ones only, oldest first.
@@ -190,7 +368,7 @@ impl MarketBook {
         };
         let mut out: Vec<Bar> = Vec::new();
         let mut current: Option<Bar> = None;
-        for base in ring {
+        for base in &ring.bars {
             if base.interval >= interval {
                 out.push(*base);
                 continue;
@@ -260,17 +438,24 @@ fn plain_snapshot(inst: &InstrumentSpec, bar: &Bar) -> MarketSnapshot {
 }
 
 impl MarketBook {
-    /// Moves a schedule's cursor on `symbol` to `at` (the close of the last bar delivered).
-    fn set_cursor(&mut self, schedule: &str, symbol: Symbol, at: SimTime) {
-        match self.cursors.get_mut(schedule) {
-            Some(cursors) => {
-                cursors.insert(symbol, at);
-            }
-            None => {
-                self.cursors
-                    .insert(schedule.to_owned(), BTreeMap::from([(symbol, at)]));
-            }
-        }
+    /// The slot of `schedule`'s cursors, created on first use.
+    fn cursor_slot(&mut self, schedule: &str) -> usize {
+        let next = self.last_cursor_slot + 1;
+        let slot = [next, 0]
+            .into_iter()
+            .find(|&i| self.cursors.get(i).is_some_and(|c| c.schedule == schedule))
+            .or_else(|| self.cursor_slots.get(schedule).copied())
+            .unwrap_or_else(|| {
+                self.cursors.push(ScheduleCursors {
+                    schedule: schedule.to_owned(),
+                    delivered: Vec::new(),
+                });
+                let slot = self.cursors.len() - 1;
+                self.cursor_slots.insert(schedule.to_owned(), slot);
+                slot
+            });
+        self.last_cursor_slot = slot;
+        slot
     }
 }
 
@@ -281,12 +466,13 @@ impl SnapshotFeed for MarketBook {
         bars: usize,
     ) -> Result<Vec<MarketSnapshot>, FeedError> {
         let mut out = Vec::new();
+        let slot = self.cursor_slot(&spec.name);
         for &symbol in &spec.market.symbols {
             let all = self.aggregated(spec.market.venue, symbol, spec.market.interval);
             let tail = &all[all.len().saturating_sub(bars)..];
             out.extend(tail.iter().filter_map(|b| self.snapshot(spec, b)));
             if let Some(last) = tail.last() {
-                self.set_cursor(&spec.name, symbol, last.close_at());
+                self.cursors[slot].set(symbol, last.close_at());
             }
         }
         Ok(out)
@@ -296,33 +482,114 @@ impl SnapshotFeed for MarketBook {
         &mut self,
         spec: &ScheduleSpec,
         now: SimTime,
-    ) -> Result<Vec<MarketSnapshot>, FeedError> {
-        let mut out = Vec::new();
+        out: &mut Vec<MarketSnapshot>,
+    ) -> Result<(), FeedError> {
+        let slot = self.cursor_slot(&spec.name);
         for &symbol in &spec.market.symbols {
-            let after = self
-                .cursors
-                .get(spec.name.as_str())
-                .and_then(|c| c.get(&symbol))
-                .copied();
-            let is_fresh = |b: &&Bar| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a);
-            let mut last = None;
-            let mut deliver = |b: &Bar| {
-                last = Some(b.close_at());
-                out.extend(self.snapshot(spec, b));
-            };
-            match self.base_bars_as(spec.market.venue, symbol, spec.market.interval) {
-                Some(ring) => ring.iter().filter(is_fresh).for_each(&mut deliver),
-                None => self
-                    .aggregated(spec.market.venue, symbol, spec.market.interval)
-                    .iter()
-                    .filter(is_fresh)
-                    .for_each(&mut deliver),
-            }
-            if let Some(at) = last {
-                self.set_cursor(&spec.name, symbol, at);
+            let after = self.cursors[slot].get(symbol);
+            let d = self.delivery(spec, symbol, after, now);
+            let delivery = &self.deliveries[d];
+            out.extend_from_slice(&delivery.snapshots);
+            if let Some(at) = delivery.last {
+                self.cursors[slot].set(symbol, at);
             }
         }
-        Ok(out)
+        Ok(())
+    }
+}
+
+impl MarketBook {
+    /// The slot of the delivery of `symbol`'s bars in `(after, now]` to `spec`'s market,
+    /// built unless a current one is held.
+    fn delivery(
+        &mut self,
+        spec: &ScheduleSpec,
+        symbol: Symbol,
+        after: Option<SimTime>,
+        now: SimTime,
+    ) -> usize {
+        let generation = self.generation;
+        if let Some(i) = self
+            .deliveries
+            .iter()
+            .position(|d| d.answers(generation, &spec.market, symbol, after, now))
+        {
+            return i;
+        }
+        // A stale slot, else a new one, else the oldest current one.
+        let reused = self
+            .deliveries
+            .iter()
+            .position(|d| d.generation != generation)
+            .or_else(|| {
+                (self.deliveries.len() >= DELIVERY_SLOTS).then(|| {
+                    let slot = self.next_delivery_slot % DELIVERY_SLOTS;
+                    self.next_delivery_slot = slot + 1;
+                    slot
+                })
+            });
+        // Built into the slot's own buffer, taken out while the book is read.
+        let mut snapshots = reused
+            .map(|i| std::mem::take(&mut self.deliveries[i].snapshots))
+            .unwrap_or_default();
+        snapshots.clear();
+        let last = self.deliver(spec, symbol, after, now, &mut snapshots);
+        // Delivered bars are base bars or aggregates closing with a base bar, so none closes
+        // after the latest base bar.
+        let settled_at = self
+            .bars
+            .get(&InstrumentKey::new(spec.market.venue, symbol))
+            .and_then(BarRing::latest_close)
+            .unwrap_or(SimTime::EPOCH);
+        let delivery = Delivery {
+            generation,
+            venue: spec.market.venue,
+            secondary: spec.market.secondary_venue,
+            symbol,
+            interval: spec.market.interval,
+            after,
+            now,
+            settled_at,
+            snapshots,
+            last,
+        };
+        match reused {
+            Some(i) => {
+                self.deliveries[i] = delivery;
+                i
+            }
+            None => {
+                self.deliveries.push(delivery);
+                self.deliveries.len() - 1
+            }
+        }
+    }
+
+    /// Appends to `out` the snapshots of `symbol`'s bars that closed in `(after, now]`, and
+    /// returns the close time of the last such bar.
+    fn deliver(
+        &self,
+        spec: &ScheduleSpec,
+        symbol: Symbol,
+        after: Option<SimTime>,
+        now: SimTime,
+        out: &mut Vec<MarketSnapshot>,
+    ) -> Option<SimTime> {
+        let is_fresh = |b: &&Bar| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a);
+        let mut last = None;
+        let mut deliver = |b: &Bar| {
+            last = Some(b.close_at());
+            out.extend(self.snapshot(spec, b));
+        };
+        match self.base_bars_as(spec.market.venue, symbol, spec.market.interval) {
+            Some(ring) => ring.closed_between(after, now).for_each(&mut deliver),
+            None => self
+                .aggregated(spec.market.venue, symbol, spec.market.interval)
+                .iter()
+                .filter(is_fresh)
+                .for_each(&mut deliver),
+        }
+        last
     }
 }
 
@@ -363,6 +630,13 @@ mod tests {
         })
     }
 
+    /// One `fetch_latest` into a fresh buffer.
+    fn fetch(book: &mut MarketBook, spec: &ScheduleSpec, now: SimTime) -> Vec<MarketSnapshot> {
+        let mut out = Vec::new();
+        book.fetch_latest(spec, now, &mut out).unwrap();
+        out
+    }
+
     fn schedule(interval_mins: u64, secondary: Option<&str>) -> ScheduleSpec {
         ScheduleSpec::new(
             "s",
@@ -386,10 +660,10 @@ mod tests {
         }
         let one = schedule(1, None);
         let now = SimTime::from_unix_secs(12 * 60);
-        let first = book.fetch_latest(&one, now).unwrap();
+        let first = fetch(&mut book, &one, now);
         assert_eq!(first.len(), 12);
         assert!(
-            book.fetch_latest(&one, now).unwrap().is_empty(),
+            fetch(&mut book, &one, now).is_empty(),
             "never the same bar twice"
         );
 
@@ -397,7 +671,7 @@ mod tests {
             name: "five".into(),
             ..schedule(5, None)
         };
-        let agg = book.fetch_latest(&five, now).unwrap();
+        let agg = fetch(&mut book, &five, now);
         assert_eq!(agg.len(), 2, "minutes 0-4 and 5-9 complete; 10-11 not yet");
         assert_eq!(agg[0].close, 60_004.0);
         assert_eq!(agg[0].volume, 5.0);
@@ -437,6 +711,206 @@ mod tests {
             proptest::prop_assert_eq!(ka.cmp(&kb), (va, sa).cmp(&(vb, sb)));
             proptest::prop_assert_eq!(ka.parts(), (va, sa));
             proptest::prop_assert_eq!(format!("{ka:?}"), format!("{:?}", (va, sa)));
+        }
+    }
+
+    /// A base bar of BTC on binance opening at `open_s` seconds, of `interval_s` seconds.
+    fn base_bar(open_s: u64, interval_s: u64) -> Bar {
+        Bar {
+            venue: venue("binance"),
+            symbol: Symbol::new("BTC_USDT").unwrap(),
+            open_at: SimTime::from_unix_secs(open_s),
+            interval: SimDuration::from_secs(interval_s),
+            open: Price(1),
+            high: Price(1),
+            low: Price(1),
+            close: Price(1),
+            volume: Qty(1),
+        }
+    }
+
+    proptest::proptest! {
+        /// The ring answers "all bars at least this interval?" and "which bars closed in
+        /// (after, now]?" exactly as walking every bar does, in order or not, as bars come
+        /// and go.
+        #[test]
+        fn bar_rings_answer_as_a_walk_over_every_bar(
+            bars in proptest::collection::vec((0u64..40, 0usize..3), 1..40),
+            capacity in 2usize..8,
+            queries in proptest::collection::vec((0usize..3, proptest::option::of(0u64..50), 0u64..50), 1..6),
+        ) {
+            const INTERVALS: [u64; 3] = [30, 60, 120];
+            let mut ring = BarRing::default();
+            for (open_min, interval) in bars {
+                ring.push(base_bar(open_min * 30, INTERVALS[interval]), capacity);
+                proptest::prop_assert!(ring.bars.len() <= capacity);
+                // The kept facts are exact, not merely safe (a stale count would only ever
+                // fall back to the walk, and hide it).
+                let backwards = ring
+                    .bars
+                    .iter()
+                    .zip(ring.bars.iter().skip(1))
+                    .filter(|(a, b)| b.close_at() < a.close_at())
+                    .count();
+                proptest::prop_assert_eq!(ring.backwards, backwards);
+                let finest = ring.bars.iter().map(|b| b.interval).min();
+                proptest::prop_assert_eq!(
+                    ring.finest,
+                    finest.map(|d| (d, ring.bars.iter().filter(|b| b.interval == d).count()))
+                );
+                for &(interval, after, now) in &queries {
+                    let interval = SimDuration::from_secs(INTERVALS[interval]);
+                    let after = after.map(|a| SimTime::from_unix_secs(a * 30));
+                    let now = SimTime::from_unix_secs(now * 30);
+                    proptest::prop_assert_eq!(
+                        ring.all_at_least(interval),
+                        ring.bars.iter().all(|b| b.interval >= interval)
+                    );
+                    let walked: Vec<Bar> = ring
+                        .bars
+                        .iter()
+                        .filter(|b| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a))
+                        .copied()
+                        .collect();
+                    let got: Vec<Bar> = ring.closed_between(after, now).copied().collect();
+                    proptest::prop_assert_eq!(got, walked);
+                }
+            }
+        }
+    }
+
+    /// One step of a market and its readers, for the delivery memo's property test.
+    #[derive(Clone, Debug)]
+    enum Step {
+        /// The next base bar on a venue (index into `VENUES`).
+        Bar(usize),
+        /// A quote on a venue at the current minute.
+        Quote(usize, i64),
+        /// The clock moves one minute.
+        Tick,
+        /// A schedule (index into the specs) fetches, this many seconds after the previous
+        /// minute.
+        Fetch(usize, u64),
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0usize..2).prop_map(Step::Bar),
+            (0usize..2, 0i64..1_000).prop_map(|(v, p)| Step::Quote(v, p)),
+            Just(Step::Tick),
+            (0usize..7, 0u64..100).prop_map(|(i, s)| Step::Fetch(i, s)),
+            (0usize..7, 50u64..70).prop_map(|(i, s)| Step::Fetch(i, s)),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Answering a fetch from the memo gives what reading the book afresh gives, fetch
+        /// after fetch, whatever mix of markets (same venue, other venue, cross, coarser
+        /// interval, a symbol with no spec) asks and whatever arrives in between.
+        #[test]
+        fn memoised_deliveries_equal_fresh_ones(steps in proptest::collection::vec(step(), 1..80)) {
+            const VENUES: [&str; 2] = ["binance", "kraken"];
+            let btc_sym = Symbol::new("BTC_USDT").unwrap();
+            let eth_sym = Symbol::new("ETH_USDT").unwrap();
+            let spec = |name: &str, v: usize, secondary: Option<usize>, mins: u64, eth: bool| ScheduleSpec {
+                name: name.into(),
+                ..ScheduleSpec::new(
+                    "s",
+                    ScheduleMarket {
+                        venue: venue(VENUES[v]),
+                        secondary_venue: secondary.map(|s| venue(VENUES[s])),
+                        symbols: if eth { vec![eth_sym, btc_sym] } else { vec![btc_sym] },
+                        interval: SimDuration::from_mins(mins),
+                    },
+                )
+            };
+            let specs = [
+                spec("a", 0, None, 1, false),
+                spec("b", 0, None, 1, false),
+                spec("c", 0, Some(1), 1, false),
+                spec("d", 1, Some(0), 1, false),
+                spec("e", 0, None, 2, false),
+                spec("f", 1, None, 1, true),
+                spec("g", 0, Some(1), 1, true),
+            ];
+            let instruments = [(venue("binance"), btc()), (venue("kraken"), btc())];
+            let mut memo = MarketBook::new(instruments.clone(), 6);
+            let mut fresh = MarketBook::new(instruments, 6);
+            let mut minute = 0u64;
+            let mut next_bar = [0u64; 2];
+            for step in steps {
+                let now = SimTime::from_unix_secs(minute * 60);
+                let event = match step {
+                    Step::Tick => {
+                        minute += 1;
+                        None
+                    }
+                    Step::Bar(v) if next_bar[v] < minute => {
+                        next_bar[v] += 1;
+                        Some(bar(VENUES[v], next_bar[v] - 1, 6_000_000 + next_bar[v] as i64))
+                    }
+                    Step::Bar(_) => None,
+                    Step::Quote(v, p) => Some(MarketEvent::Quote(Quote {
+                        venue: venue(VENUES[v]),
+                        symbol: btc_sym,
+                        at: now,
+                        bid: Price(6_000_000 + p),
+                        bid_qty: Qty(1),
+                        ask: Price(6_000_002 + p),
+                        ask_qty: Qty(1),
+                    })),
+                    Step::Fetch(i, secs) => {
+                        let at = SimTime::from_unix_secs((minute * 60 + secs).saturating_sub(60));
+                        fresh.deliveries.clear();
+                        let want = fetch(&mut fresh, &specs[i], at);
+                        let got = fetch(&mut memo, &specs[i], at);
+                        proptest::prop_assert_eq!(got, want, "schedule {} at minute {}", i, minute);
+                        None
+                    }
+                };
+                if let Some(e) = event {
+                    memo.apply(now, &e);
+                    fresh.apply(now, &e);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cursors_follow_each_schedule_whatever_the_order_of_fetches() {
+        let mut book = MarketBook::new([(venue("binance"), btc())], 100);
+        let names = ["a", "b", "c"];
+        let specs: Vec<ScheduleSpec> = names
+            .iter()
+            .map(|n| ScheduleSpec {
+                name: (*n).into(),
+                ..schedule(1, None)
+            })
+            .collect();
+        let mut delivered: BTreeMap<&str, Vec<SimTime>> = BTreeMap::new();
+        // Round robin, reversed, repeated, skipping: each schedule sees each bar once.
+        let orders: [&[usize]; 5] = [&[0, 1, 2], &[2, 1, 0], &[1, 1, 0], &[0], &[2, 0, 1, 2]];
+        for (m, order) in orders.iter().enumerate() {
+            let m = m as u64;
+            book.apply(
+                SimTime::from_unix_secs((m + 1) * 60),
+                &bar("binance", m, 6_000_000 + m as i64),
+            );
+            for &i in *order {
+                let got = fetch(&mut book, &specs[i], SimTime::from_unix_secs((m + 1) * 60));
+                delivered
+                    .entry(names[i])
+                    .or_default()
+                    .extend(got.iter().map(|s| s.at));
+            }
+        }
+        let minutes = |ms: &[u64]| -> Vec<SimTime> {
+            ms.iter().map(|m| SimTime::from_unix_secs(m * 60)).collect()
+        };
+        // A schedule that skipped a cycle catches up on the bars it missed.
+        for name in names {
+            assert_eq!(delivered[name], minutes(&[1, 2, 3, 4, 5]), "{name}");
         }
     }
 
@@ -513,9 +987,11 @@ mod tests {
         );
         book.apply(SimTime::from_unix_secs(59), &q("binance", 59, 6_000_000));
         book.apply(SimTime::from_unix_secs(60), &bar("binance", 0, 6_000_100));
-        let snaps = book
-            .fetch_latest(&schedule(1, Some("kraken")), SimTime::from_unix_secs(60))
-            .unwrap();
+        let snaps = fetch(
+            &mut book,
+            &schedule(1, Some("kraken")),
+            SimTime::from_unix_secs(60),
+        );
         let cross = snaps[0].cross.unwrap();
         assert_eq!(
             (cross.primary_bid, cross.secondary_bid),

@@ -9,8 +9,29 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::run_telemetry::RunTelemetry;
+
+/// A schedule's previous-run metrics, looked up by name (the scheduler keeps them as a
+/// [`RunTelemetry`]; a map of names will do too).
+pub trait MetricLookup: std::fmt::Debug {
+    /// The value of the metric called `name`, if the run reported it.
+    fn metric(&self, name: &str) -> Option<f64>;
+}
+
+impl MetricLookup for RunTelemetry {
+    fn metric(&self, name: &str) -> Option<f64> {
+        self.get_by_name(name)
+    }
+}
+
+impl MetricLookup for BTreeMap<String, f64> {
+    fn metric(&self, name: &str) -> Option<f64> {
+        self.get(name).copied()
+    }
+}
+
 /// What a policy sees about one schedule.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct AllocationInput<'a> {
     /// Schedule name.
     pub name: &'a str,
@@ -19,7 +40,7 @@ pub struct AllocationInput<'a> {
     /// Risk profile.
     pub profile: &'a str,
     /// The schedule's metrics from its previous run (empty before the first run).
-    pub metrics: &'a BTreeMap<String, f64>,
+    pub metrics: &'a dyn MetricLookup,
 }
 
 /// A capital policy. Names and aliases follow the reference catalogue.
@@ -259,7 +280,7 @@ impl CapitalPolicy {
                         "volatility",
                     ]
                     .iter()
-                    .find_map(|k| s.metrics.get(*k).copied().filter(|v| *v > 0.0))
+                    .find_map(|k| s.metrics.metric(k).filter(|v| *v > 0.0))
                     .unwrap_or(1.0);
                     (s.name.to_owned(), 1.0 / vol.max(1e-6))
                 })
@@ -269,9 +290,8 @@ impl CapitalPolicy {
                 .map(|s| {
                     let err = s
                         .metrics
-                        .get("realized_vs_target_vol_pct")
-                        .or_else(|| s.metrics.get("allocation_error_pct"))
-                        .copied()
+                        .metric("realized_vs_target_vol_pct")
+                        .or_else(|| s.metrics.metric("allocation_error_pct"))
                         .unwrap_or(0.0);
                     (s.name.to_owned(), 1.0 / (1.0 + err.abs()))
                 })
@@ -280,13 +300,8 @@ impl CapitalPolicy {
                 let scores: BTreeMap<String, f64> = schedules
                     .iter()
                     .map(|s| {
-                        let signals = s.metrics.get("signals").copied().unwrap_or(0.0).max(0.0);
-                        let conf = s
-                            .metrics
-                            .get("avg_confidence")
-                            .copied()
-                            .unwrap_or(0.0)
-                            .max(0.0);
+                        let signals = s.metrics.metric("signals").unwrap_or(0.0).max(0.0);
+                        let conf = s.metrics.metric("avg_confidence").unwrap_or(0.0).max(0.0);
                         (s.name.to_owned(), signals * (1.0 + conf))
                     })
                     .collect();

@@ -4,6 +4,7 @@
 //!
 //! - [`config`]: what a schedule is ([`ScheduleSpec`]), trading windows.
 //! - [`runtime`]: the [`Scheduler`] — `run_once`, continuous mode, the per-run pipeline.
+//! - [`run_telemetry`]: a run's metrics under their fixed names ([`RunTelemetry`]).
 //! - [`signal_limits`]: the limit formula and operator overrides.
 //! - [`suspensions`]: schedule and tag suspensions with expiry.
 //! - [`capital`]: capital policies.
@@ -15,15 +16,17 @@ pub mod capital;
 pub mod config;
 pub mod rbac;
 pub mod rollback;
+pub mod run_telemetry;
 pub mod runtime;
 pub mod signal_limits;
 pub mod suspensions;
 pub mod timing;
 
-pub use capital::{CapitalPolicy, PolicyConfig};
+pub use capital::{CapitalPolicy, MetricLookup, PolicyConfig};
 pub use config::{ScheduleError, ScheduleMarket, ScheduleSpec, TradingWindow};
 pub use rbac::{AccessDenied, AccessToken, Rbac, SCOPE_READ, SCOPE_WRITE};
 pub use rollback::{RollbackOverride, RollbackTransition};
+pub use run_telemetry::{MetricName, RunTelemetry};
 pub use runtime::{
     ControlError, FailureReason, FeedError, RunOutcome, RunRecord, Scheduler, SchedulerAlert,
     SchedulerEvent, SchedulerSettings, SignalBatch, SnapshotFeed,

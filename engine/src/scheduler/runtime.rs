@@ -20,6 +20,7 @@
 //! `feed` and `strategy` failures can.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -27,6 +28,7 @@ use super::capital::{AllocationInput, CapitalPolicy, PolicyConfig, normalize_wei
 use super::config::{ScheduleError, ScheduleSpec, window_open};
 use super::rbac::{AccessDenied, Rbac, SCOPE_READ, SCOPE_WRITE};
 use super::rollback::{RollbackOverride, RollbackTransition};
+use super::run_telemetry::{MetricName, RunTelemetry};
 use super::signal_limits::{
     LimitInputs, LimitRequest, OverrideView, SignalLimitOverrides, active_max_signals, top_k,
 };
@@ -55,14 +57,16 @@ pub trait SnapshotFeed {
         bars: usize,
     ) -> Result<Vec<MarketSnapshot>, FeedError>;
 
-    /// The bars completed since this schedule's previous fetch (never the same bar twice —
-    /// the reference re-feeds the last candle when the cadence is shorter than the bar, which
-    /// adds zero returns to the strategies' volatility), sorted by (symbol, time).
+    /// Appends to `out` the bars completed since this schedule's previous fetch (never the
+    /// same bar twice — the reference re-feeds the last candle when the cadence is shorter
+    /// than the bar, which adds zero returns to the strategies' volatility), sorted by
+    /// (symbol, time). The scheduler hands in an empty buffer it reuses from run to run.
     fn fetch_latest(
         &mut self,
         schedule: &ScheduleSpec,
         now: SimTime,
-    ) -> Result<Vec<MarketSnapshot>, FeedError>;
+        out: &mut Vec<MarketSnapshot>,
+    ) -> Result<(), FeedError>;
 }
 
 /// The feed could not deliver data.
@@ -129,16 +133,21 @@ pub enum RunOutcome {
 }
 
 /// One schedule run.
+///
+/// The names are shared with the scheduler (`Arc<str>`): a run record costs no string copies.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RunRecord {
     /// Sequential run id across the scheduler (1, 2, ...).
     pub run_seq: u64,
     /// The schedule.
-    pub schedule: String,
+    #[serde(serialize_with = "serialize_name")]
+    pub schedule: Arc<str>,
     /// Its strategy instance.
-    pub strategy: String,
+    #[serde(serialize_with = "serialize_name")]
+    pub strategy: Arc<str>,
     /// Its risk profile.
-    pub risk_profile: String,
+    #[serde(serialize_with = "serialize_name")]
+    pub risk_profile: Arc<str>,
     /// When the run was due.
     pub due_at: SimTime,
     /// When it actually started.
@@ -158,7 +167,12 @@ pub struct RunRecord {
     pub outcome: RunOutcome,
     /// The telemetry payload emitted for this run (`None` when the reference emits none:
     /// failed runs and closed windows).
-    pub telemetry: Option<BTreeMap<String, f64>>,
+    pub telemetry: Option<RunTelemetry>,
+}
+
+/// A shared name serialised as the string it holds.
+fn serialize_name<S: serde::Serializer>(name: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(name)
 }
 
 impl RunRecord {
@@ -333,47 +347,6 @@ impl Default for SchedulerSettings {
     }
 }
 
-/// One run's metrics as the pipeline sets them (under the fixed metric names), made into the
-/// reported map when the run completes.
-#[derive(Default)]
-pub(super) struct RunMetrics(Vec<(&'static str, f64)>);
-
-impl RunMetrics {
-    pub(super) fn insert(&mut self, key: &'static str, value: f64) {
-        self.0.push((key, value));
-    }
-
-    /// Each key with the last value set for it, as inserting into a map in order gives. A
-    /// recycled map holding exactly these keys is filled in place, so a steady run allocates
-    /// no key strings.
-    pub(super) fn into_map(
-        mut self,
-        recycled: Option<BTreeMap<String, f64>>,
-    ) -> BTreeMap<String, f64> {
-        // Stable: among equal keys the last one set stays last, and is the one kept.
-        self.0.sort_by(|a, b| a.0.cmp(b.0));
-        let set = &self.0;
-        let kept = || {
-            set.iter()
-                .enumerate()
-                .filter(|(i, (k, _))| set.get(i + 1).is_none_or(|(next, _)| next != k))
-                .map(|(_, kv)| *kv)
-        };
-        if let Some(mut map) = recycled
-            && map.len() == kept().count()
-            && map.iter_mut().zip(kept()).all(|((k, v), (key, value))| {
-                k == key && {
-                    *v = value;
-                    true
-                }
-            })
-        {
-            return map;
-        }
-        kept().map(|(k, v)| (k.to_owned(), v)).collect()
-    }
-}
-
 /// Capital weights with each schedule's share resolved, in schedule order: the weight under its
 /// own name (what a change is judged by) and the one it takes (its name's, else its
 /// strategy's).
@@ -387,18 +360,47 @@ struct ResolvedWeights {
 #[derive(Debug)]
 struct ScheduleState {
     spec: ScheduleSpec,
+    /// `spec.name`, `spec.strategy_name` and `spec.risk_profile`, shared with run records.
+    names: RunNames,
     strategy: Box<dyn Strategy>,
     warmed_up: bool,
     last_run: Option<SimTime>,
     next_due: SimTime,
     /// Metrics of the last run (what capital policies read).
-    metrics: BTreeMap<String, f64>,
+    metrics: RunTelemetry,
     allocator_weight: f64,
     active_max_signals: u32,
     failure_streak: u32,
     failover_count: u32,
     active_fallback: Option<String>,
     window_state: Option<bool>,
+}
+
+/// A schedule's names as its run records carry them.
+#[derive(Clone, Debug)]
+struct RunNames {
+    schedule: Arc<str>,
+    strategy: Arc<str>,
+    risk_profile: Arc<str>,
+}
+
+impl RunNames {
+    /// `spec`'s names, each equal name sharing one allocation through `interned`: schedules
+    /// share risk profiles, and a strategy is often named after its schedule, so a run
+    /// touches fewer reference counts spread over memory.
+    fn of(spec: &ScheduleSpec, interned: &mut BTreeMap<String, Arc<str>>) -> RunNames {
+        let mut name = |n: &str| {
+            interned
+                .entry(n.to_owned())
+                .or_insert_with(|| Arc::from(n))
+                .clone()
+        };
+        RunNames {
+            schedule: name(&spec.name),
+            strategy: name(&spec.strategy_name),
+            risk_profile: name(&spec.risk_profile),
+        }
+    }
 }
 
 /// A read-only view of one schedule (reference `describe_schedules`).
@@ -456,8 +458,11 @@ pub struct Scheduler {
     last_rebalance: Option<SimTime>,
     /// The weights of a policy that reads no run metrics, once computed.
     metric_free_weights: Option<ResolvedWeights>,
-    /// Telemetry maps handed back by the driver (see [`Scheduler::recycle_telemetry`]).
-    spare_telemetry: Vec<BTreeMap<String, f64>>,
+    /// The snapshots of the run in progress (a buffer kept from run to run).
+    snapshots: Vec<MarketSnapshot>,
+    /// What the strategy returned for the snapshot in progress (a buffer kept from run to
+    /// run; the kept signals are moved out into a batch of their own).
+    raw_signals: Vec<Signal>,
     limits: SignalLimitOverrides,
     suspensions: Suspensions,
     rollback: Option<RollbackOverride>,
@@ -495,16 +500,18 @@ impl Scheduler {
             }
         }
         let n = schedules.len().max(1) as f64;
+        let mut interned = BTreeMap::new();
         let mut states: Vec<ScheduleState> = schedules
             .into_iter()
             .map(|(spec, strategy)| ScheduleState {
                 active_max_signals: spec.max_signals,
+                names: RunNames::of(&spec, &mut interned),
                 spec,
                 strategy,
                 warmed_up: false,
                 last_run: None,
                 next_due: SimTime::EPOCH,
-                metrics: BTreeMap::new(),
+                metrics: RunTelemetry::new(),
                 allocator_weight: 1.0 / n,
                 failure_streak: 0,
                 failover_count: 0,
@@ -519,7 +526,8 @@ impl Scheduler {
             schedules: states,
             last_rebalance: None,
             metric_free_weights: None,
-            spare_telemetry: Vec::new(),
+            snapshots: Vec::new(),
+            raw_signals: Vec::new(),
             limits: SignalLimitOverrides::default(),
             suspensions: Suspensions::default(),
             rollback: None,
@@ -553,15 +561,6 @@ impl Scheduler {
     }
 
     /// Takes the events (alerts, suspension/limit/rollback changes, rebalances, abort) since
-    /// Hands back a run's telemetry map once the driver is done with it: the next run fills
-    /// it in place instead of allocating its keys again. Optional; any map will do.
-    pub fn recycle_telemetry(&mut self, map: BTreeMap<String, f64>) {
-        // One spare per schedule is enough: runs take them back one at a time.
-        if self.spare_telemetry.len() < self.schedules.len() {
-            self.spare_telemetry.push(map);
-        }
-    }
-
     /// the last call, in order.
     pub fn drain_events(&mut self) -> Vec<SchedulerEvent> {
         std::mem::take(&mut self.events)
@@ -761,8 +760,9 @@ impl Scheduler {
         self.run_seq += 1;
         let run_seq = self.run_seq;
         self.purge_expired(start);
-        let name = self.schedules[idx].spec.name.clone();
-        timer.begin(&name, start);
+        let names = self.schedules[idx].names.clone();
+        let name: &str = &names.schedule;
+        timer.begin(name, start);
         let drift = start.saturating_since(due);
         {
             let s = &mut self.schedules[idx];
@@ -779,49 +779,49 @@ impl Scheduler {
         if self.rollback_active || suspension.is_some() {
             // Suspended path (§3.5): allocation still rebalances, zeroed metrics are emitted.
             self.rebalance(start);
-            let latency = timer.end(&name, 0);
+            let latency = timer.end(name, 0);
             let s = &mut self.schedules[idx];
-            let mut m = BTreeMap::new();
-            m.insert("base_max_signals".to_owned(), f64::from(s.spec.max_signals));
-            m.insert("active_max_signals".to_owned(), 0.0);
-            m.insert("signals".to_owned(), 0.0);
-            m.insert("suspended".to_owned(), 1.0);
-            m.insert("allocator_weight".to_owned(), s.allocator_weight);
-            m.insert(
-                "allocator_signal_factor".to_owned(),
+            let mut m = RunTelemetry::new();
+            m.set(MetricName::BaseMaxSignals, f64::from(s.spec.max_signals));
+            m.set(MetricName::ActiveMaxSignals, 0.0);
+            m.set(MetricName::Signals, 0.0);
+            m.set(MetricName::Suspended, 1.0);
+            m.set(MetricName::AllocatorWeight, s.allocator_weight);
+            m.set(
+                MetricName::AllocatorSignalFactor,
                 s.allocator_weight.max(0.0),
             );
-            m.insert("governor_signal_factor".to_owned(), 1.0);
-            m.insert("portfolio_weight".to_owned(), 0.0);
-            m.insert("latency_ms".to_owned(), 0.0);
-            m.insert("drift_seconds".to_owned(), drift.as_secs_f64());
-            m.insert(
-                "rollback_active".to_owned(),
+            m.set(MetricName::GovernorSignalFactor, 1.0);
+            m.set(MetricName::PortfolioWeight, 0.0);
+            m.set(MetricName::LatencyMs, 0.0);
+            m.set(MetricName::DriftSeconds, drift.as_secs_f64());
+            m.set(
+                MetricName::RollbackActive,
                 f64::from(u8::from(self.rollback_active)),
             );
             let outcome = if self.rollback_active {
                 RunOutcome::Disabled
             } else {
                 let susp = suspension.expect("checked above");
-                m.insert(
-                    "suspension_tag_indicator".to_owned(),
+                m.set(
+                    MetricName::SuspensionTagIndicator,
                     f64::from(u8::from(susp.origin == SuspensionScope::Tag)),
                 );
                 if let Some(until) = susp.until {
-                    m.insert(
-                        "suspension_remaining_seconds".to_owned(),
+                    m.set(
+                        MetricName::SuspensionRemainingSeconds,
                         until.saturating_since(start).as_secs_f64(),
                     );
                 }
                 RunOutcome::Suspended { suspension: susp }
             };
             s.active_max_signals = 0;
-            copy_metrics(&mut s.metrics, &m);
+            s.metrics = m;
             return RunRecord {
                 run_seq,
-                schedule: name,
-                strategy: s.spec.strategy_name.clone(),
-                risk_profile: s.spec.risk_profile.clone(),
+                schedule: names.schedule,
+                strategy: names.strategy,
+                risk_profile: names.risk_profile,
                 due_at: due,
                 started_at: start,
                 finished_at: start + latency,
@@ -863,18 +863,18 @@ impl Scheduler {
                 .map(|o| (o.limit, o.expires_at, o.reason.is_some()))
         };
         let s = &mut self.schedules[idx];
-        let mut m = RunMetrics::default();
+        let mut m = RunTelemetry::new();
         let base = s.spec.max_signals;
         let weight = s.allocator_weight;
-        m.insert("base_max_signals", f64::from(base));
-        m.insert("portfolio_weight_target", 0.0);
-        m.insert("portfolio_signal_factor", 1.0);
-        m.insert("allocator_signal_factor", weight.max(0.0));
-        m.insert("allocator_weight_target", weight);
-        m.insert("allocator_weight", weight);
-        m.insert("governor_signal_factor", 1.0);
-        m.insert("portfolio_weight", 0.0);
-        m.insert("governor_max_signals", f64::from(base));
+        m.set(MetricName::BaseMaxSignals, f64::from(base));
+        m.set(MetricName::PortfolioWeightTarget, 0.0);
+        m.set(MetricName::PortfolioSignalFactor, 1.0);
+        m.set(MetricName::AllocatorSignalFactor, weight.max(0.0));
+        m.set(MetricName::AllocatorWeightTarget, weight);
+        m.set(MetricName::AllocatorWeight, weight);
+        m.set(MetricName::GovernorSignalFactor, 1.0);
+        m.set(MetricName::PortfolioWeight, 0.0);
+        m.set(MetricName::GovernorMaxSignals, f64::from(base));
         let active = active_max_signals(LimitInputs {
             base,
             governor_factor: 1.0,
@@ -884,22 +884,25 @@ impl Scheduler {
         });
         s.active_max_signals = active;
         if let Some((limit, expires_at, has_reason)) = override_limit {
-            m.insert("signal_limit_override", f64::from(limit));
+            m.set(MetricName::SignalLimitOverride, f64::from(limit));
             if let Some(t) = expires_at {
-                m.insert("signal_limit_expires_at", t.unix_secs_f64());
+                m.set(MetricName::SignalLimitExpiresAt, t.unix_secs_f64());
             }
-            m.insert("signal_limit_reason", f64::from(u8::from(has_reason)));
+            m.set(
+                MetricName::SignalLimitReason,
+                f64::from(u8::from(has_reason)),
+            );
         }
-        m.insert("priority", f64::from(s.spec.priority));
-        m.insert("failover_count", f64::from(s.failover_count));
-        m.insert(
-            "active_fallback_indicator",
+        m.set(MetricName::Priority, f64::from(s.spec.priority));
+        m.set(MetricName::FailoverCount, f64::from(s.failover_count));
+        m.set(
+            MetricName::ActiveFallbackIndicator,
             f64::from(u8::from(s.active_fallback.is_some())),
         );
 
         // 8. trading window
         let open = window_open(&s.spec.windows, now);
-        m.insert("window_active", f64::from(u8::from(open)));
+        m.set(MetricName::WindowActive, f64::from(u8::from(open)));
         let previous = s.window_state.replace(open);
         let window_alert = match (previous, open) {
             (None, false) => Some(("schedule-window-closed", AlertSeverity::Info)),
@@ -907,11 +910,7 @@ impl Scheduler {
             (Some(false), true) => Some(("schedule-window-open", AlertSeverity::Info)),
             _ => None,
         };
-        let (strategy_name, profile, max_drift) = (
-            s.spec.strategy_name.clone(),
-            s.spec.risk_profile.clone(),
-            s.spec.max_drift,
-        );
+        let max_drift = s.spec.max_drift;
         if let Some((code, severity)) = window_alert {
             self.raise(SchedulerAlert {
                 code,
@@ -921,15 +920,15 @@ impl Scheduler {
                 ),
                 severity,
                 timestamp: now,
-                schedule: Some(name.clone()),
+                schedule: Some(name.to_owned()),
                 metadata: BTreeMap::new(),
             });
         }
         let mut record = RunRecord {
             run_seq,
-            schedule: name.clone(),
-            strategy: strategy_name,
-            risk_profile: profile,
+            schedule: names.schedule.clone(),
+            strategy: names.strategy,
+            risk_profile: names.risk_profile,
             due_at: due,
             started_at: start,
             finished_at: start,
@@ -941,7 +940,7 @@ impl Scheduler {
             telemetry: None,
         };
         if !open && failure.is_none() {
-            record.latency = timer.end(&name, 0);
+            record.latency = timer.end(name, 0);
             record.finished_at = start + record.latency;
             return record;
         }
@@ -951,31 +950,33 @@ impl Scheduler {
         let mut acc = RunMetricsAccumulator::new();
         if failure.is_none() {
             let s = &mut self.schedules[idx];
-            match feed.fetch_latest(&s.spec, now) {
+            let snapshots = &mut self.snapshots;
+            let raw = &mut self.raw_signals;
+            snapshots.clear();
+            match feed.fetch_latest(&s.spec, now, snapshots) {
                 Err(e) => failure = Some((FailureReason::Feed, e.0)),
-                Ok(snapshots) => {
-                    let mut raw = Vec::new();
-                    for snapshot in &snapshots {
+                Ok(()) => {
+                    for snapshot in snapshots.iter() {
                         raw.clear();
-                        if let Err(e) = s.strategy.on_data(snapshot, &mut raw) {
+                        if let Err(e) = s.strategy.on_data(snapshot, raw) {
                             failure = Some((FailureReason::Strategy, e.0));
                             break;
                         }
+                        top_k(raw, active as usize, |sig: &Signal| sig.confidence);
                         if raw.is_empty() {
                             continue;
                         }
-                        let mut bounded = std::mem::take(&mut raw);
-                        top_k(&mut bounded, active as usize, |sig: &Signal| sig.confidence);
-                        if bounded.is_empty() {
-                            continue;
-                        }
-                        for sig in &bounded {
+                        for sig in raw.iter() {
                             acc.observe(sig);
                         }
+                        // Exactly as many as kept (a signal is large, and a vector grown
+                        // by pushes would start at room for four); `raw` keeps its room.
+                        let mut signals = Vec::with_capacity(raw.len());
+                        signals.append(raw);
                         batches.push(SignalBatch {
                             symbol: snapshot.symbol,
                             snapshot_at: snapshot.at,
-                            signals: bounded,
+                            signals,
                         });
                     }
                 }
@@ -983,7 +984,7 @@ impl Scheduler {
         }
 
         let signals: usize = batches.iter().map(|b| b.signals.len()).sum();
-        let latency = timer.end(&name, signals);
+        let latency = timer.end(name, signals);
         record.latency = latency;
         record.finished_at = start + latency;
 
@@ -999,17 +1000,13 @@ impl Scheduler {
         // 11–12. final metrics and telemetry
         let s = &mut self.schedules[idx];
         s.failure_streak = 0;
-        m.insert("signals", signals as f64);
-        m.insert("active_max_signals", f64::from(active));
-        m.insert("latency_ms", latency.as_millis_f64());
-        m.insert("drift_seconds", drift.as_secs_f64());
-        m.insert("rollback_active", 0.0);
-        for (k, v) in acc.finish().entries() {
-            m.insert(k, v);
-        }
-        let m = m.into_map(self.spare_telemetry.pop());
-        let s = &mut self.schedules[idx];
-        copy_metrics(&mut s.metrics, &m);
+        m.set(MetricName::Signals, signals as f64);
+        m.set(MetricName::ActiveMaxSignals, f64::from(active));
+        m.set(MetricName::LatencyMs, latency.as_millis_f64());
+        m.set(MetricName::DriftSeconds, drift.as_secs_f64());
+        m.set(MetricName::RollbackActive, 0.0);
+        m.set_strategy_metrics(&acc.finish());
+        s.metrics = m;
         record.outcome = RunOutcome::Completed { batches };
         record.telemetry = Some(m);
         if record.drift_exceeded {
@@ -1022,7 +1019,7 @@ impl Scheduler {
                 ),
                 severity: AlertSeverity::Warning,
                 timestamp: now,
-                schedule: Some(name.clone()),
+                schedule: Some(name.to_owned()),
                 metadata: BTreeMap::new(),
             });
         }
@@ -1035,7 +1032,7 @@ impl Scheduler {
             let s = &mut self.schedules[idx];
             s.failure_streak += 1;
             s.failover_count += 1;
-            s.metrics.insert("failed".into(), 1.0);
+            s.metrics.set(MetricName::Failed, 1.0);
         }
         self.raise(SchedulerAlert {
             code: "strategy-failure",
@@ -1250,7 +1247,7 @@ impl Scheduler {
                     &s.spec.tags,
                     s.spec.effective_primary_tag(),
                 ),
-                metrics: s.metrics.clone(),
+                metrics: s.metrics.to_map(),
             })
             .collect())
     }
@@ -1376,32 +1373,5 @@ impl Scheduler {
         self.rbac.authorize(token, SCOPE_WRITE)?;
         self.observe_rollback(now, None);
         Ok(())
-    }
-}
-
-/// Makes `target` equal to `source`, reusing the keys `target` already holds: a schedule's
-/// runs report (nearly) the same metrics every time, so this allocates nothing in the steady
-/// state, where a clone would allocate every key again.
-pub(super) fn copy_metrics(target: &mut BTreeMap<String, f64>, source: &BTreeMap<String, f64>) {
-    // The usual case: the same keys as last run. Both maps are in key order, so one walk
-    // compares and assigns; on any difference the general path below finishes the job.
-    if target.len() == source.len()
-        && target.iter_mut().zip(source).all(|((tk, tv), (sk, sv))| {
-            tk == sk && {
-                *tv = *sv;
-                true
-            }
-        })
-    {
-        return;
-    }
-    target.retain(|k, _| source.contains_key(k));
-    for (k, v) in source {
-        match target.get_mut(k) {
-            Some(t) => *t = *v,
-            None => {
-                target.insert(k.clone(), *v);
-            }
-        }
     }
 }

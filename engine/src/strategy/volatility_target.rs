@@ -78,24 +78,38 @@ impl VolatilityTargetStrategy {
     /// The allocation these parameters give for a realised volatility `rv` (the reference's
     /// `_target_allocation`).
     pub fn target_allocation(&self, rv: f64) -> f64 {
-        let p = &self.params;
-        let effective = py_max(rv, p.floor_volatility);
-        let raw = if effective != 0.0 {
-            p.target_volatility / effective
-        } else {
-            p.max_allocation
-        };
-        py_min(p.max_allocation, py_max(p.min_allocation, raw))
+        target_allocation(&self.params, rv)
     }
 
     fn book(&mut self, symbol: Symbol) -> &mut SymbolBook {
-        let window = (self.params.lookback.max(2) as usize) + 2;
-        self.books.entry(symbol).or_insert_with(|| SymbolBook {
-            returns: RollingWindow::new(window),
-            last_price: None,
-            allocation: 0.0,
-        })
+        book_of(&mut self.books, &self.params, symbol)
     }
+}
+
+/// [`VolatilityTargetStrategy::target_allocation`] under `p`.
+fn target_allocation(p: &VolatilityTargetParams, rv: f64) -> f64 {
+    let effective = py_max(rv, p.floor_volatility);
+    let raw = if effective != 0.0 {
+        p.target_volatility / effective
+    } else {
+        p.max_allocation
+    };
+    py_min(p.max_allocation, py_max(p.min_allocation, raw))
+}
+
+/// `symbol`'s book, created on first use (a function of the fields, so that a caller can
+/// hold the book and read the parameters at once).
+fn book_of<'a>(
+    books: &'a mut BTreeMap<Symbol, SymbolBook>,
+    params: &VolatilityTargetParams,
+    symbol: Symbol,
+) -> &'a mut SymbolBook {
+    let window = (params.lookback.max(2) as usize) + 2;
+    books.entry(symbol).or_insert_with(|| SymbolBook {
+        returns: RollingWindow::new(window),
+        last_price: None,
+        allocation: 0.0,
+    })
 }
 
 impl Strategy for VolatilityTargetStrategy {
@@ -118,15 +132,15 @@ impl Strategy for VolatilityTargetStrategy {
     ) -> Result<(), StrategyError> {
         require_finite(snapshot.symbol, snapshot.at, "close", snapshot.close)?;
         let lookback = self.params.lookback as usize;
-        let book = self.book(snapshot.symbol);
+        // One lookup serves the whole bar.
+        let book = book_of(&mut self.books, &self.params, snapshot.symbol);
         book.update(snapshot.close);
         if book.returns.len() < lookback {
             return Ok(());
         }
         let rv = sample_std(book.returns.tail(lookback));
-        let target = self.target_allocation(rv);
+        let target = target_allocation(&self.params, rv);
         let threshold = self.params.rebalance_threshold;
-        let book = self.book(snapshot.symbol);
         let diff = target - book.allocation;
         if !(target > 0.0 && diff.abs() / target >= threshold) {
             return Ok(());
