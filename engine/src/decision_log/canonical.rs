@@ -439,14 +439,16 @@ pub(crate) fn scan_canonical_object<'a>(
     }
 }
 
-/// `a < b` in code point order (byte order of the UTF-8), deciding on the first byte when it
-/// differs, as it does for almost every pair of neighbouring keys, without a `memcmp` call.
+/// `a < b` in code point order (byte order of the UTF-8). Keys are short and usually differ
+/// early, so a byte loop beats a `memcmp` call.
 #[inline]
 fn sorts_before(a: &str, b: &str) -> bool {
-    match (a.as_bytes().first(), b.as_bytes().first()) {
-        (Some(x), Some(y)) if x != y => x < y,
-        _ => a < b,
+    for (x, y) in a.bytes().zip(b.bytes()) {
+        if x != y {
+            return x < y;
+        }
     }
+    a.len() < b.len()
 }
 
 /// A validating, non-allocating pass that accepts only canonical JSON.

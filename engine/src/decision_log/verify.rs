@@ -373,6 +373,10 @@ impl<'a> LineFacts<'a> {
         let mut first_key = None;
         scan_canonical_object(text, |m| {
             first_key.get_or_insert(m.key);
+            // Most keys are none of these: the first byte says so without comparing strings.
+            if !matches!(m.key.as_bytes().first(), Some(b's' | b'p' | b'e' | b'h')) {
+                return;
+            }
             let slot = match m.key {
                 SIGNATURE_KEY => &mut signature,
                 SEQ_KEY => &mut seq,
