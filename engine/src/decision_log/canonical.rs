@@ -459,6 +459,7 @@ struct CanonicalScan<'a> {
 }
 
 impl<'a> CanonicalScan<'a> {
+    #[inline(always)]
     fn key(&mut self) -> Option<&'a str> {
         let start = self.pos + 1;
         if self.string()? {
@@ -533,6 +534,7 @@ impl<'a> CanonicalScan<'a> {
     }
 
     /// A canonical string starting at the opening quote; returns whether it holds an escape.
+    #[inline(always)]
     fn string(&mut self) -> Option<bool> {
         if self.bytes.get(self.pos) != Some(&b'"') {
             return None;
@@ -935,6 +937,7 @@ fn first_special(bytes: &[u8]) -> Option<usize> {
         .map(|i| offset + i)
 }
 
+#[inline]
 fn write_string(s: &str, out: &mut String) {
     out.push('"');
     let bytes = s.as_bytes();
