@@ -21,8 +21,9 @@
 //! matter (the reference writes `", "` separators and insertion order); only the canonical
 //! form is signed and hashed. Lines that are already canonical (everything our writer
 //! produces) take a fast path: a validating scan proves the bytes are canonical, so they are
-//! hashed and MACed as they are, and only the members the checks read are parsed. Any other
-//! line is parsed and re-canonicalised, as the reference verifier does.
+//! hashed and MACed as they are, and the members the checks read are taken from the text
+//! without building a tree. Any other line is parsed and re-canonicalised, as the reference
+//! verifier does; tests hold both paths to the same verdicts on mutated lines.
 //!
 //! **Unsigned lines** are bad by default. `allow_unsigned` accepts lines with no `signature`
 //! member at all (as the reference's `--allow-unsigned` does); a line with a broken
