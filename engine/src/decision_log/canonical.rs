@@ -203,7 +203,7 @@ pub(crate) fn write_members_merged<'a>(
     let mut first = true;
     let mut extras = extras.iter().peekable();
     let mut member = |key: &str, out: &mut String, slot: &mut Option<usize>| {
-        if slot.is_none() && key > skip {
+        if slot.is_none() && sorts_before(skip, key) {
             *slot = Some(out.len() - start);
         }
         if !first {
@@ -214,7 +214,7 @@ pub(crate) fn write_members_merged<'a>(
         out.push(':');
     };
     for (k, v) in members {
-        while let Some((ek, ev)) = extras.next_if(|(ek, _)| *ek < k) {
+        while let Some((ek, ev)) = extras.next_if(|(ek, _)| sorts_before(ek, k)) {
             member(ek, out, &mut slot);
             out.push_str(ev);
         }
@@ -263,10 +263,11 @@ pub fn splice_parts<'a>(
 
 /// [`splice_member`] for a value that is already canonical text.
 pub fn splice_raw_member(object: &str, slot: usize, key: &str, raw_value: &str) -> String {
-    let (head, middle, tail) = splice_raw_parts(object, slot, key, raw_value);
-    let mut out = String::with_capacity(head.len() + middle.len() + tail.len());
+    // One exact-size allocation, the member written in place: this is every signed line.
+    let mut out = String::with_capacity(object.len() + key.len() + raw_value.len() + 4);
+    let (head, tail) = object.split_at(slot);
     out.push_str(head);
-    out.push_str(&middle);
+    write_spliced_member(head, tail, key, raw_value, &mut out);
     out.push_str(tail);
     out
 }
@@ -279,19 +280,25 @@ fn splice_raw_parts<'a>(
 ) -> (&'a str, String, &'a str) {
     let (head, tail) = object.split_at(slot);
     let mut middle = String::with_capacity(key.len() + raw_value.len() + 4);
+    write_spliced_member(head, tail, key, raw_value, &mut middle);
+    (head, middle, tail)
+}
+
+/// Appends member `key: raw_value` with the comma it needs between `head` and `tail` (the
+/// object text split at the member's slot).
+fn write_spliced_member(head: &str, tail: &str, key: &str, raw_value: &str, out: &mut String) {
     // `slot` is right after `{`, or right after the previous member's value; in the second
     // case the tail already starts with the `,` before the next member (or with `}`).
     let after_open = head.ends_with('{');
     if !after_open {
-        middle.push(',');
+        out.push(',');
     }
-    write_string(key, &mut middle);
-    middle.push(':');
-    middle.push_str(raw_value);
+    write_string(key, out);
+    out.push(':');
+    out.push_str(raw_value);
     if after_open && !tail.starts_with('}') {
-        middle.push(',');
+        out.push(',');
     }
-    (head, middle, tail)
 }
 
 /// Appends `s` as a canonical JSON string (quotes and Python's escapes) to `out`.
@@ -380,6 +387,18 @@ pub struct RawMember<'a> {
 /// only means "not known to be canonical": the caller falls back to [`Json::parse`]. The
 /// check is conservative (keys with escapes, for instance, always fall back).
 pub fn canonical_object_members(text: &str) -> Option<Vec<RawMember<'_>>> {
+    let mut members = Vec::with_capacity(32);
+    scan_canonical_object(text, |member| members.push(member))?;
+    Some(members)
+}
+
+/// [`canonical_object_members`] without collecting: `visit` sees each top-level member in
+/// order as it is scanned. When the result is `None` the text is not known to be canonical
+/// and whatever `visit` saw must be discarded.
+pub(crate) fn scan_canonical_object<'a>(
+    text: &'a str,
+    mut visit: impl FnMut(RawMember<'a>),
+) -> Option<()> {
     let mut scan = CanonicalScan {
         bytes: text.as_bytes(),
         text,
@@ -388,16 +407,15 @@ pub fn canonical_object_members(text: &str) -> Option<Vec<RawMember<'_>>> {
     if scan.bytes.first() != Some(&b'{') {
         return None;
     }
-    let mut members = Vec::with_capacity(32);
     scan.pos = 1;
     if scan.bytes.get(1) == Some(&b'}') {
-        return (text.len() == 2).then_some(members);
+        return (text.len() == 2).then_some(());
     }
     let mut previous_key: Option<&str> = None;
     loop {
         let start = scan.pos;
         let key = scan.key()?;
-        if previous_key.is_some_and(|p| p >= key) {
+        if previous_key.is_some_and(|p| !sorts_before(p, key)) {
             return None; // unsorted or duplicate keys
         }
         previous_key = Some(key);
@@ -407,7 +425,7 @@ pub fn canonical_object_members(text: &str) -> Option<Vec<RawMember<'_>>> {
         scan.pos += 1;
         let value_start = scan.pos;
         scan.value(1)?;
-        members.push(RawMember {
+        visit(RawMember {
             key,
             value: &text[value_start..scan.pos],
             start,
@@ -415,10 +433,22 @@ pub fn canonical_object_members(text: &str) -> Option<Vec<RawMember<'_>>> {
         });
         match scan.bytes.get(scan.pos) {
             Some(b',') => scan.pos += 1,
-            Some(b'}') if scan.pos + 1 == text.len() => return Some(members),
+            Some(b'}') if scan.pos + 1 == text.len() => return Some(()),
             _ => return None,
         }
     }
+}
+
+/// `a < b` in code point order (byte order of the UTF-8). Keys are short and usually differ
+/// early, so a byte loop beats a `memcmp` call.
+#[inline]
+fn sorts_before(a: &str, b: &str) -> bool {
+    for (x, y) in a.bytes().zip(b.bytes()) {
+        if x != y {
+            return x < y;
+        }
+    }
+    a.len() < b.len()
 }
 
 /// A validating, non-allocating pass that accepts only canonical JSON.
@@ -429,6 +459,7 @@ struct CanonicalScan<'a> {
 }
 
 impl<'a> CanonicalScan<'a> {
+    #[inline(always)]
     fn key(&mut self) -> Option<&'a str> {
         let start = self.pos + 1;
         if self.string()? {
@@ -451,7 +482,7 @@ impl<'a> CanonicalScan<'a> {
                 let mut previous: Option<&str> = None;
                 loop {
                     let key = self.key()?;
-                    if previous.is_some_and(|p| p >= key) {
+                    if previous.is_some_and(|p| !sorts_before(p, key)) {
                         return None;
                     }
                     previous = Some(key);
@@ -503,6 +534,7 @@ impl<'a> CanonicalScan<'a> {
     }
 
     /// A canonical string starting at the opening quote; returns whether it holds an escape.
+    #[inline(always)]
     fn string(&mut self) -> Option<bool> {
         if self.bytes.get(self.pos) != Some(&b'"') {
             return None;
@@ -905,6 +937,7 @@ fn first_special(bytes: &[u8]) -> Option<usize> {
         .map(|i| offset + i)
 }
 
+#[inline]
 fn write_string(s: &str, out: &mut String) {
     out.push('"');
     let bytes = s.as_bytes();

@@ -58,18 +58,54 @@ pub fn hash_canonical(canonical: &[u8]) -> String {
 /// `sha256:<hex>` of the concatenation of `pieces` (canonical bytes in several parts, e.g.
 /// from [`splice_parts`](super::canonical::splice_parts)).
 pub fn hash_pieces(pieces: &[&[u8]]) -> String {
-    let mut hasher = Sha256::new();
-    for piece in pieces {
-        hasher.update(piece);
+    HashText::of_pieces(pieces).as_str().to_owned()
+}
+
+/// An entry hash (`sha256:` and 64 lower-case hex digits) held inline, so the writer and the
+/// verifier can keep and compare one per line without allocating.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HashText([u8; HASH_TEXT_LEN]);
+
+/// Length of `sha256:<64 hex>`.
+const HASH_TEXT_LEN: usize = 7 + 64;
+
+impl HashText {
+    /// The hash of the concatenation of `pieces`.
+    pub(crate) fn of_pieces(pieces: &[&[u8]]) -> HashText {
+        let mut hasher = Sha256::new();
+        for piece in pieces {
+            hasher.update(piece);
+        }
+        let digest = hasher.finalize();
+        let mut text = [0u8; HASH_TEXT_LEN];
+        text[..7].copy_from_slice(b"sha256:");
+        for (i, b) in digest.iter().enumerate() {
+            text[7 + 2 * i] = HEX[usize::from(b >> 4)];
+            text[8 + 2 * i] = HEX[usize::from(b & 0xf)];
+        }
+        HashText(text)
     }
-    let digest = hasher.finalize();
-    let mut text = [0u8; 7 + 64];
-    text[..7].copy_from_slice(b"sha256:");
-    for (i, b) in digest.iter().enumerate() {
-        text[7 + 2 * i] = HEX[usize::from(b >> 4)];
-        text[8 + 2 * i] = HEX[usize::from(b & 0xf)];
+
+    /// The hash of `canonical`.
+    pub(crate) fn of(canonical: &[u8]) -> HashText {
+        HashText::of_pieces(&[canonical])
     }
-    String::from_utf8(text.to_vec()).expect("ASCII")
+
+    /// True when `text` is this hash.
+    pub(crate) fn is(&self, text: &str) -> bool {
+        self.0[..] == *text.as_bytes()
+    }
+
+    /// The text, `sha256:<hex>`.
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("`sha256:` and hex digits are ASCII")
+    }
+}
+
+impl std::fmt::Debug for HashText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -105,25 +141,41 @@ impl ChainFields {
 
     /// Reads the values of the `seq` and `prev_hash` members (`None`: member absent).
     pub fn from_members(seq: Option<&Json>, prev: Option<&Json>) -> ChainFields {
-        match (seq, prev) {
-            (None, None) => ChainFields::Unchained,
-            (Some(_), None) => ChainFields::Malformed("`seq` without `prev_hash`"),
-            (None, Some(_)) => ChainFields::Malformed("`prev_hash` without `seq`"),
-            (Some(seq), Some(prev)) => {
-                let seq = match seq {
-                    Json::Int(digits) => match digits.parse::<u64>() {
-                        Ok(n) if n >= 1 => n,
-                        _ => return ChainFields::Malformed("`seq` is not a positive integer"),
-                    },
-                    _ => return ChainFields::Malformed("`seq` is not a positive integer"),
-                };
-                match prev.as_str() {
-                    Some(h) if is_hash(h) => ChainFields::Chained {
-                        seq,
-                        prev_hash: h.to_owned(),
-                    },
-                    _ => ChainFields::Malformed("`prev_hash` is not `sha256:` and 64 hex digits"),
-                }
+        let seq = seq.map(|v| match v {
+            Json::Int(digits) => Some(digits.as_str()),
+            _ => None,
+        });
+        match read_chain_members(seq, prev.map(Json::as_str)) {
+            Ok(None) => ChainFields::Unchained,
+            Ok(Some((seq, prev_hash))) => ChainFields::Chained {
+                seq,
+                prev_hash: prev_hash.to_owned(),
+            },
+            Err(why) => ChainFields::Malformed(why),
+        }
+    }
+}
+
+/// The rules of [`ChainFields::from_members`], for members however they were read: each is
+/// `None` when absent, and otherwise holds `seq`'s integer digits (`None`: not an integer) or
+/// `prev_hash`'s string (`None`: not a string). Gives `(seq, prev_hash)` for a chained entry,
+/// `None` for an unchained one.
+pub(crate) fn read_chain_members<'a>(
+    seq: Option<Option<&str>>,
+    prev: Option<Option<&'a str>>,
+) -> Result<Option<(u64, &'a str)>, &'static str> {
+    match (seq, prev) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err("`seq` without `prev_hash`"),
+        (None, Some(_)) => Err("`prev_hash` without `seq`"),
+        (Some(seq), Some(prev)) => {
+            let seq = match seq.map(str::parse::<u64>) {
+                Some(Ok(n)) if n >= 1 => n,
+                _ => return Err("`seq` is not a positive integer"),
+            };
+            match prev {
+                Some(h) if is_hash(h) => Ok(Some((seq, h))),
+                _ => Err("`prev_hash` is not `sha256:` and 64 hex digits"),
             }
         }
     }

@@ -38,7 +38,7 @@ use std::fmt::Write as _;
 use crate::domain::{Liquidity, Side, SimTime, TimeInForce};
 use crate::strategy::Signal;
 
-use super::canonical::{Json, python_float_repr};
+use super::canonical::{Json, python_float_repr, write_python_float};
 use super::members::{Members, ObjectText};
 
 /// Category of incident entries, as the support playbook requires (ops.md §8).
@@ -296,8 +296,8 @@ pub fn strategy_signal_text(ctx: &SignalContext, signal: &Signal) -> ObjectText 
 }
 
 fn signal_members(ctx: &SignalContext, signal: &Signal, e: &mut impl Members) {
-    // Only the default ids need the timestamp text.
-    let ts = || ctx.at.to_rfc3339();
+    // One buffer for every value that has to be composed: ids, namespace, metadata floats.
+    let mut scratch = String::with_capacity(128);
     let symbol = signal.symbol.as_str();
     e.put_str("environment", &ctx.environment);
     e.put_str("portfolio", &ctx.portfolio);
@@ -308,7 +308,13 @@ fn signal_members(ctx: &SignalContext, signal: &Signal, e: &mut impl Members) {
     e.put_str("strategy", &ctx.strategy);
     match &ctx.schedule_run_id {
         Some(id) => e.put_str("schedule_run_id", id),
-        None => e.put_str("schedule_run_id", &format!("{}:{}", ctx.schedule, ts())),
+        None => {
+            scratch.clear();
+            scratch.push_str(&ctx.schedule);
+            scratch.push(':');
+            ctx.at.write_rfc3339(&mut scratch);
+            e.put_str("schedule_run_id", &scratch);
+        }
     }
     e.put_str(
         "strategy_instance_id",
@@ -316,7 +322,15 @@ fn signal_members(ctx: &SignalContext, signal: &Signal, e: &mut impl Members) {
     );
     match &ctx.signal_id {
         Some(id) => e.put_str("signal_id", id),
-        None => e.put_str("signal_id", &format!("{}:{symbol}:{}", ctx.schedule, ts())),
+        None => {
+            scratch.clear();
+            scratch.push_str(&ctx.schedule);
+            scratch.push(':');
+            scratch.push_str(symbol);
+            scratch.push(':');
+            ctx.at.write_rfc3339(&mut scratch);
+            e.put_str("signal_id", &scratch);
+        }
     }
     put_opt_text(e, "primary_exchange", &ctx.primary_exchange);
     put_opt_text(e, "secondary_exchange", &ctx.secondary_exchange);
@@ -334,16 +348,32 @@ fn signal_members(ctx: &SignalContext, signal: &Signal, e: &mut impl Members) {
     );
     e.put_str("confidence", &journal_decimal(signal.confidence));
     e.put_str("latency_ms", &journal_decimal(ctx.latency_ms));
-    e.put_str(
-        "telemetry_namespace",
-        &format!("{}.multi_strategy.{}", ctx.environment, ctx.schedule),
-    );
+    scratch.clear();
+    scratch.push_str(&ctx.environment);
+    scratch.push_str(".multi_strategy.");
+    scratch.push_str(&ctx.schedule);
+    e.put_str("telemetry_namespace", &scratch);
     for (key, value) in signal_metadata(ctx, signal) {
         let mut key = key;
         while SIGNAL_FIELDS.contains(&key.as_str()) || e.has(&key) {
             key = format!("meta_{key}");
         }
-        e.put_str(&key, &journal_string(&value));
+        put_journal_string(e, &key, &value, &mut scratch);
+    }
+}
+
+/// Sets `key` to [`journal_string`] of `value`, without building a new string when the
+/// value already is its text (strings, integers) or can be written into `scratch` (floats).
+fn put_journal_string(e: &mut impl Members, key: &str, value: &Json, scratch: &mut String) {
+    match value {
+        Json::Str(s) => e.put_str(key, s),
+        Json::Int(digits) => e.put_str(key, digits),
+        Json::Float(f) if f.is_finite() => {
+            scratch.clear();
+            write_python_float(*f, scratch);
+            e.put_str(key, scratch);
+        }
+        _ => e.put_str(key, &journal_string(value)),
     }
 }
 
@@ -1199,6 +1229,34 @@ mod tests {
                 r#""timestamp":"2026-11-28T09:00:00Z","zscore":"-2.25"}"#
             )
         );
+    }
+
+    #[test]
+    fn journal_strings_are_put_as_journal_string_makes_them() {
+        let mut scratch = String::from("left over");
+        for value in [
+            Json::str("plain"),
+            Json::str("q\"\\\n\u{1}é"),
+            Json::int(-42),
+            Json::Int("123456789012345678901234567890".to_owned()),
+            Json::Float(-2.25),
+            Json::Float(1e16),
+            Json::Float(1e-7),
+            Json::Float(-0.0),
+            Json::Float(f64::NAN),
+            Json::Float(f64::NEG_INFINITY),
+            Json::Bool(true),
+            Json::Null,
+            Json::parse(r#"{"b":[1,2.5],"a":"x"}"#).unwrap(),
+        ] {
+            let expected = Json::Str(journal_string(&value));
+            let mut tree = Json::object();
+            put_journal_string(&mut tree, "k", &value, &mut scratch);
+            assert_eq!(tree.get("k"), Some(&expected), "{value:?}");
+            let mut text = ObjectText::new();
+            put_journal_string(&mut text, "k", &value, &mut scratch);
+            assert_eq!(text.to_json().get("k"), Some(&expected), "{value:?}");
+        }
     }
 
     #[test]

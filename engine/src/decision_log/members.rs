@@ -51,8 +51,35 @@ impl Members for Json {
 #[derive(Clone, Debug, Default)]
 pub struct ObjectText {
     text: String,
-    /// (raw key, canonical value) ranges of `text`, in the order they were set.
-    members: Vec<(Range<usize>, Range<usize>)>,
+    /// The members, in the order they were set.
+    members: Vec<Member>,
+}
+
+/// One member of an [`ObjectText`]: where its key and value are in the text.
+#[derive(Clone, Debug)]
+struct Member {
+    /// The raw key.
+    key: Range<usize>,
+    /// The canonical value.
+    value: Range<usize>,
+    /// The key's first eight bytes, big-endian and zero-padded: ordering by it agrees with
+    /// ordering by the key wherever the two differ, so most comparisons stop here.
+    prefix: u64,
+}
+
+impl Member {
+    /// A member with its key at `key` of `text`.
+    fn new(text: &str, key: Range<usize>, value: Range<usize>) -> Member {
+        let mut prefix = [0u8; 8];
+        let bytes = &text.as_bytes()[key.clone()];
+        let n = bytes.len().min(8);
+        prefix[..n].copy_from_slice(&bytes[..n]);
+        Member {
+            key,
+            value,
+            prefix: u64::from_be_bytes(prefix),
+        }
+    }
 }
 
 impl ObjectText {
@@ -88,7 +115,7 @@ impl ObjectText {
     /// The same object as a tree.
     pub fn to_json(&self) -> Json {
         let mut json = Json::object();
-        for (key, value) in &self.members {
+        for Member { key, value, .. } in &self.members {
             let value = Json::parse(&self.text[value.clone()]).expect("members are canonical JSON");
             json.insert(&self.text[key.clone()], value);
         }
@@ -105,7 +132,7 @@ impl ObjectText {
     /// Records the member whose key is `key` and whose value runs to the end of the text.
     fn close(&mut self, key: Range<usize>) {
         let value = key.end..self.text.len();
-        self.members.push((key, value));
+        self.members.push(Member::new(&self.text, key, value));
     }
 
     /// Writes the object the way [`Json::write_canonical_merged`] writes a tree with the same
@@ -119,15 +146,19 @@ impl ObjectText {
     ) -> usize {
         let ObjectText { text, members } = self;
         // Stable: among equal keys the last one set stays last, and is the one kept.
-        members.sort_by(|a, b| text[a.0.clone()].cmp(&text[b.0.clone()]));
-        let members: &[(Range<usize>, Range<usize>)] = members;
+        members.sort_by(|a, b| {
+            a.prefix
+                .cmp(&b.prefix)
+                .then_with(|| text[a.key.clone()].cmp(&text[b.key.clone()]))
+        });
+        let members: &[Member] = members;
         let text: &str = text;
-        let kept = members.iter().enumerate().filter_map(|(i, (key, value))| {
-            let key = &text[key.clone()];
+        let kept = members.iter().enumerate().filter_map(|(i, member)| {
+            let key = &text[member.key.clone()];
             let replaced = members
                 .get(i + 1)
-                .is_some_and(|(next, _)| &text[next.clone()] == key);
-            (!replaced).then(|| (key, MemberValue::Canonical(&text[value.clone()])))
+                .is_some_and(|next| next.prefix == member.prefix && &text[next.key.clone()] == key);
+            (!replaced).then(|| (key, MemberValue::Canonical(&text[member.value.clone()])))
         });
         write_members_merged(kept, extras, omit, skip, out)
     }
@@ -158,7 +189,7 @@ impl Members for ObjectText {
     fn has(&self, key: &str) -> bool {
         self.members
             .iter()
-            .any(|(k, _)| &self.text[k.clone()] == key)
+            .any(|m| &self.text[m.key.clone()] == key)
     }
 }
 
@@ -180,8 +211,11 @@ mod tests {
     }
 
     /// Keys that collide with each other and with the writer's own members.
-    const KEYS: [&str; 8] = [
+    const KEYS: [&str; 11] = [
         "a",
+        "a\u{0}",
+        "strategy_id",
+        "strategy_instance_id",
         "signature",
         "seq",
         "prev_hash",

@@ -5,6 +5,8 @@
 //! ([`Json::canonical`]). Verification re-canonicalises, so on-disk key order and whitespace do
 //! not matter, but number re-rendering does, exactly as in the reference (ops.md §1).
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, Mac};
@@ -240,33 +242,10 @@ impl SignatureParts {
 
     /// Reads and checks the shape of a `signature` member's value (`None`: no member).
     pub fn from_member(sig: Option<&Json>) -> Result<SignatureParts, SignatureError> {
-        let sig = sig.ok_or(SignatureError::Missing)?;
-        let sig = sig
-            .as_object()
-            .ok_or(SignatureError::Malformed("`signature` is not an object"))?;
-        let name = sig
-            .get("algorithm")
-            .and_then(Json::as_str)
-            .ok_or(SignatureError::Malformed(
-                "`algorithm` is missing or not a string",
-            ))?;
-        let algorithm = Algorithm::from_name(name)
-            .ok_or_else(|| SignatureError::UnsupportedAlgorithm(name.to_owned()))?;
-        let value = sig
-            .get("value")
-            .and_then(Json::as_str)
-            .ok_or(SignatureError::Malformed(
-                "`value` is missing or not a string",
-            ))?;
-        let tag = B64.decode(value).map_err(|_| SignatureError::BadBase64)?;
-        let key_id = match sig.get("key_id") {
-            Some(Json::Str(id)) => Some(id.clone()),
-            _ => None,
-        };
-        Ok(SignatureParts {
-            algorithm,
-            tag,
-            key_id,
+        SignatureView::from_member(sig).map(|view| SignatureParts {
+            algorithm: view.algorithm,
+            tag: view.tag.as_slice().to_vec(),
+            key_id: view.key_id.map(Cow::into_owned),
         })
     }
 
@@ -283,18 +262,140 @@ impl SignatureParts {
         key: &SigningKey,
         payload: &[&[u8]],
     ) -> Result<Algorithm, SignatureError> {
-        if let (Some(found), Some(expected)) = (&self.key_id, key.key_id())
-            && found != expected
-        {
-            return Err(SignatureError::KeyIdMismatch {
-                found: found.clone(),
-                expected: expected.to_owned(),
-            });
+        check_signature_pieces(
+            self.algorithm,
+            &self.tag,
+            self.key_id.as_deref(),
+            key,
+            payload,
+        )
+    }
+}
+
+/// [`SignatureParts`] borrowed from where the signature was read, with the tag decoded onto
+/// the stack: what the verifier checks each line with, without allocating.
+#[derive(Debug)]
+pub(crate) struct SignatureView<'a> {
+    /// The algorithm named in the signature.
+    pub(crate) algorithm: Algorithm,
+    /// The decoded MAC.
+    pub(crate) tag: Tag,
+    /// The key id named in the signature, if any (owned only when it had to be unescaped).
+    pub(crate) key_id: Option<Cow<'a, str>>,
+}
+
+impl<'a> SignatureView<'a> {
+    /// [`SignatureParts::from_member`], borrowing.
+    pub(crate) fn from_member(sig: Option<&'a Json>) -> Result<SignatureView<'a>, SignatureError> {
+        let sig = sig.ok_or(SignatureError::Missing)?;
+        let sig = sig
+            .as_object()
+            .ok_or(SignatureError::Malformed("`signature` is not an object"))?;
+        // A `key_id` that is not a string is ignored, as if absent.
+        let key_id = match sig.get("key_id") {
+            Some(Json::Str(id)) => Some(Cow::Borrowed(id.as_str())),
+            _ => None,
+        };
+        SignatureView::from_strings(
+            sig.get("algorithm").and_then(Json::as_str),
+            sig.get("value").and_then(Json::as_str),
+            key_id,
+        )
+    }
+
+    /// The shape rules applied to the string values of a signature object's `algorithm`,
+    /// `value` and `key_id` members (`None`: missing, or, for `algorithm` and `value`, not a
+    /// string).
+    pub(crate) fn from_strings(
+        algorithm: Option<&str>,
+        value: Option<&str>,
+        key_id: Option<Cow<'a, str>>,
+    ) -> Result<SignatureView<'a>, SignatureError> {
+        let name = algorithm.ok_or(SignatureError::Malformed(
+            "`algorithm` is missing or not a string",
+        ))?;
+        let algorithm = Algorithm::from_name(name)
+            .ok_or_else(|| SignatureError::UnsupportedAlgorithm(name.to_owned()))?;
+        let value = value.ok_or(SignatureError::Malformed(
+            "`value` is missing or not a string",
+        ))?;
+        let tag = Tag::decode(value).map_err(|_| SignatureError::BadBase64)?;
+        Ok(SignatureView {
+            algorithm,
+            tag,
+            key_id,
+        })
+    }
+
+    /// [`SignatureParts::verify_pieces`].
+    pub(crate) fn verify_pieces(
+        &self,
+        key: &SigningKey,
+        payload: &[&[u8]],
+    ) -> Result<Algorithm, SignatureError> {
+        check_signature_pieces(
+            self.algorithm,
+            self.tag.as_slice(),
+            self.key_id.as_deref(),
+            key,
+            payload,
+        )
+    }
+}
+
+/// The key id rule, then the MAC.
+fn check_signature_pieces(
+    algorithm: Algorithm,
+    tag: &[u8],
+    key_id: Option<&str>,
+    key: &SigningKey,
+    payload: &[&[u8]],
+) -> Result<Algorithm, SignatureError> {
+    if let (Some(found), Some(expected)) = (key_id, key.key_id())
+        && found != expected
+    {
+        return Err(SignatureError::KeyIdMismatch {
+            found: found.to_owned(),
+            expected: expected.to_owned(),
+        });
+    }
+    if key.verify_mac_pieces(algorithm, payload, tag) {
+        Ok(algorithm)
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
+/// A decoded signature value: on the stack when it fits (every real tag does), on the heap
+/// otherwise (a forged, oversized value must still decode exactly as `B64.decode` would).
+#[derive(Debug)]
+pub(crate) enum Tag {
+    /// The first `len` bytes of the buffer.
+    Inline([u8; TAG_INLINE], usize),
+    /// A value too long for the buffer.
+    Heap(Vec<u8>),
+}
+
+/// Room for any HMAC-SHA384 tag (48 bytes) and then some.
+const TAG_INLINE: usize = 96;
+
+impl Tag {
+    /// Decodes standard padded base64 with the same result as `B64.decode`.
+    fn decode(value: &str) -> Result<Tag, base64::DecodeError> {
+        let mut buffer = [0u8; TAG_INLINE];
+        match B64.decode_slice(value, &mut buffer) {
+            Ok(len) => Ok(Tag::Inline(buffer, len)),
+            Err(base64::DecodeSliceError::DecodeError(e)) => Err(e),
+            // The buffer decides nothing about validity: let the allocating decoder answer.
+            Err(base64::DecodeSliceError::OutputSliceTooSmall) => B64.decode(value).map(Tag::Heap),
         }
-        if key.verify_mac_pieces(self.algorithm, payload, &self.tag) {
-            Ok(self.algorithm)
-        } else {
-            Err(SignatureError::Mismatch)
+    }
+
+    /// The decoded bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self {
+            Tag::Inline(buffer, len) => &buffer[..*len],
+            Tag::Heap(bytes) => bytes,
         }
     }
 }

@@ -21,8 +21,9 @@
 //! matter (the reference writes `", "` separators and insertion order); only the canonical
 //! form is signed and hashed. Lines that are already canonical (everything our writer
 //! produces) take a fast path: a validating scan proves the bytes are canonical, so they are
-//! hashed and MACed as they are, and only the members the checks read are parsed. Any other
-//! line is parsed and re-canonicalised, as the reference verifier does.
+//! hashed and MACed as they are, and the members the checks read are taken from the text
+//! without building a tree. Any other line is parsed and re-canonicalised, as the reference
+//! verifier does; tests hold both paths to the same verdicts on mutated lines.
 //!
 //! **Unsigned lines** are bad by default. `allow_unsigned` accepts lines with no `signature`
 //! member at all (as the reference's `--allow-unsigned` does); a line with a broken
@@ -36,15 +37,14 @@
 //! unreadable line (already reported) the next chained line resynchronises the chain
 //! instead of being blamed for the damage.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
-use super::canonical::{Json, JsonError, RawMember, canonical_object_members, splice_parts};
-use super::chain::{
-    ChainFields, GENESIS_HASH, PREV_HASH_KEY, SEQ_KEY, hash_canonical, hash_pieces,
-};
+use super::canonical::{Json, JsonError, scan_canonical_object, splice_parts};
+use super::chain::{GENESIS_HASH, HashText, PREV_HASH_KEY, SEQ_KEY, read_chain_members};
 use super::entry::events;
-use super::sign::{SIGNATURE_KEY, SignatureError, SignatureParts, SigningKey};
+use super::sign::{SIGNATURE_KEY, SignatureError, SignatureView, SigningKey};
 
 /// `"seal"` as it appears in canonical text.
 const SEAL_EVENT_TEXT: &str = "\"seal\"";
@@ -313,7 +313,7 @@ impl Summary {
 #[derive(Clone, Debug)]
 struct Link {
     seq: u64,
-    hash: String,
+    hash: HashText,
     line: usize,
 }
 
@@ -322,7 +322,7 @@ struct Link {
 enum Previous {
     None,
     Unreadable,
-    Entry { hash: String, line: usize },
+    Entry { hash: HashText, line: usize },
 }
 
 /// Where the signed payload (the entry minus `signature`) is.
@@ -334,67 +334,107 @@ enum Payload {
     Buffer,
 }
 
-/// What the checks read from one line.
-#[derive(Clone, Debug)]
-struct LineFacts {
-    signature: Option<Json>,
-    seq: Option<Json>,
-    prev_hash: Option<Json>,
+/// What the checks read from a `signature` member.
+#[derive(Debug)]
+struct SignatureFacts<'a> {
+    /// The shape checks' verdict, and the parts when it is well formed.
+    view: Result<SignatureView<'a>, SignatureError>,
+    /// The first member (in key order) other than `algorithm`, `value` and `key_id`.
+    extra_member: Option<Cow<'a, str>>,
+}
+
+/// What the checks read from one line, borrowed from the line (fast path) or from its parsed
+/// tree (general path). Chain members are `None` when absent; a present `seq` holds its
+/// integer digits (`None`: not an integer) and a present `prev_hash` its string (`None`: not
+/// a string).
+#[derive(Debug)]
+struct LineFacts<'a> {
+    signature: Option<SignatureFacts<'a>>,
+    seq: Option<Option<&'a str>>,
+    prev_hash: Option<Option<Cow<'a, str>>>,
     is_seal: bool,
-    seal_entries: Option<Json>,
-    seal_head_hash: Option<Json>,
+    /// A seal's `entries`, when it is an integer.
+    seal_entries: Option<&'a str>,
+    /// A seal's `head_hash`, when it is a string.
+    seal_head_hash: Option<Cow<'a, str>>,
     /// `sha256:` of the canonical entry, signature included.
-    hash: String,
+    hash: HashText,
     payload: Payload,
 }
 
-impl LineFacts {
-    /// The fast path, for a line that is exactly canonical: only the members the checks need
-    /// are parsed, and the line's own bytes are hashed and MACed.
-    fn from_canonical(text: &str) -> Option<LineFacts> {
-        let members = canonical_object_members(text)?;
-        let parse = |m: &RawMember<'_>| Json::parse(m.value).ok();
-        let mut facts = LineFacts {
-            signature: None,
-            seq: None,
-            prev_hash: None,
-            is_seal: false,
-            seal_entries: None,
-            seal_head_hash: None,
-            hash: String::new(),
-            payload: Payload::Slices(0..text.len(), 0..0),
-        };
-        // One pass over the (sorted) members, parsing only those the checks read.
-        for (i, m) in members.iter().enumerate() {
-            match m.key {
-                SIGNATURE_KEY => {
-                    facts.signature = Some(parse(m)?);
-                    facts.payload = if i == 0 {
-                        let rest = if members.len() > 1 { m.end + 1 } else { m.end };
-                        Payload::Slices(0..1, rest..text.len())
-                    } else {
-                        Payload::Slices(0..m.start - 1, m.end..text.len())
-                    };
-                }
-                SEQ_KEY => facts.seq = Some(parse(m)?),
-                PREV_HASH_KEY => facts.prev_hash = Some(parse(m)?),
-                "event" => facts.is_seal = m.value == SEAL_EVENT_TEXT,
-                "entries" => facts.seal_entries = Some(parse(m)?),
-                "head_hash" => facts.seal_head_hash = Some(parse(m)?),
-                _ => {}
+impl<'a> LineFacts<'a> {
+    /// The fast path, for a line that is exactly canonical: one validating scan, the members
+    /// the checks need read straight from their text, and the line's own bytes hashed and
+    /// MACed. `None` when the line is not known to be canonical (or a value the checks read
+    /// is one this path leaves to the parser): the caller takes the general path.
+    fn from_canonical(text: &'a str) -> Option<LineFacts<'a>> {
+        let mut signature = None;
+        let (mut seq, mut prev, mut event) = (None, None, None);
+        let (mut entries, mut head_hash) = (None, None);
+        let mut first_key = None;
+        scan_canonical_object(text, |m| {
+            first_key.get_or_insert(m.key);
+            // Most keys are none of these: the first byte says so without comparing strings.
+            if !matches!(m.key.as_bytes().first(), Some(b's' | b'p' | b'e' | b'h')) {
+                return;
             }
-        }
-        if !facts.is_seal {
-            facts.seal_entries = None;
-            facts.seal_head_hash = None;
-        }
-        facts.hash = hash_canonical(text.as_bytes());
-        Some(facts)
+            let slot = match m.key {
+                SIGNATURE_KEY => &mut signature,
+                SEQ_KEY => &mut seq,
+                PREV_HASH_KEY => &mut prev,
+                "event" => &mut event,
+                "entries" => &mut entries,
+                "head_hash" => &mut head_hash,
+                _ => return,
+            };
+            *slot = Some(m);
+        })?;
+        let is_seal = event.is_some_and(|m| m.value == SEAL_EVENT_TEXT);
+        let payload = match signature {
+            // The payload is the line without the member and the comma that joins it.
+            Some(m) if first_key == Some(SIGNATURE_KEY) => {
+                let rest = if text.as_bytes()[m.end] == b',' {
+                    m.end + 1
+                } else {
+                    m.end
+                };
+                Payload::Slices(0..1, rest..text.len())
+            }
+            Some(m) => Payload::Slices(0..m.start - 1, m.end..text.len()),
+            None => Payload::Slices(0..text.len(), 0..0),
+        };
+        let (seal_entries, seal_head_hash) = if is_seal {
+            (
+                entries.and_then(|m| canonical_int(m.value)),
+                match head_hash {
+                    Some(m) => canonical_str(m.value)?,
+                    None => None,
+                },
+            )
+        } else {
+            (None, None)
+        };
+        Some(LineFacts {
+            signature: match signature {
+                Some(m) => Some(SignatureFacts::from_canonical(m.value)?),
+                None => None,
+            },
+            seq: seq.map(|m| canonical_int(m.value)),
+            prev_hash: match prev {
+                Some(m) => Some(canonical_str(m.value)?),
+                None => None,
+            },
+            is_seal,
+            seal_entries,
+            seal_head_hash,
+            hash: HashText::of(text.as_bytes()),
+            payload,
+        })
     }
 
     /// The general path: the payload is re-canonicalised into `buffer`, and the hash covers
     /// it with the signature spliced back in.
-    fn from_entry(entry: &Json, buffer: &mut String) -> LineFacts {
+    fn from_entry(entry: &'a Json, buffer: &mut String) -> LineFacts<'a> {
         buffer.clear();
         let slot = entry
             .write_canonical_without(SIGNATURE_KEY, buffer)
@@ -402,22 +442,94 @@ impl LineFacts {
         let hash = match entry.get(SIGNATURE_KEY) {
             Some(sig) => {
                 let (head, member, tail) = splice_parts(buffer, slot, SIGNATURE_KEY, sig);
-                hash_pieces(&[head.as_bytes(), member.as_bytes(), tail.as_bytes()])
+                HashText::of_pieces(&[head.as_bytes(), member.as_bytes(), tail.as_bytes()])
             }
-            None => hash_canonical(buffer.as_bytes()),
+            None => HashText::of(buffer.as_bytes()),
         };
         let is_seal = entry.get("event").and_then(Json::as_str) == Some(events::SEAL);
         debug_assert_eq!(SEAL_EVENT_TEXT, Json::str(events::SEAL).canonical());
+        let int = |v: &'a Json| match v {
+            Json::Int(digits) => Some(digits.as_str()),
+            _ => None,
+        };
+        let string = |v: &'a Json| v.as_str().map(Cow::Borrowed);
         LineFacts {
-            signature: entry.get(SIGNATURE_KEY).cloned(),
-            seq: entry.get(SEQ_KEY).cloned(),
-            prev_hash: entry.get(PREV_HASH_KEY).cloned(),
+            signature: entry.get(SIGNATURE_KEY).map(|sig| SignatureFacts {
+                view: SignatureView::from_member(Some(sig)),
+                extra_member: sig.as_object().and_then(|m| {
+                    m.keys()
+                        .find(|k| !SIGNATURE_MEMBERS.contains(&k.as_str()))
+                        .map(|k| Cow::Borrowed(k.as_str()))
+                }),
+            }),
+            seq: entry.get(SEQ_KEY).map(int),
+            prev_hash: entry.get(PREV_HASH_KEY).map(string),
             is_seal,
-            seal_entries: entry.get("entries").cloned(),
-            seal_head_hash: entry.get("head_hash").cloned(),
+            seal_entries: entry.get("entries").filter(|_| is_seal).and_then(int),
+            seal_head_hash: entry.get("head_hash").filter(|_| is_seal).and_then(string),
             hash,
             payload: Payload::Buffer,
         }
+    }
+}
+
+impl<'a> SignatureFacts<'a> {
+    /// Reads a `signature` member from its canonical text, as [`SignatureView::from_member`]
+    /// reads it from a tree. `None` leaves the member to the parser (escaped keys, or a
+    /// string that does not parse).
+    fn from_canonical(value: &'a str) -> Option<SignatureFacts<'a>> {
+        if !value.starts_with('{') {
+            return Some(SignatureFacts {
+                view: SignatureView::from_member(Some(&Json::Null)),
+                extra_member: None,
+            });
+        }
+        let (mut algorithm, mut tag, mut key_id) = (None, None, None);
+        let mut extra_member = None;
+        scan_canonical_object(value, |m| {
+            let slot = match m.key {
+                "algorithm" => &mut algorithm,
+                "value" => &mut tag,
+                "key_id" => &mut key_id,
+                other => {
+                    extra_member.get_or_insert(other);
+                    return;
+                }
+            };
+            *slot = Some(m.value);
+        })?;
+        let string = |v: Option<&'a str>| match v {
+            Some(text) => canonical_str(text),
+            None => Some(None),
+        };
+        let (algorithm, tag, key_id) = (string(algorithm)?, string(tag)?, string(key_id)?);
+        Some(SignatureFacts {
+            view: SignatureView::from_strings(algorithm.as_deref(), tag.as_deref(), key_id),
+            extra_member: extra_member.map(Cow::Borrowed),
+        })
+    }
+}
+
+/// The digits of an integer given as canonical text (`None`: not an integer). The canonical
+/// scan has already refused leading zeros and `-0`, so the text is what [`Json::Int`] holds.
+fn canonical_int(value: &str) -> Option<&str> {
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(value)
+}
+
+/// A string value given as canonical text: `Some(None)` when it is not a string, `None` when
+/// it does not parse (which the canonical scan rules out). Strings without escapes are
+/// borrowed as they are.
+fn canonical_str(value: &str) -> Option<Option<Cow<'_, str>>> {
+    let Some(inner) = value.strip_prefix('"') else {
+        return Some(None);
+    };
+    match inner.strip_suffix('"') {
+        Some(raw) if !raw.contains('\\') => Some(Some(Cow::Borrowed(raw))),
+        _ => match Json::parse(value).ok()? {
+            Json::Str(s) => Some(Some(Cow::Owned(s))),
+            _ => None,
+        },
     }
 }
 
@@ -432,6 +544,8 @@ pub struct Verifier {
     resync: bool,
     seal_line: Option<usize>,
     last_is_seal: bool,
+    /// Hash of the last line, kept inline; [`Summary::head_hash`] is filled in at the end.
+    head_hash: Option<HashText>,
     payload: String,
 }
 
@@ -447,6 +561,7 @@ impl Verifier {
             resync: false,
             seal_line: None,
             last_is_seal: false,
+            head_hash: None,
             payload: String::new(),
         }
     }
@@ -467,6 +582,17 @@ impl Verifier {
     /// Checks physical line `line` (1-based) without its newline. Blank lines give `None`;
     /// every other line gives its report, good or bad.
     pub fn check_line(&mut self, line: usize, text: &str) -> Option<LineReport> {
+        self.check_line_by(line, text, LineFacts::from_canonical)
+    }
+
+    /// [`check_line`](Self::check_line) with `fast_path` as the fast path (the tests pass one
+    /// that always declines, to compare the two paths).
+    fn check_line_by<'a>(
+        &mut self,
+        line: usize,
+        text: &'a str,
+        fast_path: impl FnOnce(&'a str) -> Option<LineFacts<'a>>,
+    ) -> Option<LineReport> {
         self.summary.lines = self.summary.lines.max(line);
         if text.trim_ascii().is_empty() {
             return None;
@@ -475,14 +601,23 @@ impl Verifier {
         // Lines this crate wrote are canonical already: hash and MAC their own bytes. Anything
         // else (the reference's `", "` format, reordered keys, ...) is parsed and
         // re-canonicalised, exactly as the reference verifier does.
-        let facts = match LineFacts::from_canonical(text) {
+        let parsed;
+        let facts = match fast_path(text) {
             Some(facts) => facts,
-            None => match Json::parse(text) {
-                Ok(entry @ Json::Object(_)) => LineFacts::from_entry(&entry, &mut self.payload),
-                Ok(_) => return Some(self.unreadable(line, Problem::NotAnObject)),
-                Err(e) => return Some(self.unreadable(line, Problem::InvalidJson(e))),
-            },
+            None => {
+                parsed = match Json::parse(text) {
+                    Ok(entry @ Json::Object(_)) => entry,
+                    Ok(_) => return Some(self.unreadable(line, Problem::NotAnObject)),
+                    Err(e) => return Some(self.unreadable(line, Problem::InvalidJson(e))),
+                };
+                LineFacts::from_entry(&parsed, &mut self.payload)
+            }
         };
+        self.check_facts(line, text, facts)
+    }
+
+    /// The checks of [`check_line`](Self::check_line) on what was read from the line.
+    fn check_facts(&mut self, line: usize, text: &str, facts: LineFacts<'_>) -> Option<LineReport> {
         let mut report = LineReport {
             line,
             seq: None,
@@ -513,7 +648,7 @@ impl Verifier {
         }
 
         self.last_is_seal = facts.is_seal && report.seq.is_some();
-        self.summary.head_hash = Some(facts.hash.clone());
+        self.head_hash = Some(facts.hash);
         self.summary.head_seq = report.seq;
         self.previous = Previous::Entry {
             hash: facts.hash,
@@ -527,7 +662,7 @@ impl Verifier {
 
     fn unreadable(&mut self, line: usize, problem: Problem) -> LineReport {
         self.summary.bad_lines += 1;
-        self.summary.head_hash = None;
+        self.head_hash = None;
         self.summary.head_seq = None;
         self.last_is_seal = false;
         self.previous = Previous::Unreadable;
@@ -542,11 +677,11 @@ impl Verifier {
         }
     }
 
-    fn check_chain(&mut self, facts: &LineFacts, line: usize, report: &mut LineReport) {
+    fn check_chain(&mut self, facts: &LineFacts<'_>, line: usize, report: &mut LineReport) {
         let is_seal = facts.is_seal;
         let (seq, prev_hash) =
-            match ChainFields::from_members(facts.seq.as_ref(), facts.prev_hash.as_ref()) {
-                ChainFields::Unchained => {
+            match read_chain_members(facts.seq, facts.prev_hash.as_ref().map(Option::as_deref)) {
+                Ok(None) => {
                     if let Some(chain_start) = self.chain_start {
                         report
                             .problems
@@ -559,14 +694,14 @@ impl Verifier {
                     }
                     return;
                 }
-                ChainFields::Malformed(why) => {
+                Err(why) => {
                     report.problems.push(Problem::ChainMalformed(why));
                     if self.chain_start.is_some() {
                         self.resync = true;
                     }
                     return;
                 }
-                ChainFields::Chained { seq, prev_hash } => (seq, prev_hash),
+                Ok(Some(chained)) => chained,
             };
         report.seq = Some(seq);
         self.summary.chained += 1;
@@ -587,7 +722,7 @@ impl Verifier {
                             .problems
                             .push(Problem::PrevHashMismatch { linked_line: None });
                     }
-                    Previous::Entry { hash, line } if prev_hash != *hash => {
+                    Previous::Entry { hash, line } if !hash.is(prev_hash) => {
                         report.problems.push(Problem::PrevHashMismatch {
                             linked_line: Some(*line),
                         });
@@ -617,7 +752,7 @@ impl Verifier {
                         expected,
                     });
                 }
-                if prev_hash != link.hash {
+                if !link.hash.is(prev_hash) {
                     report.problems.push(Problem::PrevHashMismatch {
                         linked_line: Some(link.line),
                     });
@@ -626,16 +761,13 @@ impl Verifier {
             }
         };
         if is_seal {
-            let entries = match &facts.seal_entries {
-                Some(Json::Int(n)) => n.parse::<u64>().ok(),
-                _ => None,
-            };
+            let entries = facts.seal_entries.and_then(|n| n.parse::<u64>().ok());
             if entries != Some(seq - 1) {
                 report.problems.push(Problem::BadSeal(
                     "`entries` is not the number of chained entries before it",
                 ));
             }
-            if facts.seal_head_hash.as_ref().and_then(Json::as_str) != Some(prev_hash.as_str()) {
+            if facts.seal_head_hash.as_deref() != Some(prev_hash) {
                 report
                     .problems
                     .push(Problem::BadSeal("`head_hash` differs from `prev_hash`"));
@@ -645,7 +777,7 @@ impl Verifier {
             self.resync = false;
             self.link = Some(Link {
                 seq,
-                hash: facts.hash.clone(),
+                hash: facts.hash,
                 line,
             });
         }
@@ -655,6 +787,7 @@ impl Verifier {
     pub fn finish(mut self) -> Summary {
         let s = &mut self.summary;
         s.sealed = self.last_is_seal;
+        s.head_hash = self.head_hash.map(|h| h.as_str().to_owned());
         if s.entries == 0 {
             s.log_problems.push(LogProblem::Empty);
         }
@@ -685,31 +818,28 @@ impl Verifier {
 fn check_signature(
     options: &VerifyOptions,
     summary: &mut Summary,
-    signature: Option<&Json>,
+    signature: Option<&SignatureFacts<'_>>,
     payload: &[&[u8]],
     report: &mut LineReport,
 ) {
-    let parts = match SignatureParts::from_member(signature) {
-        Ok(parts) => parts,
-        Err(SignatureError::Missing) => {
-            summary.unsigned += 1;
-            if !options.allow_unsigned {
-                report.problems.push(Problem::Unsigned);
-            }
-            return;
+    let Some(signature) = signature else {
+        summary.unsigned += 1;
+        if !options.allow_unsigned {
+            report.problems.push(Problem::Unsigned);
         }
+        return;
+    };
+    let parts = match &signature.view {
+        Ok(parts) => parts,
         Err(e) => {
-            report.problems.push(Problem::Signature(e));
+            report.problems.push(Problem::Signature(e.clone()));
             return;
         }
     };
-    if let Some(extra) = signature
-        .and_then(Json::as_object)
-        .and_then(|m| m.keys().find(|k| !SIGNATURE_MEMBERS.contains(&k.as_str())))
-    {
+    if let Some(extra) = &signature.extra_member {
         report
             .problems
-            .push(Problem::SignatureExtraMember(extra.clone()));
+            .push(Problem::SignatureExtraMember(extra.clone().into_owned()));
     }
     let Some(key) = &options.key else {
         report.problems.push(Problem::NoKey);
@@ -998,6 +1128,201 @@ mod tests {
         let found = bad(&padded, options());
         assert_eq!(found.len(), 1);
         assert!(found[0].1.contains("unknown member `note`"), "{found:?}");
+    }
+
+    /// A log that exercises every member the fast path reads: realistic signal entries,
+    /// strings with escapes, unchained prefix lines (one whose signature sorts first, with a
+    /// key id that needs escaping), and a seal.
+    fn varied_log() -> Vec<String> {
+        use crate::decision_log::entry::SignalContext;
+        use crate::domain::{SimDuration, Symbol};
+        use crate::strategy::{Intent, Regime, Signal, SignalMetadata, SignalSide};
+
+        let start = SimTime::from_unix_secs(1_800_000_000);
+        let mut lines = Vec::new();
+        let mut loose = DecisionLogWriter::new(
+            SigningKey::new("verify-test-key", Some("o\"p\\s".to_owned())),
+            Algorithm::HmacSha256,
+        );
+        lines.push(loose.append(entry(0)));
+        let mut first = Json::object();
+        first.insert("type", Json::str("x")).insert("z", Json::Null);
+        lines.push(loose.append(first)); // unchained, so `signature` sorts first
+        let mut w =
+            DecisionLogWriter::resume(key(), Algorithm::HmacSha256, Some(&lines[1])).unwrap();
+        w.start_chain();
+        for i in 0..3_u32 {
+            let ctx = SignalContext {
+                at: start + SimDuration::from_secs(60 * u64::from(i)),
+                environment: "binance_paper".to_owned(),
+                portfolio: "core \"main\"\n".to_owned(),
+                risk_profile: "balanced".to_owned(),
+                schedule: "mean_reversion_intraday".to_owned(),
+                strategy: "core_mean_reversion".to_owned(),
+                primary_exchange: Some("binance".to_owned()),
+                data_feed: "ohlcv_1m".to_owned(),
+                latency_ms: 3.0 + f64::from(i) * 0.25,
+                ..SignalContext::default()
+            };
+            let signal = Signal {
+                symbol: Symbol::new("BTC_USDT").unwrap(),
+                side: SignalSide::Buy,
+                confidence: 0.5 + f64::from(i) / 100.0,
+                quantity: Some(0.001),
+                intent: Intent::Single,
+                legs: vec![],
+                metadata: SignalMetadata {
+                    zscore: Some(-2.0 - f64::from(i) / 7.0),
+                    regime: Some(Regime::LongEntry),
+                    ..SignalMetadata::default()
+                },
+            };
+            lines.push(w.append(crate::decision_log::strategy_signal(&ctx, &signal)));
+        }
+        let mut late = Json::object();
+        late.insert("tag", Json::str("t\u{1}é"))
+            .insert("zeta", Json::Float(1e-7))
+            .insert("n", Json::int(-12));
+        lines.push(w.append(late)); // `n` < `prev_hash` < `seq` < `signature` < `tag`
+        lines.push(w.seal(start).unwrap());
+        lines
+    }
+
+    /// The edits that make a line non-canonical, or canonical but different, around the
+    /// members the fast path reads.
+    const EDITS: [(&str, &str); 22] = [
+        ("\"seq\":", "\"seq\": "),
+        ("\"seq\":", "\"seq\":-"),
+        ("\"seq\":", "\"seq\":0"),
+        ("\"seq\":", "\"seq\":\"1\",\"seq\":"),
+        ("\"seq\":2", "\"seq\":2.0"),
+        ("\"seq\":2", "\"seq\":2e0"),
+        ("\"seq\":2", "\"seq\":\"2\""),
+        ("\"prev_hash\":\"sha256:", "\"prev_hash\":\"\\u0073ha256:"),
+        ("\"prev_hash\":\"sha256:", "\"prev_hash\":\"sha256\\/"),
+        ("\"prev_hash\":\"", "\"prev_hash\":[\""),
+        (
+            "\"algorithm\":\"HMAC-SHA256\"",
+            "\"algorithm\":\"HMAC-SHA384\"",
+        ),
+        ("\"algorithm\":\"HMAC", "\"algorithm\":\"\\u0048MAC"),
+        ("\"key_id\":\"", "\"kid\":\"x\",\"key_id\":\""),
+        ("\"key_id\":\"", "\"key_id\":\"\\\""),
+        ("\"key_id\":\"ops\",", ""),
+        ("\"value\":\"", "\"value\":\"A"),
+        ("\"value\":\"", "\"value\":1,\"vv\":\""),
+        ("{\"algorithm\"", "{\"\\u0061lgorithm\""),
+        ("\"signature\":{", "\"signature\":{\"a\":{\"b\":[]},"),
+        ("\"event\":\"seal\"", "\"event\":\"se\\u0061l\""),
+        ("\"entries\":", "\"entries\":1"),
+        ("\"head_hash\":\"", "\"head_hash\":\"x"),
+    ];
+
+    /// Feeds `lines` to a verifier that takes the fast path where it can and to one that
+    /// never does, and requires the same reports and summary. Returns how many lines the
+    /// fast path took.
+    fn paths_agree(lines: &[String], options: &VerifyOptions) -> usize {
+        let mut fast = Verifier::new(options.clone());
+        let mut general = Verifier::new(options.clone());
+        let mut took_fast = 0;
+        for (i, line) in lines.iter().enumerate() {
+            took_fast += usize::from(LineFacts::from_canonical(line).is_some());
+            let a = fast.check_line(i + 1, line);
+            let b = general.check_line_by(i + 1, line, |_| None);
+            assert_eq!(a, b, "line {}: {line}", i + 1);
+        }
+        assert_eq!(fast.finish(), general.finish(), "{lines:#?}");
+        took_fast
+    }
+
+    fn option_sets() -> Vec<VerifyOptions> {
+        vec![
+            options(),
+            VerifyOptions {
+                allow_unsigned: true,
+                require_key_id: true,
+                require_seal: true,
+                ..options()
+            },
+            VerifyOptions {
+                key: Some(SigningKey::new("verify-test-key", None)),
+                allow_unsigned: true,
+                ..VerifyOptions::default()
+            },
+            VerifyOptions::default(),
+        ]
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_general_path_on_every_edit() {
+        let lines = varied_log();
+        let mut took_fast = 0;
+        let mut edited = 0;
+        for options in option_sets() {
+            took_fast += paths_agree(&lines, &options);
+            for at in 0..lines.len() {
+                for (from, to) in EDITS {
+                    for (pos, _) in lines[at].match_indices(from) {
+                        let mut log = lines.clone();
+                        log[at].replace_range(pos..pos + from.len(), to);
+                        took_fast += paths_agree(&log, &options);
+                        edited += 1;
+                    }
+                }
+                // Reordered members and a member dropped.
+                let mut log = lines.clone();
+                let members = crate::decision_log::canonical::canonical_object_members(&lines[at])
+                    .expect("written lines are canonical");
+                let (a, b) = (members[0], members[members.len() - 1]);
+                log[at] = format!(
+                    "{{{},{}}}",
+                    &lines[at][b.start..b.end],
+                    &lines[at][a.start..members[members.len() - 2].end]
+                );
+                paths_agree(&log, &options);
+                log[at] = format!("{{{}}}", &lines[at][members[1].start..b.end]);
+                took_fast += paths_agree(&log, &options);
+            }
+        }
+        assert!(edited > 200, "{edited}");
+        // Both paths were really compared: most edited lines stay canonical.
+        let total = (lines.len() * (edited + 2 * lines.len() + 1)) as f64;
+        assert!(took_fast as f64 > 0.3 * total, "{took_fast} of {total}");
+    }
+
+    /// Bytes that matter to JSON syntax, numbers and escapes.
+    const PROBES: &[u8] = b"\"\\,:{}[]0123456789-+.eEnu aAfs\x01\x7f";
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        #[test]
+        fn the_fast_path_agrees_with_the_general_path_on_mutated_lines(
+            at in 0..8_usize,
+            edits in proptest::collection::vec(
+                (0..3_u8, proptest::num::usize::ANY, proptest::sample::select(PROBES)),
+                1..4,
+            ),
+            options in 0..4_usize,
+        ) {
+            let mut lines = varied_log();
+            let at = at % lines.len();
+            let mut bytes = std::mem::take(&mut lines[at]).into_bytes();
+            for (kind, pos, probe) in edits {
+                let pos = pos % bytes.len();
+                match kind {
+                    0 => bytes[pos] = probe,
+                    1 => bytes.insert(pos, probe),
+                    _ => {
+                        bytes.remove(pos);
+                    }
+                }
+            }
+            // Non-UTF-8 lines never reach either path.
+            if let Ok(text) = String::from_utf8(bytes) {
+                lines[at] = text;
+                paths_agree(&lines, &option_sets()[options]);
+            }
+        }
     }
 
     #[test]

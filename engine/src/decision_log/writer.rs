@@ -11,13 +11,11 @@
 //! its last line: a chained log stays chained, an unchained one stays unchained until
 //! [`DecisionLogWriter::start_chain`], and a sealed one is refused.
 
-use std::fmt::Write as _;
-
 use crate::domain::SimTime;
 
 use super::canonical::{Json, splice_raw_member, write_json_string};
 use super::chain::{
-    ChainFields, ChainHead, GENESIS_HASH, PREV_HASH_KEY, SEQ_KEY, entry_hash, hash_canonical,
+    ChainFields, ChainHead, GENESIS_HASH, HashText, PREV_HASH_KEY, SEQ_KEY, entry_hash,
 };
 use super::entry::{events, seal_entry};
 use super::members::ObjectText;
@@ -195,7 +193,7 @@ impl DecisionLogWriter {
         let slot = match &self.chain {
             Some(head) => {
                 seq.clear();
-                write!(seq, "{}", head.next_seq).expect("writing to a String cannot fail");
+                push_decimal(head.next_seq, seq);
                 prev.clear();
                 write_json_string(&head.prev_hash, prev);
                 write(&[(PREV_HASH_KEY, prev), (SEQ_KEY, seq)], &[], payload)
@@ -206,12 +204,16 @@ impl DecisionLogWriter {
         self.key
             .write_signature(self.algorithm, payload.as_bytes(), signature);
         let line = splice_raw_member(payload, slot, SIGNATURE_KEY, signature);
-        let hash = hash_canonical(line.as_bytes());
+        let hash = HashText::of(line.as_bytes());
         if let Some(head) = &mut self.chain {
             head.next_seq += 1;
-            head.prev_hash.clone_from(&hash);
+            head.prev_hash.clear();
+            head.prev_hash.push_str(hash.as_str());
         }
-        self.last_hash = Some(hash);
+        // The hash texts are rewritten in place: no allocation per line.
+        let last = self.last_hash.get_or_insert_with(String::new);
+        last.clear();
+        last.push_str(hash.as_str());
         line
     }
 
@@ -224,6 +226,22 @@ impl DecisionLogWriter {
         self.sealed = true;
         Ok(line)
     }
+}
+
+/// Appends `n` in decimal (what `write!(out, "{n}")` gives, without the formatting
+/// machinery).
+fn push_decimal(mut n: u64, out: &mut String) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[start..]).expect("ASCII digits"));
 }
 
 #[cfg(test)]
@@ -325,6 +343,26 @@ mod tests {
             DecisionLogWriter::new(key(), Algorithm::HmacSha256).seal(SimTime::EPOCH),
             Err(SealError::NotChained)
         );
+    }
+
+    #[test]
+    fn decimals_are_written_as_display_writes_them() {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            12_345,
+            u64::from(u32::MAX),
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let mut out = String::from("x");
+            push_decimal(n, &mut out);
+            assert_eq!(out, format!("x{n}"));
+        }
     }
 
     #[test]
