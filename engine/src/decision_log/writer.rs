@@ -11,6 +11,8 @@
 //! its last line: a chained log stays chained, an unchained one stays unchained until
 //! [`DecisionLogWriter::start_chain`], and a sealed one is refused.
 
+use std::borrow::Borrow;
+
 use crate::domain::SimTime;
 
 use super::canonical::{Json, splice_raw_member, write_json_string};
@@ -149,9 +151,13 @@ impl DecisionLogWriter {
     /// without a newline. Any `signature`, `seq` or `prev_hash` in `entry` is replaced (or, in
     /// an unchained log, removed: an unchained entry must not pretend to be chained).
     ///
+    /// `entry` may be given by value or by reference: signing only reads it, so a caller that
+    /// keeps its entries (or frees them later, in bulk) passes `&entry`.
+    ///
     /// Panics when `entry` is not an object or the writer has sealed its log: both are bugs in
     /// the caller.
-    pub fn append(&mut self, entry: Json) -> String {
+    pub fn append(&mut self, entry: impl Borrow<Json>) -> String {
+        let entry = entry.borrow();
         assert!(!self.sealed, "DecisionLogWriter::append after seal");
         assert!(
             entry.as_object().is_some(),
