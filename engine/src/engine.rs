@@ -47,7 +47,7 @@ use crate::scheduler::{
 use crate::strategy::{Regime, Signal, SignalSide};
 use crate::telemetry::{
     AlertEvaluator, AlertTransition as TelemetryTransition, MetricsStore, RangeBoundary, RuleGroup,
-    TelemetryPayload, TransitionKind,
+    TransitionKind,
 };
 
 /// Engine-wide settings.
@@ -278,9 +278,9 @@ pub struct Engine {
     routes: BTreeMap<String, ScheduleRoute>,
     /// The risk profiles the schedules use, each once, in name order (marked every poll).
     risk_profiles: Vec<String>,
-    /// The last run's telemetry payload map, refilled in place for the next run so its keys
-    /// are not allocated again.
-    spare_payload: BTreeMap<String, f64>,
+    /// The run being recorded's telemetry payload as (key, value) pairs in key order, kept to
+    /// reuse its allocation.
+    run_metrics: Vec<(&'static str, f64)>,
 }
 
 impl Engine {
@@ -383,7 +383,7 @@ impl Engine {
             next_order_id: 0,
             targets: BTreeMap::new(),
             routes,
-            spare_payload: BTreeMap::new(),
+            run_metrics: Vec::new(),
             risk_profiles,
         })
     }
@@ -669,27 +669,24 @@ impl Engine {
             },
         });
         if let Some(telemetry) = record.telemetry.take() {
-            let mut values = std::mem::take(&mut self.spare_payload);
-            telemetry.write_into(&mut values);
-            let mut payload = TelemetryPayload::from(values);
-            if let Some(dd) = self.ledger.pnl_drawdown_pct(schedule) {
-                payload.set("pnl_drawdown_pct", dd);
-            }
-            payload.set(
-                "risk_exposure_deviation_pct",
-                self.exposure_deviation_pct(schedule),
-            );
-            if let Err(e) = self
-                .metrics
-                .record_run(&record.schedule, record.finished_at, &payload)
-            {
+            // The payload is the scheduler's metrics plus the engine's own two, merged in key
+            // order straight into the store: no map of owned keys is built per run.
+            let drawdown = self.ledger.pnl_drawdown_pct(schedule);
+            let deviation = self.exposure_deviation_pct(schedule);
+            let own = [
+                drawdown.map(|dd| (PNL_DRAWDOWN_PCT, dd)),
+                Some((RISK_EXPOSURE_DEVIATION_PCT, deviation)),
+            ];
+            let mut metrics = std::mem::take(&mut self.run_metrics);
+            merge_run_metrics(telemetry.iter(), own.into_iter().flatten(), &mut metrics);
+            if let Err(e) = self.metrics.record_run_entries(
+                &record.schedule,
+                record.finished_at,
+                metrics.iter().copied(),
+            ) {
                 self.log_error(now, "telemetry", &e.to_string());
             }
-            // Refilled in place next time; without our two keys it has the scheduler's own.
-            let mut values = payload.into_values();
-            values.remove("pnl_drawdown_pct");
-            values.remove("risk_exposure_deviation_pct");
-            self.spare_payload = values;
+            self.run_metrics = metrics;
         }
         let RunOutcome::Completed { batches } = &record.outcome else {
             return;
@@ -1494,4 +1491,77 @@ fn take_sized<T>(queue: &mut Vec<T>) -> Vec<T> {
 
 fn schedule_id(name: &str) -> Result<StrategyId, String> {
     StrategyId::new(name).map_err(|e| e.to_string())
+}
+
+/// Payload key of a schedule's PnL drawdown, set by the engine (a ledger metric).
+const PNL_DRAWDOWN_PCT: &str = "pnl_drawdown_pct";
+/// Payload key of a schedule's exposure deviation, set by the engine (a risk metric).
+const RISK_EXPOSURE_DEVIATION_PCT: &str = "risk_exposure_deviation_pct";
+
+/// Fills `out` with a run's telemetry payload as (key, value) pairs in key order: the
+/// scheduler's `reported` metrics and the engine's `own`, each in key order, merged; an own
+/// metric replaces a reported one of the same name, as setting it in the payload map would.
+fn merge_run_metrics(
+    reported: impl Iterator<Item = (&'static str, f64)>,
+    own: impl Iterator<Item = (&'static str, f64)>,
+    out: &mut Vec<(&'static str, f64)>,
+) {
+    out.clear();
+    let mut own = own.peekable();
+    for (key, value) in reported {
+        while let Some(pair) = own.next_if(|(k, _)| *k < key) {
+            out.push(pair);
+        }
+        if own.peek().is_none_or(|(k, _)| *k != key) {
+            out.push((key, value));
+        }
+    }
+    out.extend(own);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Names around, between and equal to the engine's own two.
+    const NAMES: [&str; 7] = [
+        "avg_confidence",
+        "pnl_drawdown_pct",
+        "pnl_zzz",
+        "risk_exposure_deviation_pct",
+        "risk_a",
+        "signals",
+        "zz",
+    ];
+
+    proptest! {
+        /// The merged pairs are the payload map the engine used to build: the reported
+        /// metrics, then the own ones set over them.
+        #[test]
+        fn merged_metrics_are_the_payload_map(
+            reported in proptest::collection::btree_map(proptest::sample::select(&NAMES[..]), -5.0..5.0f64, 0..7),
+            drawdown in proptest::option::of(-5.0..5.0f64),
+            deviation in -5.0..5.0f64,
+        ) {
+            let mut map: BTreeMap<String, f64> =
+                reported.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+            if let Some(dd) = drawdown {
+                map.insert(PNL_DRAWDOWN_PCT.to_owned(), dd);
+            }
+            map.insert(RISK_EXPOSURE_DEVIATION_PCT.to_owned(), deviation);
+            let own = [
+                drawdown.map(|dd| (PNL_DRAWDOWN_PCT, dd)),
+                Some((RISK_EXPOSURE_DEVIATION_PCT, deviation)),
+            ];
+            let mut out = vec![("stale", 1.0)];
+            merge_run_metrics(
+                reported.iter().map(|(k, v)| (*k, *v)),
+                own.into_iter().flatten(),
+                &mut out,
+            );
+            let expected: Vec<(&str, f64)> = map.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            prop_assert_eq!(out, expected);
+        }
+    }
 }

@@ -450,7 +450,7 @@ impl TelemetryPayload {
     }
 
     /// Keys and values in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> + Clone {
         self.values.iter().map(|(k, v)| (k.as_str(), *v))
     }
 
@@ -574,15 +574,44 @@ impl MetricsStore {
         at: SimTime,
         payload: &TelemetryPayload,
     ) -> Result<(), StoreError> {
+        self.record_run_entries(schedule, at, payload.iter())
+    }
+
+    /// [`MetricsStore::record_run`] for a payload given as its (key, value) pairs in strictly
+    /// increasing key order (the order a [`TelemetryPayload`] iterates in), so a caller that
+    /// holds the values elsewhere need not build the map. Records exactly what `record_run`
+    /// records for the payload holding these pairs.
+    ///
+    /// Pairs out of order or repeated are a bug in the caller: debug builds panic on them.
+    pub fn record_run_entries<'k, I>(
+        &mut self,
+        schedule: &str,
+        at: SimTime,
+        entries: I,
+    ) -> Result<(), StoreError>
+    where
+        I: Iterator<Item = (&'k str, f64)> + Clone,
+    {
+        debug_assert!(
+            {
+                let mut keys = entries.clone().map(|(k, _)| k);
+                let mut prev = keys.next();
+                keys.all(|k| prev.replace(k).is_some_and(|p| p < k))
+            },
+            "run entries are in strictly increasing key order"
+        );
         // A schedule's runs carry keys it has recorded before: when every key is known, every
         // name is known valid and every series exists, so only the order is checked.
         let mut slots = std::mem::take(&mut self.scratch_slots);
         slots.clear();
+        // An empty payload has nothing to look up, known schedule or not.
+        let mut all_known = entries.clone().next().is_none();
         if let Some(known) = self.run_slots.get(schedule) {
             // Both are in key order: one merge walk finds every slot, comparing each pair of
             // keys once.
             let mut known = known.iter();
-            'payload: for (key, _) in payload.iter() {
+            all_known = true;
+            'payload: for (key, _) in entries.clone() {
                 for (k, slot) in known.by_ref() {
                     match k.as_str().cmp(key) {
                         Ordering::Less => {}
@@ -593,24 +622,25 @@ impl MetricsStore {
                         Ordering::Greater => break,
                     }
                 }
+                all_known = false;
                 break;
             }
         }
-        let result = if slots.len() == payload.values.len() {
-            self.record_known(at, payload, &slots)
+        let result = if all_known {
+            self.record_known(at, entries, &slots)
         } else {
-            self.record_new(schedule, at, payload)
+            self.record_new(schedule, at, entries)
         };
         self.scratch_slots = slots;
         result
     }
 
-    /// [`MetricsStore::record_run`] when every payload key has a slot (`slots`, in payload
+    /// [`MetricsStore::record_run_entries`] when every key has a slot (`slots`, in entry
     /// order).
-    fn record_known(
+    fn record_known<'k>(
         &mut self,
         at: SimTime,
-        payload: &TelemetryPayload,
+        entries: impl Iterator<Item = (&'k str, f64)>,
         slots: &[usize],
     ) -> Result<(), StoreError> {
         for slot in slots {
@@ -625,24 +655,24 @@ impl MetricsStore {
                 });
             }
         }
-        for (slot, (_, value)) in slots.iter().zip(payload.iter()) {
+        for (slot, (_, value)) in slots.iter().zip(entries) {
             let (key, series) = &mut self.slots[*slot];
             series.push(key, Sample { at, value })?;
         }
         Ok(())
     }
 
-    /// [`MetricsStore::record_run`] with a key the schedule never recorded: validates every
-    /// name, then remembers the slots of the keys for the next runs.
-    fn record_new(
+    /// [`MetricsStore::record_run_entries`] with a key the schedule never recorded: validates
+    /// every name, then remembers the slots of the keys for the next runs.
+    fn record_new<'k>(
         &mut self,
         schedule: &str,
         at: SimTime,
-        payload: &TelemetryPayload,
+        entries: impl Iterator<Item = (&'k str, f64)> + Clone,
     ) -> Result<(), StoreError> {
         let labels = LabelSet::schedule(schedule);
         let mut keys = Vec::new();
-        for (key, value) in payload.iter() {
+        for (key, value) in entries.clone() {
             let series = SeriesKey {
                 metric: MetricName::namespaced(key)?,
                 labels: labels.clone(),
@@ -659,7 +689,7 @@ impl MetricsStore {
             keys.push((series, value));
         }
         let mut known = self.run_slots.remove(schedule).unwrap_or_default();
-        for ((series, value), (key, _)) in keys.into_iter().zip(payload.iter()) {
+        for ((series, value), (key, _)) in keys.into_iter().zip(entries) {
             let slot = self.slot_of(series);
             let (key_of_slot, stored) = &mut self.slots[slot];
             stored.push(key_of_slot, Sample { at, value })?;
