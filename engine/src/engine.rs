@@ -18,7 +18,7 @@
 //! reports when they arrive, alert transitions at their 30 s evaluation, scheduler changes when
 //! they happen.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::Serialize;
 
@@ -265,7 +265,8 @@ pub struct Engine {
     log_lines: Vec<String>,
     events: Vec<EngineEvent>,
     commands: Vec<VenueCommand>,
-    pending_runs: BTreeMap<(SimTime, u64), RunRecord>,
+    /// Runs in flight, by (finish time, run sequence number).
+    pending_runs: DueQueue<RunRecord>,
     orders: BTreeMap<ClientOrderId, TrackedOrder>,
     groups: LegGroups,
     group_purpose: BTreeMap<u64, (GroupPurpose, Option<RetryClose>)>,
@@ -374,7 +375,7 @@ impl Engine {
             log_lines: Vec::new(),
             events: Vec::new(),
             commands: Vec::new(),
-            pending_runs: BTreeMap::new(),
+            pending_runs: DueQueue::default(),
             orders: BTreeMap::new(),
             groups: LegGroups::default(),
             group_purpose: BTreeMap::new(),
@@ -479,7 +480,7 @@ impl Engine {
     pub fn next_wakeup(&self) -> Option<SimTime> {
         [
             self.scheduler.next_wakeup(),
-            self.pending_runs.keys().next().map(|k| k.0),
+            self.pending_runs.first_due(),
             self.retries.keys().next().map(|k| k.0),
             Some(self.next_scrape),
             Some(self.alerts.next_evaluation()),
@@ -509,11 +510,7 @@ impl Engine {
                 .insert((record.finished_at, record.run_seq), record);
         }
         self.flush_scheduler_events();
-        while let Some(entry) = self.pending_runs.first_entry() {
-            if entry.key().0 > now {
-                break;
-            }
-            let record = entry.remove();
+        while let Some(record) = self.pending_runs.pop_due(now) {
             self.finish_run(now, record);
         }
         while let Some(entry) = self.retries.first_entry() {
@@ -1493,6 +1490,52 @@ fn schedule_id(name: &str) -> Result<StrategyId, String> {
     StrategyId::new(name).map_err(|e| e.to_string())
 }
 
+/// Items waiting for a time, in (time, sequence number) order: a sorted ring buffer. Runs in
+/// flight are queued nearly in finishing order and leave from the front, so inserting rarely
+/// moves anything and taking one never does, where a B-tree of run records shifts whole records
+/// inside its nodes on both. Behaves as a `BTreeMap<(SimTime, u64), T>` would: a key queued
+/// twice keeps the later item.
+#[derive(Debug)]
+struct DueQueue<T> {
+    items: VecDeque<((SimTime, u64), T)>,
+}
+
+impl<T> Default for DueQueue<T> {
+    fn default() -> Self {
+        DueQueue {
+            items: VecDeque::new(),
+        }
+    }
+}
+
+impl<T> DueQueue<T> {
+    /// Queues `item` under `key`.
+    fn insert(&mut self, key: (SimTime, u64), item: T) {
+        // Usually the newest key: look at the back before searching.
+        if self.items.back().is_none_or(|(last, _)| *last < key) {
+            return self.items.push_back((key, item));
+        }
+        let at = self.items.partition_point(|(k, _)| *k < key);
+        match self.items.get_mut(at) {
+            Some((k, slot)) if *k == key => *slot = item,
+            _ => self.items.insert(at, (key, item)),
+        }
+    }
+
+    /// The earliest time an item waits for.
+    fn first_due(&self) -> Option<SimTime> {
+        self.items.front().map(|((at, _), _)| *at)
+    }
+
+    /// Takes the first item if its time is at or before `now`.
+    fn pop_due(&mut self, now: SimTime) -> Option<T> {
+        if self.first_due()? > now {
+            return None;
+        }
+        self.items.pop_front().map(|(_, item)| item)
+    }
+}
+
 /// Payload key of a schedule's PnL drawdown, set by the engine (a ledger metric).
 const PNL_DRAWDOWN_PCT: &str = "pnl_drawdown_pct";
 /// Payload key of a schedule's exposure deviation, set by the engine (a risk metric).
@@ -1562,6 +1605,37 @@ mod tests {
             );
             let expected: Vec<(&str, f64)> = map.iter().map(|(k, v)| (k.as_str(), *v)).collect();
             prop_assert_eq!(out, expected);
+        }
+    }
+
+    proptest! {
+        /// The due queue hands out exactly what a B-tree keyed the same way would, in the
+        /// same order, whatever the insertion order and repeated keys.
+        #[test]
+        fn due_queue_matches_a_btree(
+            steps in proptest::collection::vec((0..6u64, 0..4u64, any::<bool>(), 0..8u64), 0..60),
+        ) {
+            let mut queue = DueQueue::default();
+            let mut tree = BTreeMap::new();
+            for (i, (at, seq, poll, now)) in steps.into_iter().enumerate() {
+                let key = (SimTime::from_unix_secs(at), seq);
+                queue.insert(key, i);
+                tree.insert(key, i);
+                if poll {
+                    let now = SimTime::from_unix_secs(now);
+                    loop {
+                        let expected = match tree.first_entry() {
+                            Some(e) if e.key().0 <= now => Some(e.remove()),
+                            _ => None,
+                        };
+                        prop_assert_eq!(queue.pop_due(now), expected);
+                        if expected.is_none() {
+                            break;
+                        }
+                    }
+                }
+                prop_assert_eq!(queue.first_due(), tree.keys().next().map(|k| k.0));
+            }
         }
     }
 }
