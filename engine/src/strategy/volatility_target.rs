@@ -16,11 +16,11 @@
 //! least `threshold × 100` and the first one after warm-up is 100 % (engine.md §3.7): that is
 //! what the metric measures in the reference too.
 
-use std::collections::BTreeMap;
-
 use crate::domain::Symbol;
 use crate::strategy::config::{ParamError, VolatilityTargetParams};
-use crate::strategy::stats::{RollingWindow, py_max, py_min, require_finite, sample_std};
+use crate::strategy::stats::{
+    RollingWindow, SymbolBooks, py_max, py_min, require_finite, sample_std,
+};
 use crate::strategy::{
     Intent, MarketSnapshot, Signal, SignalMetadata, SignalSide, Strategy, StrategyError,
 };
@@ -49,7 +49,7 @@ impl SymbolBook {
 #[derive(Clone, Debug)]
 pub struct VolatilityTargetStrategy {
     params: VolatilityTargetParams,
-    books: BTreeMap<Symbol, SymbolBook>,
+    books: SymbolBooks<SymbolBook>,
 }
 
 impl VolatilityTargetStrategy {
@@ -61,7 +61,7 @@ impl VolatilityTargetStrategy {
         params.validate()?;
         Ok(VolatilityTargetStrategy {
             params,
-            books: BTreeMap::new(),
+            books: SymbolBooks::default(),
         })
     }
 
@@ -100,12 +100,12 @@ fn target_allocation(p: &VolatilityTargetParams, rv: f64) -> f64 {
 /// `symbol`'s book, created on first use (a function of the fields, so that a caller can
 /// hold the book and read the parameters at once).
 fn book_of<'a>(
-    books: &'a mut BTreeMap<Symbol, SymbolBook>,
+    books: &'a mut SymbolBooks<SymbolBook>,
     params: &VolatilityTargetParams,
     symbol: Symbol,
 ) -> &'a mut SymbolBook {
     let window = (params.lookback.max(2) as usize) + 2;
-    books.entry(symbol).or_insert_with(|| SymbolBook {
+    books.get_or_insert_with(symbol, || SymbolBook {
         returns: RollingWindow::new(window),
         last_price: None,
         allocation: 0.0,
@@ -183,10 +183,7 @@ mod tests {
             book.update(close);
         }
         // 100 → −1: skipped; −1 → 50: skipped (last not positive); 50 → 100: ln 2.
-        assert_eq!(
-            book.returns.tail(4).copied().collect::<Vec<_>>(),
-            [2.0f64.ln()]
-        );
+        assert_eq!(book.returns.tail(4).to_vec(), [2.0f64.ln()]);
         assert_eq!(book.last_price, Some(100.0));
     }
 
