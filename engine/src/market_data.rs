@@ -208,23 +208,23 @@ impl ScheduleCursors {
             && (self.name_len <= INLINE_NAME || self.schedule == schedule)
     }
 
-    fn get(&self, symbol: Symbol) -> Option<SimTime> {
+    fn get(&self, symbol: &Symbol) -> Option<SimTime> {
         self.first
             .iter()
             .flatten()
             .chain(&self.more)
-            .find(|(s, _)| *s == symbol)
+            .find(|(s, _)| s == symbol)
             .map(|(_, at)| *at)
     }
 
-    fn set(&mut self, symbol: Symbol, at: SimTime) {
+    fn set(&mut self, symbol: &Symbol, at: SimTime) {
         let held = self.first.iter_mut().flatten().chain(&mut self.more);
-        if let Some(entry) = held.into_iter().find(|(s, _)| *s == symbol) {
+        if let Some(entry) = held.into_iter().find(|(s, _)| s == symbol) {
             entry.1 = at;
         } else if let Some(free) = self.first.iter_mut().find(|e| e.is_none()) {
-            *free = Some((symbol, at));
+            *free = Some((*symbol, at));
         } else {
-            self.more.push((symbol, at));
+            self.more.push((*symbol, at));
         }
     }
 }
@@ -256,14 +256,14 @@ impl Delivery {
         &self,
         generation: u64,
         market: &ScheduleMarket,
-        symbol: Symbol,
+        symbol: &Symbol,
         after: Option<SimTime>,
         now: SimTime,
     ) -> bool {
         self.generation == generation
             && self.after == after
             && (self.now == now || (self.settled_at <= self.now && self.settled_at <= now))
-            && self.symbol == symbol
+            && self.symbol == *symbol
             && self.interval == market.interval
             && self.venue == market.venue
             && self.secondary == market.secondary_venue
@@ -509,7 +509,7 @@ impl SnapshotFeed for MarketBook {
             let tail = &all[all.len().saturating_sub(bars)..];
             out.extend(tail.iter().filter_map(|b| self.snapshot(spec, b)));
             if let Some(last) = tail.last() {
-                self.cursors[slot].set(symbol, last.close_at());
+                self.cursors[slot].set(&symbol, last.close_at());
             }
         }
         Ok(out)
@@ -522,7 +522,9 @@ impl SnapshotFeed for MarketBook {
         out: &mut Vec<MarketSnapshot>,
     ) -> Result<(), FeedError> {
         let slot = self.cursor_slot(&spec.name);
-        for &symbol in &spec.market.symbols {
+        // Symbols by reference: compared in place, not copied out first (a copied symbol
+        // read back at once stalls on store forwarding).
+        for symbol in &spec.market.symbols {
             let after = self.cursors[slot].get(symbol);
             let d = self.delivery(spec, symbol, after, now);
             let delivery = &self.deliveries[d];
@@ -541,7 +543,7 @@ impl MarketBook {
     fn delivery(
         &mut self,
         spec: &ScheduleSpec,
-        symbol: Symbol,
+        symbol: &Symbol,
         after: Option<SimTime>,
         now: SimTime,
     ) -> usize {
@@ -570,19 +572,19 @@ impl MarketBook {
             .map(|i| std::mem::take(&mut self.deliveries[i].snapshots))
             .unwrap_or_default();
         snapshots.clear();
-        let last = self.deliver(spec, symbol, after, now, &mut snapshots);
+        let last = self.deliver(spec, *symbol, after, now, &mut snapshots);
         // Delivered bars are base bars or aggregates closing with a base bar, so none closes
         // after the latest base bar.
         let settled_at = self
             .bars
-            .get(&InstrumentKey::new(spec.market.venue, symbol))
+            .get(&InstrumentKey::new(spec.market.venue, *symbol))
             .and_then(BarRing::latest_close)
             .unwrap_or(SimTime::EPOCH);
         let delivery = Delivery {
             generation,
             venue: spec.market.venue,
             secondary: spec.market.secondary_venue,
-            symbol,
+            symbol: *symbol,
             interval: spec.market.interval,
             after,
             now,
@@ -677,10 +679,10 @@ mod tests {
                 Some(e) => e.1 = at,
                 None => model.push((symbol, at)),
             }
-            slot.set(symbol, at);
+            slot.set(&symbol, at);
             for s in &symbols {
                 let expected = model.iter().find(|(m, _)| m == s).map(|(_, t)| *t);
-                assert_eq!(slot.get(*s), expected, "step {step}, {s}");
+                assert_eq!(slot.get(s), expected, "step {step}, {s}");
             }
         }
         assert_eq!(slot.more.len(), 2, "two symbols beyond the inline pair");

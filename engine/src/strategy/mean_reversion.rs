@@ -97,7 +97,7 @@ impl MeanReversionStrategy {
         }
     }
 
-    fn book(&mut self, symbol: Symbol) -> &mut SymbolBook {
+    fn book(&mut self, symbol: &Symbol) -> &mut SymbolBook {
         let window = (self.params.lookback.max(2) as usize) + 4;
         self.books.get_or_insert_with(symbol, || SymbolBook {
             closes: RollingWindow::new(window),
@@ -142,7 +142,7 @@ impl Strategy for MeanReversionStrategy {
     /// no way to fail; `on_data` refuses them).
     fn warm_up(&mut self, history: &[MarketSnapshot]) {
         for snapshot in history.iter().filter(|s| s.close.is_finite()) {
-            self.book(snapshot.symbol).ingest(snapshot.close);
+            self.book(&snapshot.symbol).ingest(snapshot.close);
         }
     }
 
@@ -155,7 +155,7 @@ impl Strategy for MeanReversionStrategy {
         require_finite(snapshot.symbol, snapshot.at, "volume", snapshot.volume)?;
         let lookback = self.params.lookback as usize;
         let p = self.params.clone();
-        let book = self.book(snapshot.symbol);
+        let book = self.book(&snapshot.symbol);
         book.ingest(snapshot.close);
 
         if book.closes.len() < lookback || snapshot.volume * snapshot.close < p.min_volume_usd {

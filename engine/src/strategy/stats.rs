@@ -90,11 +90,17 @@ impl<T> SymbolBooks<T> {
     }
 
     /// `symbol`'s book, created by `new` on first use.
-    pub(crate) fn get_or_insert_with(&mut self, symbol: Symbol, new: impl FnOnce() -> T) -> &mut T {
-        let idx = match self.entries.iter().position(|(s, _)| *s == symbol) {
+    /// (`symbol` by reference: compared where it lies rather than copied out and read back,
+    /// which stalls on store forwarding.)
+    pub(crate) fn get_or_insert_with(
+        &mut self,
+        symbol: &Symbol,
+        new: impl FnOnce() -> T,
+    ) -> &mut T {
+        let idx = match self.entries.iter().position(|(s, _)| s == symbol) {
             Some(idx) => idx,
             None => {
-                self.entries.push((symbol, new()));
+                self.entries.push((*symbol, new()));
                 self.entries.len() - 1
             }
         };
@@ -277,9 +283,9 @@ mod tests {
         let mut books: SymbolBooks<u32> = SymbolBooks::default();
         assert!(books.is_empty());
         assert_eq!(books.get(&btc), None);
-        *books.get_or_insert_with(btc, || 1) += 10;
-        *books.get_or_insert_with(eth, || 2) += 20;
-        *books.get_or_insert_with(btc, || 100) += 1;
+        *books.get_or_insert_with(&btc, || 1) += 10;
+        *books.get_or_insert_with(&eth, || 2) += 20;
+        *books.get_or_insert_with(&btc, || 100) += 1;
         assert_eq!(books.get(&btc), Some(&12));
         assert_eq!(books.get(&eth), Some(&22));
     }

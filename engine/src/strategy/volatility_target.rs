@@ -81,7 +81,7 @@ impl VolatilityTargetStrategy {
         target_allocation(&self.params, rv)
     }
 
-    fn book(&mut self, symbol: Symbol) -> &mut SymbolBook {
+    fn book(&mut self, symbol: &Symbol) -> &mut SymbolBook {
         book_of(&mut self.books, &self.params, symbol)
     }
 }
@@ -102,7 +102,7 @@ fn target_allocation(p: &VolatilityTargetParams, rv: f64) -> f64 {
 fn book_of<'a>(
     books: &'a mut SymbolBooks<SymbolBook>,
     params: &VolatilityTargetParams,
-    symbol: Symbol,
+    symbol: &Symbol,
 ) -> &'a mut SymbolBook {
     let window = (params.lookback.max(2) as usize) + 2;
     books.get_or_insert_with(symbol, || SymbolBook {
@@ -121,7 +121,7 @@ impl Strategy for VolatilityTargetStrategy {
     /// trait gives warm-up no way to fail; `on_data` refuses them).
     fn warm_up(&mut self, history: &[MarketSnapshot]) {
         for snapshot in history.iter().filter(|s| s.close.is_finite()) {
-            self.book(snapshot.symbol).update(snapshot.close);
+            self.book(&snapshot.symbol).update(snapshot.close);
         }
     }
 
@@ -133,7 +133,7 @@ impl Strategy for VolatilityTargetStrategy {
         require_finite(snapshot.symbol, snapshot.at, "close", snapshot.close)?;
         let lookback = self.params.lookback as usize;
         // One lookup serves the whole bar.
-        let book = book_of(&mut self.books, &self.params, snapshot.symbol);
+        let book = book_of(&mut self.books, &self.params, &snapshot.symbol);
         book.update(snapshot.close);
         if book.returns.len() < lookback {
             return Ok(());
