@@ -114,9 +114,12 @@ impl<T> SymbolBooks<T> {
     }
 }
 
+/// A series' mean and sample variance.
+pub(crate) type Moments = (f64, f64);
+
 /// Mean and sample variance (divisor `max(n − 1, 1)`) of `values`, summed left to right.
 /// `None` when `values` is empty.
-pub(crate) fn mean_and_sample_variance(values: &[f64]) -> Option<(f64, f64)> {
+pub(crate) fn mean_and_sample_variance(values: &[f64]) -> Option<Moments> {
     let n = values.len();
     if n == 0 {
         return None;
@@ -138,7 +141,7 @@ pub(crate) fn mean_and_sample_variance(values: &[f64]) -> Option<(f64, f64)> {
 pub(crate) fn mean_and_sample_variance_pair(
     a: &[f64],
     b: &[f64],
-) -> (Option<(f64, f64)>, Option<(f64, f64)>) {
+) -> (Option<Moments>, Option<Moments>) {
     let n = a.len();
     if n == 0 || n != b.len() {
         return (mean_and_sample_variance(a), mean_and_sample_variance(b));
@@ -163,7 +166,7 @@ pub(crate) fn mean_and_sample_variance_pair(
 }
 
 /// Sample standard deviation from a sample variance (0 when there was no sample).
-pub(crate) fn std_of(moments: Option<(f64, f64)>) -> f64 {
+pub(crate) fn std_of(moments: Option<Moments>) -> f64 {
     match moments {
         Some((_, variance)) => py_max(variance, 0.0).sqrt(),
         None => 0.0,
