@@ -165,26 +165,66 @@ impl BarRing {
     }
 }
 
+/// Names up to this many bytes are held inside a cursor slot.
+const INLINE_NAME: usize = 24;
+
 /// Where each of one schedule's symbols was last delivered up to.
+///
+/// Every fetch checks the slot belongs to the asking schedule and reads its cursors; both are
+/// held inside the slot (for names up to [`INLINE_NAME`] bytes and the first two symbols), so a
+/// fetch touches no other memory than the slots, which sit side by side in fetch order.
 #[derive(Clone, Debug)]
 struct ScheduleCursors {
+    /// The schedule's name length and its first [`INLINE_NAME`] bytes (zero padded).
+    name_len: usize,
+    name_head: [u8; INLINE_NAME],
+    /// The whole name, read only when it is longer than the inline head.
     schedule: String,
-    /// Close time of the last bar delivered, per symbol (a schedule trades a few symbols).
-    delivered: Vec<(Symbol, SimTime)>,
+    /// Close time of the last bar delivered, per symbol: the first two here, any further ones
+    /// in `more` (a schedule trades a few symbols).
+    first: [Option<(Symbol, SimTime)>; 2],
+    more: Vec<(Symbol, SimTime)>,
 }
 
 impl ScheduleCursors {
-    fn get(&self, symbol: Symbol) -> Option<SimTime> {
-        self.delivered
+    fn new(schedule: &str) -> ScheduleCursors {
+        let mut name_head = [0; INLINE_NAME];
+        let head = schedule.len().min(INLINE_NAME);
+        name_head[..head].copy_from_slice(&schedule.as_bytes()[..head]);
+        ScheduleCursors {
+            name_len: schedule.len(),
+            name_head,
+            schedule: schedule.to_owned(),
+            first: [None; 2],
+            more: Vec::new(),
+        }
+    }
+
+    /// True when this slot is `schedule`'s.
+    fn is(&self, schedule: &str) -> bool {
+        let head = schedule.len().min(INLINE_NAME);
+        schedule.len() == self.name_len
+            && self.name_head[..head] == schedule.as_bytes()[..head]
+            && (self.name_len <= INLINE_NAME || self.schedule == schedule)
+    }
+
+    fn get(&self, symbol: &Symbol) -> Option<SimTime> {
+        self.first
             .iter()
-            .find(|(s, _)| *s == symbol)
+            .flatten()
+            .chain(&self.more)
+            .find(|(s, _)| s == symbol)
             .map(|(_, at)| *at)
     }
 
-    fn set(&mut self, symbol: Symbol, at: SimTime) {
-        match self.delivered.iter_mut().find(|(s, _)| *s == symbol) {
-            Some(entry) => entry.1 = at,
-            None => self.delivered.push((symbol, at)),
+    fn set(&mut self, symbol: &Symbol, at: SimTime) {
+        let held = self.first.iter_mut().flatten().chain(&mut self.more);
+        if let Some(entry) = held.into_iter().find(|(s, _)| s == symbol) {
+            entry.1 = at;
+        } else if let Some(free) = self.first.iter_mut().find(|e| e.is_none()) {
+            *free = Some((*symbol, at));
+        } else {
+            self.more.push((*symbol, at));
         }
     }
 }
@@ -216,14 +256,14 @@ impl Delivery {
         &self,
         generation: u64,
         market: &ScheduleMarket,
-        symbol: Symbol,
+        symbol: &Symbol,
         after: Option<SimTime>,
         now: SimTime,
     ) -> bool {
         self.generation == generation
             && self.after == after
             && (self.now == now || (self.settled_at <= self.now && self.settled_at <= now))
-            && self.symbol == symbol
+            && self.symbol == *symbol
             && self.interval == market.interval
             && self.venue == market.venue
             && self.secondary == market.secondary_venue
@@ -443,13 +483,10 @@ impl MarketBook {
         let next = self.last_cursor_slot + 1;
         let slot = [next, 0]
             .into_iter()
-            .find(|&i| self.cursors.get(i).is_some_and(|c| c.schedule == schedule))
+            .find(|&i| self.cursors.get(i).is_some_and(|c| c.is(schedule)))
             .or_else(|| self.cursor_slots.get(schedule).copied())
             .unwrap_or_else(|| {
-                self.cursors.push(ScheduleCursors {
-                    schedule: schedule.to_owned(),
-                    delivered: Vec::new(),
-                });
+                self.cursors.push(ScheduleCursors::new(schedule));
                 let slot = self.cursors.len() - 1;
                 self.cursor_slots.insert(schedule.to_owned(), slot);
                 slot
@@ -472,7 +509,7 @@ impl SnapshotFeed for MarketBook {
             let tail = &all[all.len().saturating_sub(bars)..];
             out.extend(tail.iter().filter_map(|b| self.snapshot(spec, b)));
             if let Some(last) = tail.last() {
-                self.cursors[slot].set(symbol, last.close_at());
+                self.cursors[slot].set(&symbol, last.close_at());
             }
         }
         Ok(out)
@@ -485,7 +522,9 @@ impl SnapshotFeed for MarketBook {
         out: &mut Vec<MarketSnapshot>,
     ) -> Result<(), FeedError> {
         let slot = self.cursor_slot(&spec.name);
-        for &symbol in &spec.market.symbols {
+        // Symbols by reference: compared in place, not copied out first (a copied symbol
+        // read back at once stalls on store forwarding).
+        for symbol in &spec.market.symbols {
             let after = self.cursors[slot].get(symbol);
             let d = self.delivery(spec, symbol, after, now);
             let delivery = &self.deliveries[d];
@@ -504,7 +543,7 @@ impl MarketBook {
     fn delivery(
         &mut self,
         spec: &ScheduleSpec,
-        symbol: Symbol,
+        symbol: &Symbol,
         after: Option<SimTime>,
         now: SimTime,
     ) -> usize {
@@ -533,19 +572,19 @@ impl MarketBook {
             .map(|i| std::mem::take(&mut self.deliveries[i].snapshots))
             .unwrap_or_default();
         snapshots.clear();
-        let last = self.deliver(spec, symbol, after, now, &mut snapshots);
+        let last = self.deliver(spec, *symbol, after, now, &mut snapshots);
         // Delivered bars are base bars or aggregates closing with a base bar, so none closes
         // after the latest base bar.
         let settled_at = self
             .bars
-            .get(&InstrumentKey::new(spec.market.venue, symbol))
+            .get(&InstrumentKey::new(spec.market.venue, *symbol))
             .and_then(BarRing::latest_close)
             .unwrap_or(SimTime::EPOCH);
         let delivery = Delivery {
             generation,
             venue: spec.market.venue,
             secondary: spec.market.secondary_venue,
-            symbol,
+            symbol: *symbol,
             interval: spec.market.interval,
             after,
             now,
@@ -601,6 +640,52 @@ mod tests {
 
     fn venue(n: &str) -> VenueId {
         VenueId::new(n).unwrap()
+    }
+
+    #[test]
+    fn cursor_slots_recognise_their_schedule_and_keep_every_symbol() {
+        let long = "a_schedule_name_longer_than_the_inline_head";
+        let names = [
+            "s",
+            "schedule_7",
+            "exactly_twenty_four_byte",
+            long,
+            "a_schedule_name_longer_than_the_inline_hea",
+            "a_schedule_name_longer_than_the_inline_heaD",
+            "",
+        ];
+        assert_eq!(names[2].len(), INLINE_NAME);
+        for owner in names {
+            let slot = ScheduleCursors::new(owner);
+            for asker in names {
+                assert_eq!(
+                    slot.is(asker),
+                    owner == asker,
+                    "slot {owner:?} asked by {asker:?}"
+                );
+            }
+        }
+        // Against the plain list it replaces: first-come order, updates in place.
+        let symbols: Vec<Symbol> = ["BTC_USDT", "ETH_USDT", "SOL_USDT", "XRP_USDT"]
+            .iter()
+            .map(|s| Symbol::new(s).unwrap())
+            .collect();
+        let mut slot = ScheduleCursors::new(long);
+        let mut model: Vec<(Symbol, SimTime)> = Vec::new();
+        for step in 0..40u64 {
+            let symbol = symbols[(step * 7 % 5 % 4) as usize];
+            let at = SimTime::from_unix_secs(60 * step);
+            match model.iter_mut().find(|(s, _)| *s == symbol) {
+                Some(e) => e.1 = at,
+                None => model.push((symbol, at)),
+            }
+            slot.set(&symbol, at);
+            for s in &symbols {
+                let expected = model.iter().find(|(m, _)| m == s).map(|(_, t)| *t);
+                assert_eq!(slot.get(s), expected, "step {step}, {s}");
+            }
+        }
+        assert_eq!(slot.more.len(), 2, "two symbols beyond the inline pair");
     }
 
     fn btc() -> InstrumentSpec {

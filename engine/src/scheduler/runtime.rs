@@ -924,25 +924,27 @@ impl Scheduler {
                 metadata: BTreeMap::new(),
             });
         }
-        let mut record = RunRecord {
+        // The record is only built once its outcome is known, so that it is written once,
+        // straight into the caller's slot (a record is several hundred bytes).
+        let drift_exceeded = drift > max_drift;
+        let record = |names: RunNames, latency: SimDuration, outcome, telemetry| RunRecord {
             run_seq,
-            schedule: names.schedule.clone(),
+            schedule: names.schedule,
             strategy: names.strategy,
             risk_profile: names.risk_profile,
             due_at: due,
             started_at: start,
-            finished_at: start,
-            latency: SimDuration::ZERO,
+            finished_at: start + latency,
+            latency,
             drift,
-            drift_exceeded: drift > max_drift,
+            drift_exceeded,
             allocator_weight: weight,
-            outcome: RunOutcome::WindowClosed,
-            telemetry: None,
+            outcome,
+            telemetry,
         };
         if !open && failure.is_none() {
-            record.latency = timer.end(name, 0);
-            record.finished_at = start + record.latency;
-            return record;
+            let latency = timer.end(name, 0);
+            return record(names, latency, RunOutcome::WindowClosed, None);
         }
 
         // 9–10. fetch, strategy per snapshot, top-k per snapshot, metric accumulation
@@ -985,16 +987,10 @@ impl Scheduler {
 
         let signals: usize = batches.iter().map(|b| b.signals.len()).sum();
         let latency = timer.end(name, signals);
-        record.latency = latency;
-        record.finished_at = start + latency;
 
         if let Some((reason, error)) = failure {
-            record.outcome = RunOutcome::Failed {
-                reason,
-                error: error.clone(),
-            };
             self.fail(idx, now, reason, &error);
-            return record;
+            return record(names, latency, RunOutcome::Failed { reason, error }, None);
         }
 
         // 11–12. final metrics and telemetry
@@ -1007,9 +1003,7 @@ impl Scheduler {
         m.set(MetricName::RollbackActive, 0.0);
         m.set_strategy_metrics(&acc.finish());
         s.metrics = m;
-        record.outcome = RunOutcome::Completed { batches };
-        record.telemetry = Some(m);
-        if record.drift_exceeded {
+        if drift_exceeded {
             self.raise(SchedulerAlert {
                 code: "schedule-drift",
                 message: format!(
@@ -1023,7 +1017,7 @@ impl Scheduler {
                 metadata: BTreeMap::new(),
             });
         }
-        record
+        record(names, latency, RunOutcome::Completed { batches }, Some(m))
     }
 
     fn fail(&mut self, idx: usize, now: SimTime, reason: FailureReason, error: &str) {

@@ -22,12 +22,11 @@
 //! triggers), exit confidence `clamp(|z| / exit, 0, 1)`. Bars stopped by the volume gate are
 //! not counted towards the holding period, as in the reference.
 
-use std::collections::BTreeMap;
-
 use crate::domain::Symbol;
 use crate::strategy::config::{MeanReversionParams, ParamError};
 use crate::strategy::stats::{
-    RollingWindow, mean_and_sample_variance, py_max, py_min, require_finite, sample_std,
+    RollingWindow, SymbolBooks, mean_and_sample_variance_pair, py_max, py_min, require_finite,
+    std_of,
 };
 use crate::strategy::{
     Intent, MarketSnapshot, Regime, Signal, SignalMetadata, SignalSide, Strategy, StrategyError,
@@ -64,7 +63,7 @@ struct SymbolBook {
 #[derive(Clone, Debug)]
 pub struct MeanReversionStrategy {
     params: MeanReversionParams,
-    books: BTreeMap<Symbol, SymbolBook>,
+    books: SymbolBooks<SymbolBook>,
 }
 
 impl MeanReversionStrategy {
@@ -76,7 +75,7 @@ impl MeanReversionStrategy {
         params.validate()?;
         Ok(MeanReversionStrategy {
             params,
-            books: BTreeMap::new(),
+            books: SymbolBooks::default(),
         })
     }
 
@@ -98,9 +97,9 @@ impl MeanReversionStrategy {
         }
     }
 
-    fn book(&mut self, symbol: Symbol) -> &mut SymbolBook {
+    fn book(&mut self, symbol: &Symbol) -> &mut SymbolBook {
         let window = (self.params.lookback.max(2) as usize) + 4;
-        self.books.entry(symbol).or_insert_with(|| SymbolBook {
+        self.books.get_or_insert_with(symbol, || SymbolBook {
             closes: RollingWindow::new(window),
             returns: RollingWindow::new(window),
             position: 0,
@@ -143,7 +142,7 @@ impl Strategy for MeanReversionStrategy {
     /// no way to fail; `on_data` refuses them).
     fn warm_up(&mut self, history: &[MarketSnapshot]) {
         for snapshot in history.iter().filter(|s| s.close.is_finite()) {
-            self.book(snapshot.symbol).ingest(snapshot.close);
+            self.book(&snapshot.symbol).ingest(snapshot.close);
         }
     }
 
@@ -156,19 +155,22 @@ impl Strategy for MeanReversionStrategy {
         require_finite(snapshot.symbol, snapshot.at, "volume", snapshot.volume)?;
         let lookback = self.params.lookback as usize;
         let p = self.params.clone();
-        let book = self.book(snapshot.symbol);
+        let book = self.book(&snapshot.symbol);
         book.ingest(snapshot.close);
 
         if book.closes.len() < lookback || snapshot.volume * snapshot.close < p.min_volume_usd {
             return Ok(());
         }
 
-        let Some((mean, variance)) = mean_and_sample_variance(book.closes.tail(lookback)) else {
+        // Both windows' statistics in one pass (same operations, same order as one at a time).
+        let (closes, returns) =
+            mean_and_sample_variance_pair(book.closes.tail(lookback), book.returns.tail(lookback));
+        let Some((mean, variance)) = closes else {
             return Ok(());
         };
         let sigma = py_max(variance, 1e-12).sqrt();
         let z = (snapshot.close - mean) / sigma;
-        let rv = sample_std(book.returns.tail(lookback));
+        let rv = std_of(returns);
         let volatility_stop = rv > p.volatility_cap * 1.5;
 
         let decision = match book.position {
@@ -265,7 +267,7 @@ mod tests {
             .map(|i| bar(100.0 + (i % 3) as f64, 1e6, i))
             .collect();
         s.warm_up(&history);
-        let book = &s.books[&Symbol::new("BTC_USDT").unwrap()];
+        let book = s.books.get(&Symbol::new("BTC_USDT").unwrap()).unwrap();
         assert_eq!(book.closes.len(), 8, "max(lookback, 2) + 4");
         assert_eq!(book.returns.len(), 8);
         assert_eq!(s.position(&history[0].symbol), MeanReversionPosition::Flat);
@@ -282,7 +284,7 @@ mod tests {
         for close in [100.0, 0.0, 50.0, 100.0] {
             book.ingest(close);
         }
-        let returns: Vec<f64> = book.returns.tail(6).copied().collect();
+        let returns: Vec<f64> = book.returns.tail(6).to_vec();
         assert_eq!(returns, [0.0, 0.0, 2.0f64.ln()]);
     }
 

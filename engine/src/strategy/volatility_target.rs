@@ -16,11 +16,11 @@
 //! least `threshold × 100` and the first one after warm-up is 100 % (engine.md §3.7): that is
 //! what the metric measures in the reference too.
 
-use std::collections::BTreeMap;
-
 use crate::domain::Symbol;
 use crate::strategy::config::{ParamError, VolatilityTargetParams};
-use crate::strategy::stats::{RollingWindow, py_max, py_min, require_finite, sample_std};
+use crate::strategy::stats::{
+    RollingWindow, SymbolBooks, py_max, py_min, require_finite, sample_std,
+};
 use crate::strategy::{
     Intent, MarketSnapshot, Signal, SignalMetadata, SignalSide, Strategy, StrategyError,
 };
@@ -49,7 +49,7 @@ impl SymbolBook {
 #[derive(Clone, Debug)]
 pub struct VolatilityTargetStrategy {
     params: VolatilityTargetParams,
-    books: BTreeMap<Symbol, SymbolBook>,
+    books: SymbolBooks<SymbolBook>,
 }
 
 impl VolatilityTargetStrategy {
@@ -61,7 +61,7 @@ impl VolatilityTargetStrategy {
         params.validate()?;
         Ok(VolatilityTargetStrategy {
             params,
-            books: BTreeMap::new(),
+            books: SymbolBooks::default(),
         })
     }
 
@@ -81,7 +81,7 @@ impl VolatilityTargetStrategy {
         target_allocation(&self.params, rv)
     }
 
-    fn book(&mut self, symbol: Symbol) -> &mut SymbolBook {
+    fn book(&mut self, symbol: &Symbol) -> &mut SymbolBook {
         book_of(&mut self.books, &self.params, symbol)
     }
 }
@@ -100,12 +100,12 @@ fn target_allocation(p: &VolatilityTargetParams, rv: f64) -> f64 {
 /// `symbol`'s book, created on first use (a function of the fields, so that a caller can
 /// hold the book and read the parameters at once).
 fn book_of<'a>(
-    books: &'a mut BTreeMap<Symbol, SymbolBook>,
+    books: &'a mut SymbolBooks<SymbolBook>,
     params: &VolatilityTargetParams,
-    symbol: Symbol,
+    symbol: &Symbol,
 ) -> &'a mut SymbolBook {
     let window = (params.lookback.max(2) as usize) + 2;
-    books.entry(symbol).or_insert_with(|| SymbolBook {
+    books.get_or_insert_with(symbol, || SymbolBook {
         returns: RollingWindow::new(window),
         last_price: None,
         allocation: 0.0,
@@ -121,7 +121,7 @@ impl Strategy for VolatilityTargetStrategy {
     /// trait gives warm-up no way to fail; `on_data` refuses them).
     fn warm_up(&mut self, history: &[MarketSnapshot]) {
         for snapshot in history.iter().filter(|s| s.close.is_finite()) {
-            self.book(snapshot.symbol).update(snapshot.close);
+            self.book(&snapshot.symbol).update(snapshot.close);
         }
     }
 
@@ -133,7 +133,7 @@ impl Strategy for VolatilityTargetStrategy {
         require_finite(snapshot.symbol, snapshot.at, "close", snapshot.close)?;
         let lookback = self.params.lookback as usize;
         // One lookup serves the whole bar.
-        let book = book_of(&mut self.books, &self.params, snapshot.symbol);
+        let book = book_of(&mut self.books, &self.params, &snapshot.symbol);
         book.update(snapshot.close);
         if book.returns.len() < lookback {
             return Ok(());
@@ -183,10 +183,7 @@ mod tests {
             book.update(close);
         }
         // 100 → −1: skipped; −1 → 50: skipped (last not positive); 50 → 100: ln 2.
-        assert_eq!(
-            book.returns.tail(4).copied().collect::<Vec<_>>(),
-            [2.0f64.ln()]
-        );
+        assert_eq!(book.returns.tail(4).to_vec(), [2.0f64.ln()]);
         assert_eq!(book.last_price, Some(100.0));
     }
 
