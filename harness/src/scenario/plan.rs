@@ -1141,8 +1141,17 @@ fn fault(
                     format!("a `{kind}` fault needs `{field}`"),
                 )
             };
-            let refuse = |fields: &[(&str, bool)]| -> Result<(), ScenarioError> {
-                match fields.iter().find(|(_, set)| *set) {
+            // The venue-fault fields, in the order errors name them; each kind takes a few.
+            let fields = [
+                ("operation", f.operation.is_some()),
+                ("factor", f.factor.is_some()),
+                ("extra", f.extra.is_some()),
+                ("probability", f.probability.is_some()),
+                ("offset_ms", f.offset_ms.is_some()),
+                ("delay", f.delay.is_some()),
+            ];
+            let takes_only = |takes: &[&str]| -> Result<(), ScenarioError> {
+                match fields.iter().find(|(k, set)| *set && !takes.contains(k)) {
                     Some((k, _)) => Err(loc.spanned(
                         &f.kind,
                         key(k),
@@ -1153,11 +1162,7 @@ fn fault(
             };
             let fk = match kind {
                 "latency_spike" => {
-                    refuse(&[
-                        ("probability", f.probability.is_some()),
-                        ("offset_ms", f.offset_ms.is_some()),
-                        ("delay", f.delay.is_some()),
-                    ])?;
+                    takes_only(&["operation", "factor", "extra"])?;
                     let operation = match f.operation.as_deref() {
                         Some("order_entry") => Operation::OrderEntry,
                         Some("reports") => Operation::Reports,
@@ -1172,14 +1177,7 @@ fn fault(
                     }
                 }
                 "outage" | "stale_feed" => {
-                    refuse(&[
-                        ("operation", f.operation.is_some()),
-                        ("factor", f.factor.is_some()),
-                        ("extra", f.extra.is_some()),
-                        ("probability", f.probability.is_some()),
-                        ("offset_ms", f.offset_ms.is_some()),
-                        ("delay", f.delay.is_some()),
-                    ])?;
+                    takes_only(&[])?;
                     if kind == "outage" {
                         FaultKind::Outage
                     } else {
@@ -1187,13 +1185,7 @@ fn fault(
                     }
                 }
                 "gapped_feed" | "reject_storm" => {
-                    refuse(&[
-                        ("operation", f.operation.is_some()),
-                        ("factor", f.factor.is_some()),
-                        ("extra", f.extra.is_some()),
-                        ("offset_ms", f.offset_ms.is_some()),
-                        ("delay", f.delay.is_some()),
-                    ])?;
+                    takes_only(&["probability"])?;
                     if kind == "gapped_feed" {
                         FaultKind::GappedFeed {
                             probability: f.probability.unwrap_or(1.0),
@@ -1205,25 +1197,13 @@ fn fault(
                     }
                 }
                 "clock_skew" => {
-                    refuse(&[
-                        ("operation", f.operation.is_some()),
-                        ("factor", f.factor.is_some()),
-                        ("extra", f.extra.is_some()),
-                        ("probability", f.probability.is_some()),
-                        ("delay", f.delay.is_some()),
-                    ])?;
+                    takes_only(&["offset_ms"])?;
                     FaultKind::ClockSkew {
                         offset_ms: f.offset_ms.ok_or_else(|| need("offset_ms"))?,
                     }
                 }
                 _ => {
-                    refuse(&[
-                        ("operation", f.operation.is_some()),
-                        ("factor", f.factor.is_some()),
-                        ("extra", f.extra.is_some()),
-                        ("probability", f.probability.is_some()),
-                        ("offset_ms", f.offset_ms.is_some()),
-                    ])?;
+                    takes_only(&["delay"])?;
                     FaultKind::FeedDelay {
                         delay: dur(&f.delay, "delay")?.ok_or_else(|| need("delay"))?,
                     }
