@@ -501,6 +501,20 @@ fn symbol_id(
     Symbol::new(value.get_ref()).map_err(|e| loc.spanned(value, key, e.to_string()))
 }
 
+/// `value` when it names one of `schedules`, else an error at `value`.
+fn known_schedule(
+    loc: &Locator<'_>,
+    schedules: &[PlannedSchedule],
+    value: &Spanned<String>,
+    key: impl Into<String>,
+) -> Result<String, ScenarioError> {
+    let name = value.get_ref();
+    if !schedules.iter().any(|p| p.spec.name == *name) {
+        return Err(loc.spanned(value, key, format!("`{name}` is not a schedule")));
+    }
+    Ok(name.clone())
+}
+
 struct Timeline {
     start: SimTime,
     end: SimTime,
@@ -633,13 +647,7 @@ fn resolve(
     }
     for (i, s) in raw.schedules.iter().enumerate() {
         for (j, f) in s.fallbacks.iter().enumerate() {
-            if !schedules.iter().any(|p| p.spec.name == *f.get_ref()) {
-                return Err(loc.spanned(
-                    f,
-                    format!("schedules[{i}].fallbacks[{j}]"),
-                    format!("`{}` is not a schedule", f.get_ref()),
-                ));
-            }
+            known_schedule(loc, &schedules, f, format!("schedules[{i}].fallbacks[{j}]"))?;
         }
     }
 
@@ -1043,13 +1051,7 @@ fn fault(
                     "a `strategy_latency` fault needs `schedule`",
                 )
             })?;
-            if !schedules.iter().any(|s| s.spec.name == *sched.get_ref()) {
-                return Err(loc.spanned(
-                    sched,
-                    key("schedule"),
-                    format!("`{}` is not a schedule", sched.get_ref()),
-                ));
-            }
+            let schedule = known_schedule(loc, schedules, sched, key("schedule"))?;
             let lat = f.latency.as_ref().ok_or_else(|| {
                 loc.spanned(
                     &f.kind,
@@ -1058,7 +1060,7 @@ fn fault(
                 )
             })?;
             FaultPlan::StrategyLatency {
-                schedule: sched.get_ref().clone(),
+                schedule,
                 extra: duration(loc, lat, &key("latency"))?,
             }
         }
@@ -1326,16 +1328,10 @@ fn action(
     };
     let schedule_or_tag = || -> Result<(Option<String>, Option<String>), ScenarioError> {
         match (&a.schedule, &a.tag) {
-            (Some(s), None) => {
-                if !schedules.iter().any(|p| p.spec.name == *s.get_ref()) {
-                    return Err(loc.spanned(
-                        s,
-                        key("schedule"),
-                        format!("`{}` is not a schedule", s.get_ref()),
-                    ));
-                }
-                Ok((Some(s.get_ref().clone()), None))
-            }
+            (Some(s), None) => Ok((
+                Some(known_schedule(loc, schedules, s, key("schedule"))?),
+                None,
+            )),
             (None, Some(t)) => Ok((None, Some(t.clone()))),
             _ => Err(loc.spanned(
                 &a.action,
@@ -1530,19 +1526,11 @@ fn expectation(
         [] => return Err(whole("", "an expectation needs a condition: one of alert, action, no_orders_between, orders_after, escalation_reached, decision_log, pnl_above/pnl_below, drawdown_above, metric, risk_alert, refusal, max_unhedged or rollback".into())),
         many => return Err(whole("", format!("one condition per [[expect]] table, found {}", many.join(" and ")))),
     };
-    let schedule = match &e.schedule {
-        None => None,
-        Some(s) => {
-            if !schedules.iter().any(|p| p.spec.name == *s.get_ref()) {
-                return Err(loc.spanned(
-                    s,
-                    key("schedule"),
-                    format!("`{}` is not a schedule", s.get_ref()),
-                ));
-            }
-            Some(s.get_ref().clone())
-        }
-    };
+    let schedule = e
+        .schedule
+        .as_ref()
+        .map(|s| known_schedule(loc, schedules, s, key("schedule")))
+        .transpose()?;
     let fault_ref = || -> Result<Option<&PlannedFault>, ScenarioError> {
         match &e.fault {
             Some(n) => faults
