@@ -26,7 +26,7 @@ use stage4_engine::decision_log::entry::{
 use stage4_engine::decision_log::incident::{IncidentBook, IncidentRequest};
 use stage4_engine::decision_log::{Algorithm, DecisionLogWriter, SigningKey};
 use stage4_engine::domain::{
-    AccountId, Amount, InstrumentSpec, MarketEvent, SimDuration, SimTime, VenueId,
+    AccountId, Amount, InstrumentSpec, MarketEvent, SimDuration, SimTime, StrategyId, VenueId,
 };
 use stage4_engine::engine::{Engine, EngineSettings, VenueCommand};
 use stage4_engine::execution::positions::PositionKey;
@@ -258,12 +258,13 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
     let mut incidents = IncidentBook::new();
     let mut obs = Observations::default();
     let mut log_lines: Vec<String> = Vec::new();
-    let cross: Vec<(String, [VenueId; 2])> = plan
+    let cross: Vec<(String, StrategyId, [VenueId; 2])> = plan
         .schedules
         .iter()
         .filter_map(|s| {
             Some((
                 s.spec.name.clone(),
+                StrategyId::new(&s.spec.name).expect("validated name"),
                 [s.spec.market.venue, s.spec.market.secondary_venue?],
             ))
         })
@@ -344,14 +345,13 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
         }
         obs.ingest(engine.drain_events());
         log_lines.extend(engine.drain_log_lines());
-        for (name, pair) in &cross {
-            let schedule = stage4_engine::domain::StrategyId::new(name).expect("validated name");
+        for (name, schedule, pair) in &cross {
             let ledger = engine.ledger();
             let unhedged = builder.market_plan().symbols.iter().any(|s| {
                 let qty = |venue: VenueId| {
                     ledger
                         .position(&PositionKey {
-                            strategy: schedule,
+                            strategy: *schedule,
                             venue,
                             symbol: s.symbol,
                         })
@@ -365,7 +365,7 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
             obs.observe_hedge(name, now, unhedged);
         }
     }
-    for (name, _) in &cross {
+    for (name, _, _) in &cross {
         obs.observe_hedge(name, plan.end, false);
     }
     engine.seal_log(plan.end);
