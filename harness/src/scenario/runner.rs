@@ -382,11 +382,7 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
     hasher.update(sim_digest.as_bytes());
     hasher.update(b"\n");
     hasher.update(decision_log.as_bytes());
-    let digest: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = crate::audit::x509::hex(&hasher.finalize());
     let final_equity = engine.ledger().total_equity().to_units_f64();
     let daily_loss_limit = plan
         .schedules
