@@ -469,16 +469,16 @@ fn execute(
         issues: Vec::new(),
         detail: String::new(),
     };
-    let audit_entry =
-        |tool: &str, status: &str, issues: usize, warnings: usize| log_entry::AuditResult {
-            at,
-            tool: tool.to_owned(),
-            status: status.to_owned(),
-            issues: issues as u64,
-            warnings: warnings as u64,
-            report_digest: None,
-            report_path: None,
-        };
+    // The decision-log line for an audit-like action, from the result it filled in.
+    let audit_entry = |tool: &str, result: &ActionResult| log_entry::AuditResult {
+        at,
+        tool: tool.to_owned(),
+        status: result.status.clone(),
+        issues: result.issues.len() as u64,
+        warnings: result.warnings.len() as u64,
+        report_digest: None,
+        report_path: None,
+    };
     match &planned.action {
         Action::AuditCompliance { flags } => {
             let site = site_for(plan, work, site)?;
@@ -496,15 +496,7 @@ fn execute(
                 result.issues.len(),
                 result.warnings.len()
             );
-            engine.log_entry(
-                audit_entry(
-                    "audit_compliance",
-                    &result.status,
-                    result.issues.len(),
-                    result.warnings.len(),
-                )
-                .to_json(),
-            );
+            engine.log_entry(audit_entry("audit_compliance", &result).to_json());
         }
         Action::AuditBaseline { flags } => {
             let site = site_for(plan, work, site)?;
@@ -515,22 +507,14 @@ fn execute(
             let report = baseline::run(&bplan, &site.secrets)?;
             result.status = status_word(&report.status);
             result.audit_status = Some(report.status.into());
-            result.issues = report.errors.clone();
-            result.warnings = report.warnings.clone();
+            result.issues = report.errors;
+            result.warnings = report.warnings;
             result.detail = format!(
                 "{} error(s), {} warning(s)",
-                report.errors.len(),
-                report.warnings.len()
+                result.issues.len(),
+                result.warnings.len()
             );
-            engine.log_entry(
-                audit_entry(
-                    "audit_security_baseline",
-                    &result.status,
-                    report.errors.len(),
-                    report.warnings.len(),
-                )
-                .to_json(),
-            );
+            engine.log_entry(audit_entry("audit_security_baseline", &result).to_json());
         }
         Action::CheckKeyRotation { environment } | Action::RotateKey { environment } => {
             let site = site_for(plan, work, site)?;
@@ -548,7 +532,8 @@ fn execute(
             if rplan.mark_rotated {
                 result.detail.push_str(", rotation recorded");
             }
-            engine.log_entry(audit_entry("check_key_rotation", &result.status, 0, 0).to_json());
+            // A rotation check has no issue or warning list: the entry counts 0 and 0.
+            engine.log_entry(audit_entry("check_key_rotation", &result).to_json());
         }
         Action::Disable {
             reason,
