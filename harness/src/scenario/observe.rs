@@ -179,10 +179,12 @@ impl Observations {
 
     /// Records whether a cross-exchange schedule holds an unhedged leg at `at`.
     pub fn observe_hedge(&mut self, schedule: &str, at: SimTime, unhedged: bool) {
-        let entry = self
-            .unhedged
-            .entry(schedule.to_owned())
-            .or_insert((SimDuration::ZERO, None));
+        // Called at every step of the run loop: look the schedule up before allocating its key.
+        if !self.unhedged.contains_key(schedule) {
+            self.unhedged
+                .insert(schedule.to_owned(), (SimDuration::ZERO, None));
+        }
+        let entry = self.unhedged.get_mut(schedule).expect("inserted above");
         match (unhedged, entry.1) {
             (true, None) => entry.1 = Some(at),
             (true, Some(since)) => entry.0 = entry.0.max(at.saturating_since(since)),
