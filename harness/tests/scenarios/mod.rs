@@ -123,6 +123,16 @@ fn every_scenario_is_deterministic_across_processes_and_seed_sensitive() {
     });
 }
 
+/// The HTML report of one of the reports crate's hand-built scenario fixtures.
+fn fixture_page(stem: &str) -> String {
+    let text =
+        fs::read_to_string(repo().join(format!("reports/tests/fixtures/{stem}.json"))).unwrap();
+    let report: ScenarioReport = serde_json::from_str(&text).unwrap();
+    let mut page = String::new();
+    html::scenario(&report, &mut page).unwrap();
+    page
+}
+
 #[test]
 fn scenario_reports_open_cleanly_in_headless_chromium() {
     let Some(chromium) = browser::chromium() else {
@@ -140,13 +150,8 @@ fn scenario_reports_open_cleanly_in_headless_chromium() {
     ));
     // …and the hand-built fixtures of the reports crate (pass and fail).
     for stem in ["scenario_pass", "scenario_fail"] {
-        let text =
-            fs::read_to_string(repo().join(format!("reports/tests/fixtures/{stem}.json"))).unwrap();
-        let report: ScenarioReport = serde_json::from_str(&text).unwrap();
-        let mut page = String::new();
-        html::scenario(&report, &mut page).unwrap();
         let path = tmp.path().join(format!("{stem}.html"));
-        fs::write(&path, page).unwrap();
+        fs::write(&path, fixture_page(stem)).unwrap();
         pages.push((stem.into(), path));
     }
     for (name, page) in pages {
@@ -181,11 +186,7 @@ fn the_console_check_sees_a_page_that_breaks_its_policy() {
         println!("SKIPPED: chromium not found (install the Debian package chromium)");
         return;
     };
-    let text =
-        fs::read_to_string(repo().join("reports/tests/fixtures/scenario_pass.json")).unwrap();
-    let report: ScenarioReport = serde_json::from_str(&text).unwrap();
-    let mut page = String::new();
-    html::scenario(&report, &mut page).unwrap();
+    let page = fixture_page("scenario_pass");
     // The page's own Content-Security-Policy blocks an image fetch and a script: Chromium logs both.
     let body = page.find("<body>").unwrap() + "<body>".len();
     let broken = format!(
@@ -215,27 +216,20 @@ fn promtool_agrees_with_our_alert_evaluator_on_every_scenario() {
         let dir = tmp.path().join(&name);
         let plan = plan::load(&repo().join(format!("scenarios/{name}.toml"))).unwrap();
         run_and_report(&plan, None, Some(&dir)).unwrap();
-        let check = Command::new("promtool")
-            .args(["check", "rules", "alert_rules.yml"])
-            .current_dir(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "{name}: promtool check rules\n{}",
-            String::from_utf8_lossy(&check.stderr)
-        );
-        let test = Command::new("promtool")
-            .args(["test", "rules", "promtool_test.yml"])
-            .current_dir(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            test.status.success(),
-            "{name}: promtool test rules disagrees with our evaluator\n{}{}",
-            String::from_utf8_lossy(&test.stdout),
-            String::from_utf8_lossy(&test.stderr)
-        );
+        // The rules must be valid, then Prometheus must fire what our evaluator fired.
+        for (verb, file) in [("check", "alert_rules.yml"), ("test", "promtool_test.yml")] {
+            let out = Command::new("promtool")
+                .args([verb, "rules", file])
+                .current_dir(&dir)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}: promtool {verb} rules {file} failed\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
     }
 }
 
