@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use stage4_benches::TEN_SYMBOLS as SYMBOLS;
 use stage4_engine::decision_log::{Algorithm, DecisionLogWriter, SigningKey};
 use stage4_engine::domain::{AccountId, Amount, Asset, SimDuration, SimTime, Symbol, VenueId};
 use stage4_engine::engine::{Engine, EngineSettings, VenueCommand};
@@ -28,19 +29,6 @@ use stage4_engine::strategy::{MeanReversionParams, StrategyConfig};
 use stage4_engine::telemetry::RangeBoundary;
 use stage4_sim::config::{AccountConfig, Units};
 use stage4_sim::{Delivered, SimBuilder, SimConfig};
-
-const SYMBOLS: [&str; 10] = [
-    "BTC_USDT",
-    "ETH_USDT",
-    "SOL_USDT",
-    "BNB_USDT",
-    "XRP_USDT",
-    "ADA_USDT",
-    "DOGE_USDT",
-    "LTC_USDT",
-    "DOT_USDT",
-    "LINK_USDT",
-];
 const MINUTES: u64 = 30;
 
 struct World {

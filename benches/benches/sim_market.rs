@@ -10,25 +10,13 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use stage4_benches::TEN_SYMBOLS as SYMBOLS;
 use stage4_engine::domain::{MarketEvent, SimDuration, SimTime, Symbol, VenueId};
 use stage4_engine::ports::MarketFeed;
 use stage4_sim::exchange::{BookShape, Exchange};
 use stage4_sim::market::generator::MarketGenerator;
 use stage4_sim::rng::SimRng;
 use stage4_sim::{SimBuilder, SimConfig};
-
-const SYMBOLS: [&str; 10] = [
-    "BTC_USDT",
-    "ETH_USDT",
-    "SOL_USDT",
-    "BNB_USDT",
-    "XRP_USDT",
-    "ADA_USDT",
-    "DOGE_USDT",
-    "LTC_USDT",
-    "DOT_USDT",
-    "LINK_USDT",
-];
 
 fn config() -> SimConfig {
     let venues: Vec<VenueId> = ["binance", "kraken", "okx"]
