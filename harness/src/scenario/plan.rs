@@ -1996,4 +1996,53 @@ schedules = 2
             }
         }
     }
+
+    #[test]
+    fn fault_fields_and_schedule_names_are_checked_where_they_are_written() {
+        let fault = |kind: &str, fields: &str| {
+            format!(
+                "[[faults]]\nat = \"5m\"\nfor = \"5m\"\nkind = \"{kind}\"\nvenue = \"binance\"\n{fields}"
+            )
+        };
+        let cases = [
+            (
+                fault("latency_spike", "operation = \"reports\"\nprobability = 0.5"),
+                "`faults[0].probability`: `probability` does not apply to a `latency_spike` fault",
+            ),
+            (
+                fault("outage", "delay = \"1s\"\nfactor = 2"),
+                "`faults[0].factor`: `factor` does not apply to a `outage` fault",
+            ),
+            (
+                fault("gapped_feed", "probability = 0.5\noffset_ms = 10"),
+                "`faults[0].offset_ms`: `offset_ms` does not apply to a `gapped_feed` fault",
+            ),
+            (
+                fault("clock_skew", "offset_ms = 10\nextra = \"1s\""),
+                "`faults[0].extra`: `extra` does not apply to a `clock_skew` fault",
+            ),
+            (
+                fault("feed_delay", "delay = \"1s\"\noffset_ms = 10"),
+                "`faults[0].offset_ms`: `offset_ms` does not apply to a `feed_delay` fault",
+            ),
+            (fault("clock_skew", "offset_ms = 10"), ""),
+            (
+                "[[schedules]]\nname = \"mr_two\"\nstrategy = { kind = \"mean_reversion\", lookback = 30 }\ncadence = \"60s\"\nfallbacks = [\"mr_nope\"]".to_owned(),
+                "`schedules[1].fallbacks[0]`: `mr_nope` is not a schedule",
+            ),
+            (
+                "[[expect]]\nalert = \"MultiStrategySchedulerLatencyHigh\"\nfires = false\nschedule = \"mr_nope\"".to_owned(),
+                "`expect[0].schedule`: `mr_nope` is not a schedule",
+            ),
+        ];
+        for (extra, want) in cases {
+            match check(&extra) {
+                Ok(_) => assert!(want.is_empty(), "{extra:?} loaded, expected {want:?}"),
+                Err(e) => assert!(
+                    !want.is_empty() && e.contains(want),
+                    "{extra:?}: got {e:?}, expected {want:?}"
+                ),
+            }
+        }
+    }
 }
