@@ -68,12 +68,13 @@ pub fn run_and_report(
             fsio::write_atomic(&dir.join(name), text.as_bytes(), fsio::PUBLIC)?;
         }
         let rules = rules_file_yaml(&RuleGroup::stage4())?;
+        let escalation_lines = to_jsonl(&escalations);
         for (name, text) in [
-            ("decision_log.jsonl", outcome.decision_log.clone()),
-            ("escalation.jsonl", to_jsonl(&escalations)),
-            ("metrics.prom", outcome.exposition.clone()),
-            (RULES_FILE, rules),
-            ("promtool_test.yml", outcome.promtool_tests.clone()),
+            ("decision_log.jsonl", &outcome.decision_log),
+            ("escalation.jsonl", &escalation_lines),
+            ("metrics.prom", &outcome.exposition),
+            (RULES_FILE, &rules),
+            ("promtool_test.yml", &outcome.promtool_tests),
         ] {
             fsio::write_atomic(&dir.join(name), text.as_bytes(), fsio::PUBLIC)?;
         }
