@@ -13,6 +13,7 @@ use stage4_reports::sweep::{SeedRange, Shard, SweepReport, merge};
 
 use crate::exit::Exit;
 use crate::fsio;
+use crate::scenario::plan::ScenarioPlan;
 use crate::scenario::{library, report, sweep};
 
 /// Run scripted scenarios: a market, faults and operator actions on a timeline, with a verdict
@@ -131,9 +132,7 @@ pub fn run(cmd: ScenarioCommand) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         ScenarioCommand::Run(args) => {
-            let dir = library::resolve_dir(args.library.scenarios_dir.as_deref()).ok();
-            let path = library::locate(&args.scenario, dir.as_deref())?;
-            let plan = crate::scenario::plan::load(&path)?;
+            let (path, plan) = load_plan(&args.scenario, &args.library)?;
             let finished = report::run_and_report(&plan, args.seed, args.out.as_deref())
                 .with_context(|| format!("running {}", display(&path)))?;
             match args.format {
@@ -150,9 +149,7 @@ pub fn run(cmd: ScenarioCommand) -> Result<Exit> {
             })
         }
         ScenarioCommand::Sweep(args) => {
-            let dir = library::resolve_dir(args.library.scenarios_dir.as_deref()).ok();
-            let path = library::locate(&args.scenario, dir.as_deref())?;
-            let plan = crate::scenario::plan::load(&path)?;
+            let (_, plan) = load_plan(&args.scenario, &args.library)?;
             let jobs = args
                 .jobs
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -182,6 +179,14 @@ pub fn run(cmd: ScenarioCommand) -> Result<Exit> {
             print_sweep(&report, args.out.as_deref(), args.format)
         }
     }
+}
+
+/// The scenario an argument names (a file, or a name in the library) and its loaded plan.
+fn load_plan(scenario: &str, lib: &LibraryArgs) -> Result<(PathBuf, ScenarioPlan)> {
+    let dir = library::resolve_dir(lib.scenarios_dir.as_deref()).ok();
+    let path = library::locate(scenario, dir.as_deref())?;
+    let plan = crate::scenario::plan::load(&path)?;
+    Ok((path, plan))
 }
 
 /// Runs a `report` command.
