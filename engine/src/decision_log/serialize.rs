@@ -59,6 +59,15 @@ pub(crate) fn non_null_members<T: Serialize + ?Sized>(value: &T) -> Option<BTree
     }
 }
 
+/// Serializer methods for scalars of several types that all become `$value` of `$v`.
+macro_rules! scalar_methods {
+    ($ret:ty, |$v:ident| $value:expr; $($method:ident($arg:ty)),* $(,)?) => {$(
+        fn $method(self, $v: $arg) -> Result<$ret> {
+            Ok($value)
+        }
+    )*};
+}
+
 /// Builds one [`Json`] value.
 struct ValueSerializer;
 
@@ -81,32 +90,12 @@ impl ser::Serializer for ValueSerializer {
     fn serialize_bool(self, v: bool) -> Result<Json> {
         Ok(Json::Bool(v))
     }
-    fn serialize_i8(self, v: i8) -> Result<Json> {
-        Ok(Json::int(v))
-    }
-    fn serialize_i16(self, v: i16) -> Result<Json> {
-        Ok(Json::int(v))
-    }
-    fn serialize_i32(self, v: i32) -> Result<Json> {
-        Ok(Json::int(v))
-    }
-    fn serialize_i64(self, v: i64) -> Result<Json> {
-        Ok(Json::int(v))
-    }
+    scalar_methods!(Json, |v| Json::int(v);
+        serialize_i8(i8), serialize_i16(i16), serialize_i32(i32), serialize_i64(i64),
+        serialize_u8(u8), serialize_u16(u16), serialize_u32(u32), serialize_u64(u64),
+    );
     fn serialize_i128(self, _v: i128) -> Result<Json> {
         Err(Unsupported)
-    }
-    fn serialize_u8(self, v: u8) -> Result<Json> {
-        Ok(Json::int(v))
-    }
-    fn serialize_u16(self, v: u16) -> Result<Json> {
-        Ok(Json::int(v))
-    }
-    fn serialize_u32(self, v: u32) -> Result<Json> {
-        Ok(Json::int(v))
-    }
-    fn serialize_u64(self, v: u64) -> Result<Json> {
-        Ok(Json::int(v))
     }
     fn serialize_u128(self, _v: u128) -> Result<Json> {
         Err(Unsupported)
@@ -483,42 +472,11 @@ impl ser::Serializer for KeySerializer {
     type SerializeStruct = Impossible<String, Unsupported>;
     type SerializeStructVariant = Impossible<String, Unsupported>;
 
-    fn serialize_bool(self, v: bool) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i8(self, v: i8) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i16(self, v: i16) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i32(self, v: i32) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i64(self, v: i64) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i128(self, v: i128) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u8(self, v: u8) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u16(self, v: u16) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u32(self, v: u32) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u64(self, v: u64) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u128(self, v: u128) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_char(self, v: char) -> Result<String> {
-        Ok(v.to_string())
-    }
+    scalar_methods!(String, |v| v.to_string();
+        serialize_bool(bool), serialize_i8(i8), serialize_i16(i16), serialize_i32(i32),
+        serialize_i64(i64), serialize_i128(i128), serialize_u8(u8), serialize_u16(u16),
+        serialize_u32(u32), serialize_u64(u64), serialize_u128(u128), serialize_char(char),
+    );
     fn serialize_str(self, v: &str) -> Result<String> {
         Ok(v.to_owned())
     }
