@@ -86,6 +86,31 @@ pub trait Entry {
     }
 }
 
+/// The [`Entry`] impl of a kind whose members are written by its own `members(&self, e)`:
+/// the tree and the canonical text are filled by that one function, so they cannot drift
+/// apart.
+macro_rules! entry_from_members {
+    ($kind:ty, $event:expr) => {
+        impl Entry for $kind {
+            fn event(&self) -> &'static str {
+                $event
+            }
+
+            fn to_json(&self) -> Json {
+                let mut e = base_entry(self.event(), self.at);
+                self.members(&mut e);
+                e
+            }
+
+            fn to_object_text(&self) -> ObjectText {
+                let mut e = ObjectText::entry(self.event(), self.at);
+                self.members(&mut e);
+                e
+            }
+        }
+    };
+}
+
 /// A new entry object holding `event` and `timestamp`.
 pub fn base_entry(event: &str, at: SimTime) -> Json {
     let mut entry = Json::object();
@@ -446,23 +471,7 @@ impl RiskDecision {
     }
 }
 
-impl Entry for RiskDecision {
-    fn event(&self) -> &'static str {
-        events::RISK_DECISION
-    }
-
-    fn to_json(&self) -> Json {
-        let mut e = base_entry(self.event(), self.at);
-        self.members(&mut e);
-        e
-    }
-
-    fn to_object_text(&self) -> ObjectText {
-        let mut e = ObjectText::entry(self.event(), self.at);
-        self.members(&mut e);
-        e
-    }
-}
+entry_from_members!(RiskDecision, events::RISK_DECISION);
 
 // ---------------------------------------------------------------------------------------------
 // order
@@ -522,23 +531,7 @@ impl OrderSubmitted {
     }
 }
 
-impl Entry for OrderSubmitted {
-    fn event(&self) -> &'static str {
-        events::ORDER
-    }
-
-    fn to_json(&self) -> Json {
-        let mut e = base_entry(self.event(), self.at);
-        self.members(&mut e);
-        e
-    }
-
-    fn to_object_text(&self) -> ObjectText {
-        let mut e = ObjectText::entry(self.event(), self.at);
-        self.members(&mut e);
-        e
-    }
-}
+entry_from_members!(OrderSubmitted, events::ORDER);
 
 // ---------------------------------------------------------------------------------------------
 // execution_report
@@ -643,23 +636,7 @@ impl ExecutionReport {
     }
 }
 
-impl Entry for ExecutionReport {
-    fn event(&self) -> &'static str {
-        events::EXECUTION_REPORT
-    }
-
-    fn to_json(&self) -> Json {
-        let mut e = base_entry(self.event(), self.at);
-        self.members(&mut e);
-        e
-    }
-
-    fn to_object_text(&self) -> ObjectText {
-        let mut e = ObjectText::entry(self.event(), self.at);
-        self.members(&mut e);
-        e
-    }
-}
+entry_from_members!(ExecutionReport, events::EXECUTION_REPORT);
 
 // ---------------------------------------------------------------------------------------------
 // schedule_suspension

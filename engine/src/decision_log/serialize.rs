@@ -59,6 +59,15 @@ pub(crate) fn non_null_members<T: Serialize + ?Sized>(value: &T) -> Option<BTree
     }
 }
 
+/// Serializer methods for scalars of several types that all become `$value` of `$v`.
+macro_rules! scalar_methods {
+    ($ret:ty, |$v:ident| $value:expr; $($method:ident($arg:ty)),* $(,)?) => {$(
+        fn $method(self, $v: $arg) -> Result<$ret> {
+            Ok($value)
+        }
+    )*};
+}
+
 /// Builds one [`Json`] value.
 struct ValueSerializer;
 
@@ -81,32 +90,12 @@ impl ser::Serializer for ValueSerializer {
     fn serialize_bool(self, v: bool) -> Result<Json> {
         Ok(Json::Bool(v))
     }
-    fn serialize_i8(self, v: i8) -> Result<Json> {
-        Ok(Json::int(v))
-    }
-    fn serialize_i16(self, v: i16) -> Result<Json> {
-        Ok(Json::int(v))
-    }
-    fn serialize_i32(self, v: i32) -> Result<Json> {
-        Ok(Json::int(v))
-    }
-    fn serialize_i64(self, v: i64) -> Result<Json> {
-        Ok(Json::int(v))
-    }
+    scalar_methods!(Json, |v| Json::int(v);
+        serialize_i8(i8), serialize_i16(i16), serialize_i32(i32), serialize_i64(i64),
+        serialize_u8(u8), serialize_u16(u16), serialize_u32(u32), serialize_u64(u64),
+    );
     fn serialize_i128(self, _v: i128) -> Result<Json> {
         Err(Unsupported)
-    }
-    fn serialize_u8(self, v: u8) -> Result<Json> {
-        Ok(Json::int(v))
-    }
-    fn serialize_u16(self, v: u16) -> Result<Json> {
-        Ok(Json::int(v))
-    }
-    fn serialize_u32(self, v: u32) -> Result<Json> {
-        Ok(Json::int(v))
-    }
-    fn serialize_u64(self, v: u64) -> Result<Json> {
-        Ok(Json::int(v))
     }
     fn serialize_u128(self, _v: u128) -> Result<Json> {
         Err(Unsupported)
@@ -230,49 +219,28 @@ impl ArrayBuilder {
     }
 }
 
-impl ser::SerializeSeq for ArrayBuilder {
-    type Ok = Json;
-    type Error = Unsupported;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Json> {
-        Ok(self.finish())
-    }
+/// The sequence-like serde traits, which differ only in the name of their push method.
+macro_rules! array_builder_impls {
+    ($($trait_:ident::$method:ident),*) => {$(
+        impl ser::$trait_ for ArrayBuilder {
+            type Ok = Json;
+            type Error = Unsupported;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+                self.push(value)
+            }
+            fn end(self) -> Result<Json> {
+                Ok(self.finish())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for ArrayBuilder {
-    type Ok = Json;
-    type Error = Unsupported;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Json> {
-        Ok(self.finish())
-    }
-}
-
-impl ser::SerializeTupleStruct for ArrayBuilder {
-    type Ok = Json;
-    type Error = Unsupported;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Json> {
-        Ok(self.finish())
-    }
-}
-
-impl ser::SerializeTupleVariant for ArrayBuilder {
-    type Ok = Json;
-    type Error = Unsupported;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Json> {
-        Ok(self.finish())
-    }
-}
+array_builder_impls!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 /// A map, struct or struct variant being built. A repeated key keeps its last value, as
 /// `serde_json`'s map does.
@@ -351,6 +319,15 @@ impl ser::SerializeStructVariant for ObjectBuilder {
     fn end(self) -> Result<Json> {
         Ok(self.finish())
     }
+}
+
+/// Serializer methods that answer [`Unsupported`] whatever they are given.
+macro_rules! unsupported {
+    ($($method:ident($($arg:ty),*) -> $ret:ty;)*) => {$(
+        fn $method(self, $(_: $arg),*) -> Result<$ret> {
+            Err(Unsupported)
+        }
+    )*};
 }
 
 /// The top level of [`non_null_members`]: a struct or a map, whose `null` members are left
@@ -445,64 +422,30 @@ impl ser::Serializer for NonNullMembers {
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Self::Ok> {
         value.serialize(self)
     }
-    fn serialize_bool(self, _v: bool) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_i8(self, _v: i8) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_i16(self, _v: i16) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_i32(self, _v: i32) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_i64(self, _v: i64) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_u8(self, _v: u8) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_u16(self, _v: u16) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_u32(self, _v: u32) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_u64(self, _v: u64) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_f32(self, _v: f32) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_f64(self, _v: f64) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_char(self, _v: char) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_str(self, _v: &str) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_none(self) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_unit(self) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_unit_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-    ) -> Result<Self::Ok> {
-        Err(Unsupported)
+    unsupported! {
+        serialize_bool(bool) -> Self::Ok;
+        serialize_i8(i8) -> Self::Ok;
+        serialize_i16(i16) -> Self::Ok;
+        serialize_i32(i32) -> Self::Ok;
+        serialize_i64(i64) -> Self::Ok;
+        serialize_u8(u8) -> Self::Ok;
+        serialize_u16(u16) -> Self::Ok;
+        serialize_u32(u32) -> Self::Ok;
+        serialize_u64(u64) -> Self::Ok;
+        serialize_f32(f32) -> Self::Ok;
+        serialize_f64(f64) -> Self::Ok;
+        serialize_char(char) -> Self::Ok;
+        serialize_str(&str) -> Self::Ok;
+        serialize_bytes(&[u8]) -> Self::Ok;
+        serialize_none() -> Self::Ok;
+        serialize_unit() -> Self::Ok;
+        serialize_unit_struct(&'static str) -> Self::Ok;
+        serialize_unit_variant(&'static str, u32, &'static str) -> Self::Ok;
+        serialize_seq(Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
@@ -511,37 +454,6 @@ impl ser::Serializer for NonNullMembers {
         _variant: &'static str,
         _value: &T,
     ) -> Result<Self::Ok> {
-        Err(Unsupported)
-    }
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq> {
-        Err(Unsupported)
-    }
-    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple> {
-        Err(Unsupported)
-    }
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleStruct> {
-        Err(Unsupported)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        Err(Unsupported)
-    }
-    fn serialize_struct_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStructVariant> {
         Err(Unsupported)
     }
 }
@@ -560,64 +472,15 @@ impl ser::Serializer for KeySerializer {
     type SerializeStruct = Impossible<String, Unsupported>;
     type SerializeStructVariant = Impossible<String, Unsupported>;
 
-    fn serialize_bool(self, v: bool) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i8(self, v: i8) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i16(self, v: i16) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i32(self, v: i32) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i64(self, v: i64) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i128(self, v: i128) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u8(self, v: u8) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u16(self, v: u16) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u32(self, v: u32) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u64(self, v: u64) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u128(self, v: u128) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_f32(self, _v: f32) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_f64(self, _v: f64) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_char(self, v: char) -> Result<String> {
-        Ok(v.to_string())
-    }
+    scalar_methods!(String, |v| v.to_string();
+        serialize_bool(bool), serialize_i8(i8), serialize_i16(i16), serialize_i32(i32),
+        serialize_i64(i64), serialize_i128(i128), serialize_u8(u8), serialize_u16(u16),
+        serialize_u32(u32), serialize_u64(u64), serialize_u128(u128), serialize_char(char),
+    );
     fn serialize_str(self, v: &str) -> Result<String> {
         Ok(v.to_owned())
     }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_none(self) -> Result<String> {
-        Err(Unsupported)
-    }
     fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_unit(self) -> Result<String> {
-        Err(Unsupported)
-    }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<String> {
         Err(Unsupported)
     }
     fn serialize_unit_variant(
@@ -644,42 +507,20 @@ impl ser::Serializer for KeySerializer {
     ) -> Result<String> {
         Err(Unsupported)
     }
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq> {
-        Err(Unsupported)
-    }
-    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple> {
-        Err(Unsupported)
-    }
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleStruct> {
-        Err(Unsupported)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        Err(Unsupported)
-    }
-    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap> {
-        Err(Unsupported)
-    }
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeStruct> {
-        Err(Unsupported)
-    }
-    fn serialize_struct_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStructVariant> {
-        Err(Unsupported)
+    unsupported! {
+        serialize_f32(f32) -> String;
+        serialize_f64(f64) -> String;
+        serialize_bytes(&[u8]) -> String;
+        serialize_none() -> String;
+        serialize_unit() -> String;
+        serialize_unit_struct(&'static str) -> String;
+        serialize_seq(Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+        serialize_map(Option<usize>) -> Self::SerializeMap;
+        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
     }
 }
 
