@@ -948,10 +948,10 @@ impl Engine {
             self.refuse(now, origin, symbol, "no_price");
             return None;
         };
-        if self.risk.profile(origin.risk_profile).is_none() {
+        let Some(profile) = self.risk.profile(origin.risk_profile) else {
             self.refuse(now, origin, symbol, "unknown_risk_profile");
             return None;
-        }
+        };
         let price = spec.price_to_f64(mark);
         // A flat market has a zero ATR, which risk refuses; one tick is the smallest real range.
         let tick = spec.price_to_f64(crate::domain::Price(1));
@@ -965,10 +965,7 @@ impl Engine {
             .unwrap_or(0.0)
             .max(tick);
         // The stop depends on side, price and ATR only, so it is the same for a resized retry.
-        let stop = self
-            .risk
-            .profile(origin.risk_profile)
-            .map(|profile| StopPlan::from_atr(side, price, atr, &profile.limits));
+        let stop = StopPlan::from_atr(side, price, atr, &profile.limits);
         let equity = self.ledger.total_equity().to_units_f64();
         let account = AccountSnapshot {
             total_equity: equity,
@@ -987,7 +984,7 @@ impl Engine {
                 side,
                 quantity: spec.qty_to_f64(qty),
                 price: Some(price),
-                stop,
+                stop: Some(stop),
             };
             let outcome =
                 match self

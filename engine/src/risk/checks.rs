@@ -876,6 +876,7 @@ fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::risk::{MarkToMarket, RiskEngine, RiskFill, RiskPosition, RiskProfileOverrides};
 
     #[test]
     fn alert_codes_match_their_serde_names() {
@@ -883,7 +884,6 @@ mod tests {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.code());
         }
     }
-    use crate::risk::{MarkToMarket, RiskEngine, RiskFill, RiskPosition, RiskProfileOverrides};
 
     const EQUITY: f64 = 100_000.0;
     const PRICE: f64 = 50_000.0;

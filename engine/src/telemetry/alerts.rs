@@ -17,6 +17,7 @@
 //! plus `alertname`, exactly what Prometheus attaches, so the promtool unit tests built from
 //! our transitions ([`super::promtool`]) compare like for like.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -253,11 +254,6 @@ impl AlertEvaluator {
     /// One evaluation of every rule at `at`. Results are computed for all rules before any
     /// state changes, so a refused evaluation leaves the evaluator as it was.
     fn evaluate(&mut self, store: &MetricsStore, at: SimTime) -> Result<(), AlertError> {
-        struct Outcome<'s> {
-            value: Option<f64>,
-            holds: bool,
-            series_labels: &'s LabelSet,
-        }
         // Each rule's series, looked up once: they are walked twice below.
         let series_by_rule: Vec<Vec<(&SeriesKey, &Series)>> = self
             .group
@@ -294,25 +290,7 @@ impl AlertEvaluator {
                     holds,
                     series_labels: &key.labels,
                 };
-                match by_alert.entry(labels) {
-                    Entry::Vacant(slot) => {
-                        slot.insert(outcome);
-                    }
-                    // Only series in the result vector collide in Prometheus: a holding series
-                    // wins over one that does not hold, two holding ones are an error.
-                    Entry::Occupied(mut slot) => {
-                        if slot.get().holds && outcome.holds {
-                            return Err(AlertError::DuplicateAlertLabels {
-                                rule: rule.name.clone(),
-                                at,
-                                labels: (*slot.key()).clone(),
-                            });
-                        }
-                        if !slot.get().holds {
-                            slot.insert(outcome);
-                        }
-                    }
-                }
+                add_outcome(&mut by_alert, labels, outcome, rule, at)?;
             }
             outcomes.push(by_alert);
         }
@@ -396,6 +374,43 @@ impl AlertEvaluator {
         }
         Ok(())
     }
+}
+
+/// One series' result for a rule at an evaluation, keyed in its rule's map by alert labels.
+struct Outcome<'s> {
+    value: Option<f64>,
+    holds: bool,
+    series_labels: &'s LabelSet,
+}
+
+/// Files `outcome` under its alert `labels`. Only series in the result vector collide in
+/// Prometheus: a holding series wins over one that does not hold, two holding ones are an
+/// error.
+fn add_outcome<'s, K: Ord + Borrow<LabelSet>>(
+    by_alert: &mut BTreeMap<K, Outcome<'s>>,
+    labels: K,
+    outcome: Outcome<'s>,
+    rule: &AlertRule,
+    at: SimTime,
+) -> Result<(), AlertError> {
+    match by_alert.entry(labels) {
+        Entry::Vacant(slot) => {
+            slot.insert(outcome);
+        }
+        Entry::Occupied(mut slot) => {
+            if slot.get().holds && outcome.holds {
+                return Err(AlertError::DuplicateAlertLabels {
+                    rule: rule.name.clone(),
+                    at,
+                    labels: slot.key().borrow().clone(),
+                });
+            }
+            if !slot.get().holds {
+                slot.insert(outcome);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Brings `cache` in line with `series`, the series of `rule`'s metric: entry `i` holds the
@@ -507,11 +522,6 @@ mod tests {
         store: &MetricsStore,
         at: SimTime,
     ) -> Result<(), AlertError> {
-        struct Outcome<'s> {
-            value: Option<f64>,
-            holds: bool,
-            series_labels: &'s LabelSet,
-        }
         let mut outcomes: Vec<BTreeMap<LabelSet, Outcome>> =
             Vec::with_capacity(this.group.rules.len());
         for rule in &this.group.rules {
@@ -532,25 +542,7 @@ mod tests {
                     holds,
                     series_labels: &key.labels,
                 };
-                match by_alert.entry(labels) {
-                    Entry::Vacant(slot) => {
-                        slot.insert(outcome);
-                    }
-                    // Only series in the result vector collide in Prometheus: a holding series
-                    // wins over one that does not hold, two holding ones are an error.
-                    Entry::Occupied(mut slot) => {
-                        if slot.get().holds && outcome.holds {
-                            return Err(AlertError::DuplicateAlertLabels {
-                                rule: rule.name.clone(),
-                                at,
-                                labels: slot.key().clone(),
-                            });
-                        }
-                        if !slot.get().holds {
-                            slot.insert(outcome);
-                        }
-                    }
-                }
+                add_outcome(&mut by_alert, labels, outcome, rule, at)?;
             }
             outcomes.push(by_alert);
         }

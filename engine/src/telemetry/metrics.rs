@@ -458,18 +458,6 @@ impl TelemetryPayload {
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
-
-    /// The keys and values, taken out (to hand the map back for reuse).
-    pub fn into_values(self) -> BTreeMap<String, f64> {
-        self.values
-    }
-}
-
-impl From<BTreeMap<String, f64>> for TelemetryPayload {
-    /// A payload holding these keys and values (the scheduler's run metrics, taken as they are).
-    fn from(values: BTreeMap<String, f64>) -> TelemetryPayload {
-        TelemetryPayload { values }
-    }
 }
 
 /// Every series recorded during a run.
