@@ -196,33 +196,6 @@ impl RunTelemetry {
     pub fn to_map(&self) -> BTreeMap<String, f64> {
         self.iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
-
-    /// Makes `map` equal to [`RunTelemetry::to_map`], reusing the keys `map` already holds: a
-    /// driver that keeps one map for a schedule's runs (which report nearly the same names
-    /// every time) allocates no key strings in the steady state.
-    pub fn write_into(&self, map: &mut BTreeMap<String, f64>) {
-        // The usual case: the same names as last time. Both sides are in name order, so one
-        // walk compares and assigns; on any difference the general path finishes the job.
-        if map.len() == self.len()
-            && map.iter_mut().zip(self.iter()).all(|((mk, mv), (k, v))| {
-                mk == k && {
-                    *mv = v;
-                    true
-                }
-            })
-        {
-            return;
-        }
-        map.retain(|k, _| MetricName::from_name(k).is_some_and(|m| self.contains(m)));
-        for (k, v) in self.iter() {
-            match map.get_mut(k) {
-                Some(slot) => *slot = v,
-                None => {
-                    map.insert(k.to_owned(), v);
-                }
-            }
-        }
-    }
 }
 
 impl PartialEq for RunTelemetry {
@@ -364,30 +337,6 @@ mod tests {
                 prop_assert_eq!(t.get(*m).map(f64::to_bits), map.get(m.as_str()).map(|v| v.to_bits()));
             }
             prop_assert_eq!(t.get_by_name("volatility"), None);
-        }
-    }
-
-    proptest! {
-        /// Writing into a map leaves exactly the run's names and values, whatever the map
-        /// held before (other names, some of the same, exactly the same).
-        #[test]
-        fn written_maps_equal_a_fresh_map(
-            sets in proptest::collection::vec((name(), any::<f64>()), 0..40),
-            old in proptest::collection::btree_map("[a-z_]{1,12}", any::<f64>(), 0..12),
-            old_names in proptest::collection::vec((name(), any::<f64>()), 0..40),
-            same_names in any::<bool>(),
-        ) {
-            let t: RunTelemetry = sets.iter().copied().collect();
-            let bits = |m: &BTreeMap<String, f64>| -> Vec<(String, u64)> {
-                m.iter().map(|(k, v)| (k.clone(), v.to_bits())).collect()
-            };
-            let mut from_names: BTreeMap<String, f64> =
-                old_names.iter().map(|(m, v)| (m.as_str().to_owned(), *v)).collect();
-            from_names.extend(old);
-            let same: BTreeMap<String, f64> = t.iter().map(|(k, _)| (k.to_owned(), -1.0)).collect();
-            let mut map = if same_names { same } else { from_names };
-            t.write_into(&mut map);
-            prop_assert_eq!(bits(&map), bits(&t.to_map()));
         }
     }
 
