@@ -271,6 +271,15 @@ pub fn resource_status(ratios: &[f64]) -> ResourceStatus {
     }
 }
 
+/// Process CPU and peak memory as fractions of their budgets (see [`ratio`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ResourceRatios {
+    /// CPU use / CPU budget.
+    pub cpu: f64,
+    /// Peak resident memory / memory budget.
+    pub memory: f64,
+}
+
 /// The verdict rule, in one place.
 ///
 /// The load test **fails** when any of these holds, and passes otherwise:
@@ -282,11 +291,15 @@ pub fn resource_status(ratios: &[f64]) -> ResourceStatus {
 ///    (`resource_status` `error`); a `warning` does not fail the test;
 /// 3. `schedule_runs.failed > 0` — a run that failed is not a fast run.
 ///
+/// `resources` is `None` where process CPU and memory are not part of the measurement (the load
+/// test in simulated time inside a scenario): criterion 2 is then left out of the result — not
+/// reported as passed. A real run always passes `Some`; a ratio that could not be measured is
+/// NaN there and fails.
+///
 /// Returns the verdict and every criterion with its observed value, in that order.
 pub fn judge(
     latency_p99_ms: f64,
-    cpu_ratio: f64,
-    memory_ratio: f64,
+    resources: Option<ResourceRatios>,
     failed_runs: u64,
 ) -> (Verdict, Vec<ThresholdResult>) {
     let below = |metric: &str, observed: f64, limit: f64| ThresholdResult {
@@ -297,18 +310,22 @@ pub fn judge(
         // NaN compares false: an unmeasured value never passes.
         passed: observed < limit,
     };
-    let thresholds = vec![
-        below("latency_ms.p99", latency_p99_ms, LATENCY_CRITERION_MS),
-        below("resources.cpu_ratio", cpu_ratio, 1.0),
-        below("resources.memory_ratio", memory_ratio, 1.0),
-        ThresholdResult {
-            metric: "schedule_runs.failed".to_owned(),
-            comparison: "==".to_owned(),
-            limit: 0.0,
-            observed: failed_runs as f64,
-            passed: failed_runs == 0,
-        },
-    ];
+    let mut thresholds = vec![below(
+        "latency_ms.p99",
+        latency_p99_ms,
+        LATENCY_CRITERION_MS,
+    )];
+    if let Some(r) = resources {
+        thresholds.push(below("resources.cpu_ratio", r.cpu, 1.0));
+        thresholds.push(below("resources.memory_ratio", r.memory, 1.0));
+    }
+    thresholds.push(ThresholdResult {
+        metric: "schedule_runs.failed".to_owned(),
+        comparison: "==".to_owned(),
+        limit: 0.0,
+        observed: failed_runs as f64,
+        passed: failed_runs == 0,
+    });
     let verdict = if thresholds.iter().all(|t| t.passed) {
         Verdict::Pass
     } else {
@@ -361,14 +378,35 @@ mod tests {
                 Verdict::Fail,
             ),
         ];
-        for (name, (p99, cpu, mem, failed), want) in cases {
-            let (verdict, thresholds) = judge(p99, cpu, mem, failed);
+        for (name, (p99, cpu, memory, failed), want) in cases {
+            let resources = ResourceRatios { cpu, memory };
+            let (verdict, thresholds) = judge(p99, Some(resources), failed);
             assert_eq!(verdict, want, "{name}");
             assert_eq!(thresholds.len(), 4, "{name}");
             assert_eq!(
                 verdict == Verdict::Pass,
                 thresholds.iter().all(|t| t.passed),
                 "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_resources_only_latency_and_failures_are_judged() {
+        let cases = [
+            ("fast, no failure", (12.0, 0), Verdict::Pass),
+            ("p99 at 250", (250.0, 0), Verdict::Fail),
+            ("a failed run", (12.0, 1), Verdict::Fail),
+            ("latency not measured", (f64::NAN, 0), Verdict::Fail),
+        ];
+        for (name, (p99, failed), want) in cases {
+            let (verdict, thresholds) = judge(p99, None, failed);
+            assert_eq!(verdict, want, "{name}");
+            let metrics: Vec<&str> = thresholds.iter().map(|t| t.metric.as_str()).collect();
+            assert_eq!(
+                metrics,
+                ["latency_ms.p99", "schedule_runs.failed"],
+                "{name}: resources are left out, not reported as passed"
             );
         }
     }

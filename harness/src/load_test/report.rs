@@ -8,8 +8,8 @@ use std::path::Path;
 use hdrhistogram::Histogram;
 use stage4_reports::load_test::{
     LatencyPercentiles, LoadMode, LoadTestReport, LoadTestSettings, OverheadPercentiles,
-    ResourceUsage, RunLatency, RunManifest, SCHEMA_VERSION, ScheduleRuns, judge, ratio,
-    resource_status,
+    ResourceRatios, ResourceUsage, RunLatency, RunManifest, SCHEMA_VERSION, ScheduleRuns, judge,
+    ratio, resource_status,
 };
 
 use super::plan::{LoadTestPlan, Pacing, ScheduleSource};
@@ -50,7 +50,11 @@ pub fn build(plan: &LoadTestPlan, m: &Measurements, generated_at: String) -> Loa
     let wall_s = m.wall.as_secs_f64();
     let cpu_ratio = round(ratio(m.usage.cpu_percent, plan.cpu_budget_percent), 4);
     let memory_ratio = round(ratio(m.usage.peak_rss_mb, plan.memory_budget_mb), 4);
-    let (verdict, thresholds) = judge(latency_ms.p99, cpu_ratio, memory_ratio, m.failed_runs);
+    let resources = ResourceRatios {
+        cpu: cpu_ratio,
+        memory: memory_ratio,
+    };
+    let (verdict, thresholds) = judge(latency_ms.p99, Some(resources), m.failed_runs);
     let (source, config_path, scheduler) = match &plan.source {
         ScheduleSource::Synthetic => ("synthetic", None, None),
         ScheduleSource::Config { path, scheduler } => (

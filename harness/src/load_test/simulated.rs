@@ -11,7 +11,7 @@
 
 use stage4_engine::domain::SimDuration;
 use stage4_engine::scheduler::{RunOutcome, SimulatedCompute};
-use stage4_reports::load_test::LATENCY_CRITERION_MS;
+use stage4_reports::load_test::{Verdict, judge};
 
 use super::world::{LoadWorld, SYMBOLS, ScheduleSet, WorldError};
 
@@ -70,9 +70,10 @@ impl SimulatedLoadTest {
         sorted[rank.min(sorted.len()) - 1].as_millis_f64()
     }
 
-    /// `true` when p99 is under the 250 ms criterion and no run failed.
+    /// The load-test verdict rule ([`judge`]) without the resource criteria: `true` when p99
+    /// is under the 250 ms criterion and no run failed.
     pub fn passed(&self) -> bool {
-        self.percentile_ms(0.99) < LATENCY_CRITERION_MS && self.failed_runs == 0
+        judge(self.percentile_ms(0.99), None, self.failed_runs).0 == Verdict::Pass
     }
 }
 

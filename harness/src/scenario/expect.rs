@@ -468,3 +468,433 @@ fn readable(d: SimDuration) -> String {
         d.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each check's edges, on hand-made observations: what passes, what fails and what the
+    //! detail says. The scenario snapshots cover the checks on real runs; these pin the rules.
+    use std::path::Path;
+
+    use stage4_engine::decision_log::entry::base_entry;
+    use stage4_engine::decision_log::{Algorithm, DecisionLogWriter, SigningKey};
+    use stage4_engine::telemetry::{LabelSet, MetricName, MetricsStore};
+
+    use super::*;
+    use crate::scenario::observe::{ActionResult, Observations, OrderSeen};
+    use crate::scenario::plan::{self, Check};
+
+    const PLAN: &str = r#"
+name = "unit"
+description = "expectation rules"
+seed = 1
+as_of = "2026-11-28T09:00:00Z"
+duration = "1h"
+
+[market]
+venues = ["binance"]
+symbols = ["BTC_USDT"]
+bar = "1m"
+
+[[schedules]]
+name = "mr_core"
+strategy = { kind = "mean_reversion", lookback = 30 }
+cadence = "60s"
+"#;
+
+    const KEY: &str = "unit-test-decision-log-key";
+
+    fn start() -> SimTime {
+        SimTime::parse_rfc3339("2026-11-28T09:00:00Z").unwrap()
+    }
+
+    fn at(minutes: u64) -> SimTime {
+        start() + SimDuration::from_mins(minutes)
+    }
+
+    fn outcome(observations: Observations) -> RunOutcome {
+        RunOutcome {
+            plan: plan::parse(Path::new("unit.toml"), PLAN).unwrap(),
+            digest: String::new(),
+            sim_digest: String::new(),
+            decision_log: String::new(),
+            log_key: SigningKey::new(KEY, Some("k1".into())),
+            observations,
+            exposition: String::new(),
+            metrics: MetricsStore::new(),
+            promtool_tests: String::new(),
+            last_alert_evaluation: None,
+            final_pnl: 0.0,
+            final_equity: 0.0,
+            daily_loss_limit: 0.0,
+        }
+    }
+
+    fn judge(outcome: &RunOutcome, check: Check) -> Verdict {
+        let e = Expectation {
+            index: 1,
+            check,
+            description: "unit".into(),
+        };
+        verdict(outcome, &[], &e)
+    }
+
+    fn transition(minutes: u64, kind: TransitionKind, schedule: &str) -> AlertTransition {
+        AlertTransition {
+            at: at(minutes),
+            kind,
+            rule: "MultiStrategySchedulerLatencyHigh".into(),
+            labels: LabelSet::schedule(schedule),
+            annotations: LabelSet::new(),
+            value: Some(1.0),
+            active_at: at(minutes),
+        }
+    }
+
+    fn order(minutes: u64, schedule: &str) -> OrderSeen {
+        OrderSeen {
+            at: at(minutes),
+            schedule: schedule.into(),
+            venue: stage4_engine::domain::VenueId::new("binance").unwrap(),
+            symbol: stage4_engine::domain::Symbol::new("BTC_USDT").unwrap(),
+            side: stage4_engine::domain::Side::Buy,
+            qty: 0.1,
+            unwind: false,
+        }
+    }
+
+    #[test]
+    fn an_alert_fires_only_for_its_schedule_after_the_fault_and_within_the_deadline() {
+        use TransitionKind::{Firing, Pending};
+        let obs = Observations {
+            alerts: vec![
+                transition(1, Firing, "mr_core"), // before the fault: ignored
+                transition(4, Firing, "xex_arb"), // another schedule: ignored
+                transition(6, Pending, "mr_core"),
+                transition(8, Firing, "mr_core"),
+            ],
+            ..Observations::default()
+        };
+        let o = outcome(obs);
+        let fires = |after: u64, within: Option<u64>, schedule: Option<&str>| {
+            judge(
+                &o,
+                Check::AlertFires {
+                    alert: "MultiStrategySchedulerLatencyHigh".into(),
+                    after: Some(at(after)),
+                    within: within.map(SimDuration::from_mins),
+                    schedule: schedule.map(Into::into),
+                },
+            )
+        };
+        let cases = [
+            ((3, Some(5), Some("mr_core")), true, "fired at 8m"),
+            ((3, Some(4), Some("mr_core")), false, "fired at 8m, 1m late"),
+            ((3, None, Some("mr_core")), true, "fired at 8m"),
+            ((3, Some(2), None), true, "fired at 4m"),
+            ((9, None, Some("mr_core")), false, "never fired"),
+        ];
+        for ((after, within, schedule), passed, detail) in cases {
+            let v = fires(after, within, schedule);
+            assert_eq!(
+                v.passed, passed,
+                "{after} {within:?} {schedule:?}: {}",
+                v.detail
+            );
+            assert!(v.detail.contains(detail), "{} vs {detail}", v.detail);
+            assert_eq!(v.kind, "alert_fires");
+        }
+    }
+
+    #[test]
+    fn an_alert_clears_only_when_the_same_instance_resolves_in_time() {
+        use TransitionKind::{Firing, Resolved};
+        let clears = |alerts: Vec<AlertTransition>, within: u64| {
+            let obs = Observations {
+                alerts,
+                ..Observations::default()
+            };
+            judge(
+                &outcome(obs),
+                Check::AlertClears {
+                    alert: "MultiStrategySchedulerLatencyHigh".into(),
+                    after: at(10),
+                    within: SimDuration::from_mins(within),
+                    schedule: Some("mr_core".into()),
+                },
+            )
+        };
+        let fired = transition(5, Firing, "mr_core");
+        let cases = [
+            (
+                vec![fired.clone(), transition(12, Resolved, "mr_core")],
+                5,
+                true,
+                "cleared at 12m",
+            ),
+            (
+                vec![fired.clone(), transition(17, Resolved, "mr_core")],
+                5,
+                false,
+                "2m late",
+            ),
+            (vec![fired.clone()], 5, false, "still firing at the end"),
+            // Another schedule's resolution is not this alert clearing.
+            (
+                vec![fired.clone(), transition(12, Resolved, "xex_arb")],
+                5,
+                false,
+                "still firing",
+            ),
+            (vec![], 5, false, "never fired, so it cannot clear"),
+            // Fired again after the first resolution: the last firing must clear too.
+            (
+                vec![
+                    fired.clone(),
+                    transition(11, Resolved, "mr_core"),
+                    transition(13, Firing, "mr_core"),
+                ],
+                5,
+                false,
+                "still firing",
+            ),
+        ];
+        for (alerts, within, passed, detail) in cases {
+            let v = clears(alerts, within);
+            assert_eq!(v.passed, passed, "{}", v.detail);
+            assert!(v.detail.contains(detail), "{} vs {detail}", v.detail);
+        }
+        // Without a schedule filter, the instance that fired last must be the one resolving.
+        let obs = Observations {
+            alerts: vec![
+                transition(3, Firing, "xex_arb"),
+                transition(5, Firing, "mr_core"),
+                transition(12, Resolved, "xex_arb"),
+            ],
+            ..Observations::default()
+        };
+        let any_schedule = Check::AlertClears {
+            alert: "MultiStrategySchedulerLatencyHigh".into(),
+            after: at(10),
+            within: SimDuration::from_mins(5),
+            schedule: None,
+        };
+        let v = judge(&outcome(obs), any_schedule);
+        assert!(
+            !v.passed && v.detail.contains("still firing"),
+            "{}",
+            v.detail
+        );
+    }
+
+    #[test]
+    fn order_windows_are_half_open_and_filter_by_schedule() {
+        let obs = Observations {
+            orders: vec![order(10, "mr_core"), order(20, "xex_arb")],
+            ..Observations::default()
+        };
+        let o = outcome(obs);
+        let none_between = |from: u64, to: u64, schedule: Option<&str>| {
+            judge(
+                &o,
+                Check::NoOrdersBetween {
+                    from: at(from),
+                    to: at(to),
+                    schedule: schedule.map(Into::into),
+                },
+            )
+            .passed
+        };
+        assert!(none_between(0, 10, None), "`to` is excluded");
+        assert!(!none_between(10, 11, None), "`from` is included");
+        assert!(none_between(15, 30, Some("mr_core")));
+        assert!(!none_between(15, 30, None));
+        let after = |from: u64, schedule: Option<&str>| {
+            judge(
+                &o,
+                Check::OrdersAfter {
+                    from: at(from),
+                    schedule: schedule.map(Into::into),
+                },
+            )
+        };
+        assert!(after(10, Some("mr_core")).passed);
+        assert!(!after(11, Some("mr_core")).passed);
+        let v = after(11, None);
+        assert!(
+            v.passed && v.detail == "1 order(s), the first at 20m",
+            "{}",
+            v.detail
+        );
+    }
+
+    #[test]
+    fn a_metric_needs_samples_and_every_sample_in_bounds() {
+        let mut o = outcome(Observations::default());
+        let name = MetricName::new("bot_core_multi_strategy_latency_ms").unwrap();
+        let metric = |o: &RunOutcome, min: Option<f64>, max: Option<f64>| {
+            judge(
+                o,
+                Check::Metric {
+                    metric: "latency_ms".into(),
+                    schedule: Some("mr_core".into()),
+                    max,
+                    min,
+                },
+            )
+        };
+        let v = metric(&o, None, Some(100.0));
+        assert!(
+            !v.passed && v.detail == "no samples of latency_ms",
+            "{}",
+            v.detail
+        );
+        for (minutes, value) in [(1, 40.0), (2, 120.0), (3, 60.0)] {
+            o.metrics
+                .record(&name, &LabelSet::schedule("mr_core"), at(minutes), value)
+                .unwrap();
+        }
+        // Another schedule's samples do not count.
+        o.metrics
+            .record(&name, &LabelSet::schedule("xex_arb"), at(1), 5000.0)
+            .unwrap();
+        let cases = [
+            (None, Some(120.0), true),
+            (None, Some(119.99), false),
+            (Some(40.0), None, true),
+            (Some(40.01), None, false),
+            (Some(0.0), Some(200.0), true),
+        ];
+        for (min, max, passed) in cases {
+            let v = metric(&o, min, max);
+            assert_eq!(v.passed, passed, "{min:?}..{max:?}: {}", v.detail);
+            assert_eq!(v.detail, "3 samples in [40, 120]");
+        }
+    }
+
+    #[test]
+    fn pnl_bounds_are_strict_and_drawdown_bound_inclusive() {
+        let mut o = outcome(Observations::default());
+        o.final_pnl = 10.004;
+        let pnl =
+            |above: Option<f64>, below: Option<f64>| judge(&o, Check::Pnl { above, below }).passed;
+        assert!(pnl(Some(9.99), Some(10.01)));
+        assert!(
+            !pnl(Some(10.0), None),
+            "10.004 rounds to 10.00, not above 10"
+        );
+        assert!(!pnl(None, Some(10.0)));
+        o.observations.drawdown.points = vec![(at(1), -1.5), (at(2), -3.254), (at(3), -0.5)];
+        let dd = |bound: f64| judge(&o, Check::DrawdownAbove { bound });
+        assert!(dd(-3.25).passed, "-3.254 rounds to -3.25");
+        assert!(!dd(-3.24).passed);
+        assert_eq!(dd(-5.0).detail, "worst drawdown -3.25 %");
+    }
+
+    #[test]
+    fn rollback_states_must_match_exactly_in_order() {
+        let obs = Observations {
+            rollback: vec![(at(5), "active"), (at(20), "expired")],
+            ..Observations::default()
+        };
+        let o = outcome(obs);
+        let states = |s: &[&str]| {
+            judge(
+                &o,
+                Check::Rollback {
+                    states: s.iter().map(|x| (*x).to_owned()).collect(),
+                },
+            )
+        };
+        let v = states(&["active", "expired"]);
+        assert!(
+            v.passed && v.detail == "override went active → expired",
+            "{}",
+            v.detail
+        );
+        assert!(!states(&["active"]).passed, "a prefix is not enough");
+        assert!(!states(&["expired", "active"]).passed);
+        assert!(!states(&[]).passed);
+    }
+
+    #[test]
+    fn an_action_that_did_not_run_or_lacks_a_finding_fails() {
+        let obs = Observations {
+            actions: vec![ActionResult {
+                index: 1,
+                at: at(10),
+                name: "compliance_audit".into(),
+                status: "warn".into(),
+                audit_status: Some(crate::escalation::AuditStatus::Warn),
+                warnings: vec!["tls.expiry".into()],
+                issues: vec![],
+                detail: String::new(),
+            }],
+            ..Observations::default()
+        };
+        let o = outcome(obs);
+        let audit = |action: usize, status: &str, warning: &str| {
+            judge(
+                &o,
+                Check::AuditStatus {
+                    action,
+                    status: Some(status.into()),
+                    warnings_include: vec![warning.into()],
+                    issues_include: vec![],
+                },
+            )
+        };
+        assert!(audit(1, "warn", "tls.expiry").passed);
+        let v = audit(1, "warn", "rbac.scopes");
+        assert!(!v.passed && v.detail.contains("missing warnings [\"rbac.scopes\"]"));
+        assert!(!audit(1, "ok", "tls.expiry").passed);
+        let v = audit(2, "warn", "tls.expiry");
+        assert!(
+            !v.passed && v.detail == "action 2 did not run",
+            "{}",
+            v.detail
+        );
+    }
+
+    #[test]
+    fn the_decision_log_must_verify_under_the_run_key_and_be_sealed() {
+        let log = |seal: bool| {
+            let mut w = DecisionLogWriter::new_chained(
+                SigningKey::new(KEY, Some("k1".into())),
+                Algorithm::HmacSha256,
+            );
+            let mut text = String::new();
+            for minutes in 1..=3 {
+                text.push_str(&w.append(base_entry("order", at(minutes))));
+                text.push('\n');
+            }
+            if seal {
+                text.push_str(&w.seal(at(4)).unwrap());
+                text.push('\n');
+            }
+            text
+        };
+        let check = |decision_log: String| {
+            let mut o = outcome(Observations::default());
+            o.decision_log = decision_log;
+            judge(&o, Check::DecisionLogVerifies)
+        };
+        let v = check(log(true));
+        assert!(
+            v.passed && v.detail == "4 entries, 0 bad line(s), sealed: true",
+            "{}",
+            v.detail
+        );
+        assert!(
+            !check(log(false)).passed,
+            "an unsealed log can be cut short unnoticed"
+        );
+        let tampered = log(true).replacen("order", "ordeR", 1);
+        let v = check(tampered);
+        // The edited line fails its signature, the next one its link to it.
+        assert!(
+            !v.passed && v.detail.contains("2 bad line(s)"),
+            "{}",
+            v.detail
+        );
+    }
+}
