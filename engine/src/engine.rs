@@ -282,6 +282,8 @@ pub struct Engine {
     /// The run being recorded's telemetry payload as (key, value) pairs in key order, kept to
     /// reuse its allocation.
     run_metrics: Vec<(&'static str, f64)>,
+    /// The decision-log entry being written: one object whose buffers every line reuses.
+    entry_text: ObjectText,
 }
 
 impl Engine {
@@ -386,6 +388,7 @@ impl Engine {
             routes,
             run_metrics: Vec::new(),
             risk_profiles,
+            entry_text: ObjectText::new(),
         })
     }
 
@@ -468,8 +471,8 @@ impl Engine {
 
     fn write<E: Entry>(&mut self, entry: &E) {
         if let Some(w) = &mut self.log {
-            self.log_lines
-                .push(w.append_text(&mut entry.to_object_text()));
+            entry.write_object_text(&mut self.entry_text);
+            self.log_lines.push(w.append_text(&mut self.entry_text));
         }
     }
 
@@ -715,8 +718,8 @@ impl Engine {
                 let signal_id = format!("{}:{}:{started_at}", record.schedule, signal.symbol);
                 ctx.signal_id = Some(signal_id.clone());
                 if let Some(w) = &mut self.log {
-                    self.log_lines
-                        .push(w.append_text(&mut log_entry::strategy_signal_text(&ctx, signal)));
+                    log_entry::write_strategy_signal_text(&ctx, signal, &mut self.entry_text);
+                    self.log_lines.push(w.append_text(&mut self.entry_text));
                 }
                 let origin = OrderOrigin {
                     schedule,
@@ -1462,9 +1465,10 @@ impl Engine {
     /// canonical text.
     fn log_json(&mut self, at: SimTime, event: &str, fill: impl FnOnce(&mut ObjectText)) {
         if let Some(w) = &mut self.log {
-            let mut e = ObjectText::entry(event, at);
-            fill(&mut e);
-            self.log_lines.push(w.append_text(&mut e));
+            let e = &mut self.entry_text;
+            e.start_entry(event, at);
+            fill(e);
+            self.log_lines.push(w.append_text(e));
         }
     }
 

@@ -84,6 +84,11 @@ pub trait Entry {
     fn to_object_text(&self) -> ObjectText {
         ObjectText::from_json(&self.to_json()).expect("entries are JSON objects")
     }
+    /// [`to_object_text`](Self::to_object_text) into an object kept by the caller, whose
+    /// previous members are dropped: a writer of many lines reuses one object's buffers.
+    fn write_object_text(&self, out: &mut ObjectText) {
+        *out = self.to_object_text();
+    }
 }
 
 /// The [`Entry`] impl of a kind whose members are written by its own `members(&self, e)`:
@@ -103,9 +108,14 @@ macro_rules! entry_from_members {
             }
 
             fn to_object_text(&self) -> ObjectText {
-                let mut e = ObjectText::entry(self.event(), self.at);
-                self.members(&mut e);
+                let mut e = ObjectText::new();
+                self.write_object_text(&mut e);
                 e
+            }
+
+            fn write_object_text(&self, out: &mut ObjectText) {
+                out.start_entry(self.event(), self.at);
+                self.members(out);
             }
         }
     };
@@ -123,21 +133,30 @@ pub fn base_entry(event: &str, at: SimTime) -> Json {
 /// Formats a number the way the reference journal does: `%.10f` with trailing zeros (and a
 /// trailing point) stripped, `"0"` for zero; `nan`/`inf`/`-inf` as Python prints them.
 pub fn journal_decimal(v: f64) -> String {
+    let mut text = String::with_capacity(24);
+    write_journal_decimal(v, &mut text);
+    text
+}
+
+/// Appends [`journal_decimal`] of `v` to `out` without allocating.
+pub fn write_journal_decimal(v: f64, out: &mut String) {
     if v.is_nan() {
-        return "nan".to_owned();
+        return out.push_str("nan");
     }
     if v.is_infinite() {
-        return if v > 0.0 { "inf" } else { "-inf" }.to_owned();
+        return out.push_str(if v > 0.0 { "inf" } else { "-inf" });
     }
-    let mut text = String::with_capacity(24);
-    write!(text, "{v:.10}").expect("writing to a String cannot fail");
-    let kept = text.trim_end_matches('0').trim_end_matches('.').len();
-    text.truncate(kept);
-    if matches!(text.as_str(), "" | "-0") {
-        text.clear();
-        text.push('0');
+    let start = out.len();
+    write!(out, "{v:.10}").expect("writing to a String cannot fail");
+    let kept = out[start..]
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .len();
+    out.truncate(start + kept);
+    if matches!(&out[start..], "" | "-0") {
+        out.truncate(start);
+        out.push('0');
     }
-    text
 }
 
 /// A value as the reference journal stringifies signal metadata: strings as they are,
@@ -315,9 +334,16 @@ pub fn strategy_signal(ctx: &SignalContext, signal: &Signal) -> Json {
 
 /// [`strategy_signal`] as canonical text (the engine's hot path).
 pub fn strategy_signal_text(ctx: &SignalContext, signal: &Signal) -> ObjectText {
-    let mut e = ObjectText::entry(events::STRATEGY_SIGNAL, ctx.at);
-    signal_members(ctx, signal, &mut e);
+    let mut e = ObjectText::new();
+    write_strategy_signal_text(ctx, signal, &mut e);
     e
+}
+
+/// [`strategy_signal_text`] into an object kept by the caller (its previous members are
+/// dropped), so a run's signals reuse one object's buffers.
+pub fn write_strategy_signal_text(ctx: &SignalContext, signal: &Signal, out: &mut ObjectText) {
+    out.start_entry(events::STRATEGY_SIGNAL, ctx.at);
+    signal_members(ctx, signal, out);
 }
 
 fn signal_members(ctx: &SignalContext, signal: &Signal, e: &mut impl Members) {
@@ -371,8 +397,12 @@ fn signal_members(ctx: &SignalContext, signal: &Signal, e: &mut impl Members) {
             .as_deref()
             .unwrap_or(&ctx.risk_profile),
     );
-    e.put_str("confidence", &journal_decimal(signal.confidence));
-    e.put_str("latency_ms", &journal_decimal(ctx.latency_ms));
+    scratch.clear();
+    write_journal_decimal(signal.confidence, &mut scratch);
+    e.put_str("confidence", &scratch);
+    scratch.clear();
+    write_journal_decimal(ctx.latency_ms, &mut scratch);
+    e.put_str("latency_ms", &scratch);
     scratch.clear();
     scratch.push_str(&ctx.environment);
     scratch.push_str(".multi_strategy.");
@@ -1138,6 +1168,10 @@ mod tests {
             (f64::INFINITY, "inf"),
         ] {
             assert_eq!(journal_decimal(v), shown, "{v:?}");
+            // Appended after other text, the same characters.
+            let mut after = String::from("x-0");
+            write_journal_decimal(v, &mut after);
+            assert_eq!(after, format!("x-0{shown}"), "{v:?}");
         }
     }
 
