@@ -547,7 +547,12 @@ impl Engine {
 
     /// Applies an execution report.
     pub fn on_exec(&mut self, now: SimTime, report: &ExecReport) {
-        let tracked = self.orders.get(&report.client_order_id).cloned();
+        // A terminal report ends the order's tracking: take it out rather than copy it.
+        let tracked = if report.is_terminal() {
+            self.orders.remove(&report.client_order_id)
+        } else {
+            self.orders.get(&report.client_order_id).cloned()
+        };
         let spec = self.market.spec(report.venue, report.symbol).cloned();
         let to_f = |q: Qty| spec.as_ref().map_or(0.0, |s| s.qty_to_f64(q));
         let outcome = match report.kind {
@@ -631,9 +636,6 @@ impl Engine {
                 group = self.groups.on_end(report.client_order_id);
             }
         }
-        if report.is_terminal() {
-            self.orders.remove(&report.client_order_id);
-        }
         if let Some(id) = group
             && let Some(done) = self.groups.take_if_done(id)
         {
@@ -715,7 +717,14 @@ impl Engine {
         };
         for batch in batches {
             for signal in &batch.signals {
-                let signal_id = format!("{}:{}:{started_at}", record.schedule, signal.symbol);
+                // `schedule:symbol:started_at`, composed without the formatting machinery.
+                let symbol = signal.symbol.as_str();
+                let mut signal_id = String::with_capacity(
+                    record.schedule.len() + symbol.len() + started_at.len() + 2,
+                );
+                for part in [&*record.schedule, ":", symbol, ":", &started_at] {
+                    signal_id.push_str(part);
+                }
                 ctx.signal_id = Some(signal_id.clone());
                 if let Some(w) = &mut self.log {
                     log_entry::write_strategy_signal_text(&ctx, signal, &mut self.entry_text);
