@@ -573,7 +573,7 @@ impl Engine {
                 price: spec.as_ref().map_or(0.0, |s| s.price_to_f64(price)),
                 quantity: to_f(qty),
                 fee: fee.to_units_f64(),
-                fee_asset: fee_asset.to_string(),
+                fee_asset: fee_asset.as_str().to_owned(),
                 liquidity,
                 leaves: to_f(leaves),
             },
@@ -586,8 +586,8 @@ impl Engine {
         };
         self.write(&log_entry::ExecutionReport {
             at: now,
-            venue: report.venue.to_string(),
-            symbol: report.symbol.to_string(),
+            venue: report.venue.as_str().to_owned(),
+            symbol: report.symbol.as_str().to_owned(),
             client_order_id: report.client_order_id.0,
             outcome,
             latency_ms: Some(now.saturating_since(report.at).as_millis_f64()),
@@ -614,7 +614,7 @@ impl Engine {
                 }
                 self.events.push(EngineEvent::Fill {
                     at: now,
-                    schedule: tracked.schedule.to_string(),
+                    schedule: tracked.schedule.as_str().to_owned(),
                     venue: report.venue,
                     symbol: report.symbol,
                     side: tracked.side,
@@ -658,7 +658,7 @@ impl Engine {
         let signals: usize = record.signals().count();
         self.events.push(EngineEvent::Run {
             at: record.finished_at,
-            schedule: record.schedule.to_string(),
+            schedule: record.schedule.as_ref().to_owned(),
             latency_ms: record.latency.as_millis_f64(),
             drift_seconds: record.drift.as_secs_f64(),
             signals,
@@ -702,14 +702,14 @@ impl Engine {
             at: record.started_at,
             environment: self.settings.environment.clone(),
             portfolio: self.settings.portfolio.clone(),
-            risk_profile: record.risk_profile.to_string(),
-            schedule: record.schedule.to_string(),
-            strategy: record.strategy.to_string(),
+            risk_profile: record.risk_profile.as_ref().to_owned(),
+            schedule: record.schedule.as_ref().to_owned(),
+            strategy: record.strategy.as_ref().to_owned(),
             // The entry's own default, computed once for the run.
             schedule_run_id: Some(format!("{}:{started_at}", record.schedule)),
             signal_id: None,
-            primary_exchange: Some(route.venue.to_string()),
-            secondary_exchange: route.secondary_venue.map(|v| v.to_string()),
+            primary_exchange: Some(route.venue.as_str().to_owned()),
+            secondary_exchange: route.secondary_venue.map(|v| v.as_str().to_owned()),
             instrument_type: Some("spot".to_owned()),
             data_feed: self.settings.data_feed.clone(),
             latency_ms: record.latency.as_millis_f64(),
@@ -1022,10 +1022,7 @@ impl Engine {
                 self.log_json(now, "risk_alert", |e| {
                     e.put_str("risk_profile", alert.profile.as_str());
                     e.put_str("alert", code);
-                    e.put_str(
-                        "severity",
-                        &format!("{:?}", alert.severity).to_ascii_lowercase(),
-                    );
+                    e.put_str("severity", alert.severity.as_str());
                     e.put_str("message", alert.message.as_str());
                     e.put_float("value", alert.value);
                     e.put_float("threshold", alert.threshold);
@@ -1047,10 +1044,10 @@ impl Engine {
             self.write(&log_entry::RiskDecision {
                 at: now,
                 risk_profile: origin.risk_profile.to_owned(),
-                schedule: origin.schedule.to_string(),
+                schedule: origin.schedule.as_str().to_owned(),
                 strategy: origin.strategy.to_owned(),
                 signal_id: origin.signal_id.clone(),
-                symbol: symbol.to_string(),
+                symbol: symbol.as_str().to_owned(),
                 side: side.as_str().to_owned(),
                 quantity: order.quantity,
                 price: Some(price),
@@ -1068,7 +1065,7 @@ impl Engine {
                 None => {
                     self.events.push(EngineEvent::Refused {
                         at: now,
-                        schedule: origin.schedule.to_string(),
+                        schedule: origin.schedule.as_str().to_owned(),
                         symbol,
                         reason: code.to_owned(),
                     });
@@ -1099,22 +1096,22 @@ impl Engine {
             .map_or(0.0, |s| s.qty_to_f64(qty));
         self.write(&log_entry::OrderSubmitted {
             at: now,
-            venue: venue.to_string(),
+            venue: venue.as_str().to_owned(),
             account: Some(account.to_string()),
-            symbol: symbol.to_string(),
+            symbol: symbol.as_str().to_owned(),
             client_order_id: id.0,
             side,
             quantity: qty_units,
             limit_price: None,
             time_in_force: TimeInForce::Ioc,
-            schedule: Some(origin.schedule.to_string()),
+            schedule: Some(origin.schedule.as_str().to_owned()),
             strategy: Some(origin.strategy.to_owned()),
             signal_id: origin.signal_id.clone(),
             latency_ms: None,
         });
         self.events.push(EngineEvent::Order {
             at: now,
-            schedule: origin.schedule.to_string(),
+            schedule: origin.schedule.as_str().to_owned(),
             venue,
             symbol,
             side,
@@ -1158,7 +1155,7 @@ impl Engine {
             GroupVerdict::Consistent { filled: false } => Vec::new(),
             GroupVerdict::Unwind(legs) => legs,
         };
-        let strategy = group.schedule.to_string();
+        let strategy = group.schedule.as_str().to_owned();
         let origin = OrderOrigin {
             schedule: group.schedule,
             strategy: &strategy,
@@ -1245,7 +1242,7 @@ impl Engine {
         if blocked {
             return self.schedule_retry(now, retry);
         }
-        let strategy = retry.schedule.to_string();
+        let strategy = retry.schedule.as_str().to_owned();
         let profile = retry.risk_profile.clone();
         let origin = OrderOrigin {
             schedule: retry.schedule,
@@ -1260,7 +1257,7 @@ impl Engine {
     fn refuse(&mut self, now: SimTime, origin: &OrderOrigin<'_>, symbol: Symbol, reason: &str) {
         self.events.push(EngineEvent::Refused {
             at: now,
-            schedule: origin.schedule.to_string(),
+            schedule: origin.schedule.as_str().to_owned(),
             symbol,
             reason: reason.to_owned(),
         });
