@@ -18,6 +18,7 @@
 //! reports when they arrive, alert transitions at their 30 s evaluation, scheduler changes when
 //! they happen.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 
 use serde::Serialize;
@@ -234,7 +235,7 @@ struct OrderOrigin<'a> {
     schedule: StrategyId,
     strategy: &'a str,
     risk_profile: &'a str,
-    signal_id: Option<String>,
+    signal_id: Option<&'a str>,
     interval: crate::domain::SimDuration,
 }
 
@@ -586,8 +587,8 @@ impl Engine {
         };
         self.write(&log_entry::ExecutionReport {
             at: now,
-            venue: report.venue.as_str().to_owned(),
-            symbol: report.symbol.as_str().to_owned(),
+            venue: report.venue.as_str().into(),
+            symbol: report.symbol.as_str().into(),
             client_order_id: report.client_order_id.0,
             outcome,
             latency_ms: Some(now.saturating_since(report.at).as_millis_f64()),
@@ -719,13 +720,12 @@ impl Engine {
             for signal in &batch.signals {
                 // `schedule:symbol:started_at`, composed without the formatting machinery.
                 let symbol = signal.symbol.as_str();
-                let mut signal_id = String::with_capacity(
-                    record.schedule.len() + symbol.len() + started_at.len() + 2,
-                );
+                // One buffer for the whole run: the log entry and the orders borrow it.
+                let signal_id = ctx.signal_id.get_or_insert_with(String::new);
+                signal_id.clear();
                 for part in [&*record.schedule, ":", symbol, ":", &started_at] {
                     signal_id.push_str(part);
                 }
-                ctx.signal_id = Some(signal_id.clone());
                 if let Some(w) = &mut self.log {
                     log_entry::write_strategy_signal_text(&ctx, signal, &mut self.entry_text);
                     self.log_lines.push(w.append_text(&mut self.entry_text));
@@ -734,7 +734,7 @@ impl Engine {
                     schedule,
                     strategy: &record.strategy,
                     risk_profile: &record.risk_profile,
-                    signal_id: Some(signal_id),
+                    signal_id: ctx.signal_id.as_deref(),
                     interval: route.interval,
                 };
                 self.route(now, &origin, &route, signal);
@@ -1043,12 +1043,12 @@ impl Engine {
             };
             self.write(&log_entry::RiskDecision {
                 at: now,
-                risk_profile: origin.risk_profile.to_owned(),
-                schedule: origin.schedule.as_str().to_owned(),
-                strategy: origin.strategy.to_owned(),
-                signal_id: origin.signal_id.clone(),
-                symbol: symbol.as_str().to_owned(),
-                side: side.as_str().to_owned(),
+                risk_profile: origin.risk_profile.into(),
+                schedule: origin.schedule.as_str().into(),
+                strategy: origin.strategy.into(),
+                signal_id: origin.signal_id.map(Cow::Borrowed),
+                symbol: symbol.as_str().into(),
+                side: side.as_str().into(),
                 quantity: order.quantity,
                 price: Some(price),
                 outcome: logged,
@@ -1096,17 +1096,17 @@ impl Engine {
             .map_or(0.0, |s| s.qty_to_f64(qty));
         self.write(&log_entry::OrderSubmitted {
             at: now,
-            venue: venue.as_str().to_owned(),
-            account: Some(account.to_string()),
-            symbol: symbol.as_str().to_owned(),
+            venue: venue.as_str().into(),
+            account: Some(account.to_string().into()),
+            symbol: symbol.as_str().into(),
             client_order_id: id.0,
             side,
             quantity: qty_units,
             limit_price: None,
             time_in_force: TimeInForce::Ioc,
-            schedule: Some(origin.schedule.as_str().to_owned()),
-            strategy: Some(origin.strategy.to_owned()),
-            signal_id: origin.signal_id.clone(),
+            schedule: Some(origin.schedule.as_str().into()),
+            strategy: Some(origin.strategy.into()),
+            signal_id: origin.signal_id.map(Cow::Borrowed),
             latency_ms: None,
         });
         self.events.push(EngineEvent::Order {
@@ -1266,8 +1266,8 @@ impl Engine {
             e.put_str("strategy", origin.strategy);
             e.put_str("symbol", symbol.as_str());
             e.put_str("reason", reason);
-            if let Some(id) = &origin.signal_id {
-                e.put_str("signal_id", id.as_str());
+            if let Some(id) = origin.signal_id {
+                e.put_str("signal_id", id);
             }
         });
     }

@@ -32,6 +32,7 @@
 //!
 //! [`DecisionLogWriter`]: super::writer::DecisionLogWriter
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -191,9 +192,9 @@ fn put_opt_str(entry: &mut Json, key: &str, value: &Option<String>) {
     }
 }
 
-fn put_opt_text(entry: &mut impl Members, key: &str, value: &Option<String>) {
+fn put_opt_text(entry: &mut impl Members, key: &str, value: &Option<impl AsRef<str>>) {
     if let Some(v) = value {
-        entry.put_str(key, v);
+        entry.put_str(key, v.as_ref());
     }
 }
 
@@ -451,21 +452,21 @@ pub enum RiskOutcome {
 
 /// `risk_decision`: the risk engine's verdict on one candidate order.
 #[derive(Clone, Debug, PartialEq)]
-pub struct RiskDecision {
+pub struct RiskDecision<'a> {
     /// When risk decided.
     pub at: SimTime,
     /// Risk profile applied.
-    pub risk_profile: String,
+    pub risk_profile: Cow<'a, str>,
     /// Schedule the signal came from.
-    pub schedule: String,
+    pub schedule: Cow<'a, str>,
     /// Strategy the signal came from.
-    pub strategy: String,
+    pub strategy: Cow<'a, str>,
     /// The signal's id (links to its `strategy_signal` entry).
-    pub signal_id: Option<String>,
+    pub signal_id: Option<Cow<'a, str>>,
     /// Instrument.
-    pub symbol: String,
+    pub symbol: Cow<'a, str>,
     /// Requested side (reference side string).
-    pub side: String,
+    pub side: Cow<'a, str>,
     /// Requested quantity, base units.
     pub quantity: f64,
     /// Reference price used for the checks, when there is one.
@@ -476,7 +477,7 @@ pub struct RiskDecision {
     pub latency_ms: Option<f64>,
 }
 
-impl RiskDecision {
+impl RiskDecision<'_> {
     fn members(&self, e: &mut impl Members) {
         e.put_str("risk_profile", &self.risk_profile);
         e.put_str("schedule", &self.schedule);
@@ -501,22 +502,22 @@ impl RiskDecision {
     }
 }
 
-entry_from_members!(RiskDecision, events::RISK_DECISION);
+entry_from_members!(RiskDecision<'_>, events::RISK_DECISION);
 
 // ---------------------------------------------------------------------------------------------
 // order
 
 /// `order`: an order sent to a venue.
 #[derive(Clone, Debug, PartialEq)]
-pub struct OrderSubmitted {
+pub struct OrderSubmitted<'a> {
     /// When it was sent.
     pub at: SimTime,
     /// Venue.
-    pub venue: String,
+    pub venue: Cow<'a, str>,
     /// Account.
-    pub account: Option<String>,
+    pub account: Option<Cow<'a, str>>,
     /// Instrument.
-    pub symbol: String,
+    pub symbol: Cow<'a, str>,
     /// The engine's id of the order.
     pub client_order_id: u64,
     /// Buy or sell.
@@ -528,16 +529,16 @@ pub struct OrderSubmitted {
     /// Time in force.
     pub time_in_force: TimeInForce,
     /// Schedule that caused it.
-    pub schedule: Option<String>,
+    pub schedule: Option<Cow<'a, str>>,
     /// Strategy that caused it.
-    pub strategy: Option<String>,
+    pub strategy: Option<Cow<'a, str>>,
     /// The signal it implements.
-    pub signal_id: Option<String>,
+    pub signal_id: Option<Cow<'a, str>>,
     /// Signal-to-order latency, ms.
     pub latency_ms: Option<f64>,
 }
 
-impl OrderSubmitted {
+impl OrderSubmitted<'_> {
     fn members(&self, e: &mut impl Members) {
         e.put_str("status", "submitted");
         e.put_str("venue", &self.venue);
@@ -561,7 +562,7 @@ impl OrderSubmitted {
     }
 }
 
-entry_from_members!(OrderSubmitted, events::ORDER);
+entry_from_members!(OrderSubmitted<'_>, events::ORDER);
 
 // ---------------------------------------------------------------------------------------------
 // execution_report
@@ -608,13 +609,13 @@ pub enum ExecOutcome {
 
 /// `execution_report`: one venue message about one order.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ExecutionReport {
+pub struct ExecutionReport<'a> {
     /// Venue time of the event.
     pub at: SimTime,
     /// Venue.
-    pub venue: String,
+    pub venue: Cow<'a, str>,
     /// Instrument.
-    pub symbol: String,
+    pub symbol: Cow<'a, str>,
     /// The engine's id of the order.
     pub client_order_id: u64,
     /// What happened.
@@ -623,7 +624,7 @@ pub struct ExecutionReport {
     pub latency_ms: Option<f64>,
 }
 
-impl ExecutionReport {
+impl ExecutionReport<'_> {
     fn members(&self, e: &mut impl Members) {
         e.put_str("venue", &self.venue);
         e.put_str("symbol", &self.symbol);
@@ -666,7 +667,7 @@ impl ExecutionReport {
     }
 }
 
-entry_from_members!(ExecutionReport, events::EXECUTION_REPORT);
+entry_from_members!(ExecutionReport<'_>, events::EXECUTION_REPORT);
 
 // ---------------------------------------------------------------------------------------------
 // schedule_suspension
