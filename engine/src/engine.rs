@@ -285,6 +285,9 @@ pub struct Engine {
     run_metrics: Vec<(&'static str, f64)>,
     /// The decision-log entry being written: one object whose buffers every line reuses.
     entry_text: ObjectText,
+    /// The signal context of the run being finished, kept to reuse its strings' buffers.
+    /// Members no run sets (instance id, budget bucket, extra metadata) stay empty.
+    signal_context: log_entry::SignalContext,
 }
 
 impl Engine {
@@ -390,6 +393,7 @@ impl Engine {
             run_metrics: Vec::new(),
             risk_profiles,
             entry_text: ObjectText::new(),
+            signal_context: log_entry::SignalContext::default(),
         })
     }
 
@@ -697,35 +701,38 @@ impl Engine {
         if signals == 0 {
             return;
         }
-        // One context for the whole run; only the signal id changes from signal to signal.
-        let started_at = record.started_at.to_rfc3339();
-        let mut ctx = log_entry::SignalContext {
-            at: record.started_at,
-            environment: self.settings.environment.clone(),
-            portfolio: self.settings.portfolio.clone(),
-            risk_profile: record.risk_profile.as_ref().to_owned(),
-            schedule: record.schedule.as_ref().to_owned(),
-            strategy: record.strategy.as_ref().to_owned(),
-            // The entry's own default, computed once for the run.
-            schedule_run_id: Some(format!("{}:{started_at}", record.schedule)),
-            signal_id: None,
-            primary_exchange: Some(route.venue.as_str().to_owned()),
-            secondary_exchange: route.secondary_venue.map(|v| v.as_str().to_owned()),
-            instrument_type: Some("spot".to_owned()),
-            data_feed: self.settings.data_feed.clone(),
-            latency_ms: record.latency.as_millis_f64(),
-            ..log_entry::SignalContext::default()
-        };
+        // One context for the whole run; only the signal id changes from signal to signal. It
+        // is written over the previous run's, whose strings keep their buffers.
+        let mut ctx = std::mem::take(&mut self.signal_context);
+        ctx.at = record.started_at;
+        overwrite(&mut ctx.environment, &self.settings.environment);
+        overwrite(&mut ctx.portfolio, &self.settings.portfolio);
+        overwrite(&mut ctx.risk_profile, &record.risk_profile);
+        overwrite(&mut ctx.schedule, &record.schedule);
+        overwrite(&mut ctx.strategy, &record.strategy);
+        // The entry's own default (`schedule:started_at`), computed once for the run.
+        let run_id = ctx.schedule_run_id.get_or_insert_with(String::new);
+        overwrite(run_id, &record.schedule);
+        run_id.push(':');
+        record.started_at.write_rfc3339(run_id);
+        overwrite_opt(&mut ctx.primary_exchange, Some(route.venue.as_str()));
+        overwrite_opt(
+            &mut ctx.secondary_exchange,
+            route.secondary_venue.as_ref().map(VenueId::as_str),
+        );
+        overwrite_opt(&mut ctx.instrument_type, Some("spot"));
+        overwrite(&mut ctx.data_feed, &self.settings.data_feed);
+        ctx.latency_ms = record.latency.as_millis_f64();
         for batch in batches {
             for signal in &batch.signals {
-                // `schedule:symbol:started_at`, composed without the formatting machinery.
-                let symbol = signal.symbol.as_str();
-                // One buffer for the whole run: the log entry and the orders borrow it.
+                // `schedule:symbol:started_at`, in one buffer for the whole run: the log entry
+                // and the orders borrow it.
                 let signal_id = ctx.signal_id.get_or_insert_with(String::new);
-                signal_id.clear();
-                for part in [&*record.schedule, ":", symbol, ":", &started_at] {
-                    signal_id.push_str(part);
-                }
+                overwrite(signal_id, &record.schedule);
+                signal_id.push(':');
+                signal_id.push_str(signal.symbol.as_str());
+                signal_id.push(':');
+                record.started_at.write_rfc3339(signal_id);
                 if let Some(w) = &mut self.log {
                     log_entry::write_strategy_signal_text(&ctx, signal, &mut self.entry_text);
                     self.log_lines.push(w.append_text(&mut self.entry_text));
@@ -740,6 +747,7 @@ impl Engine {
                 self.route(now, &origin, &route, signal);
             }
         }
+        self.signal_context = ctx;
     }
 
     fn route(
@@ -1483,6 +1491,20 @@ impl Engine {
             e.put_str("stage", stage);
             e.put_str("message", message);
         });
+    }
+}
+
+/// Sets `text` to `value`, keeping its buffer.
+fn overwrite(text: &mut String, value: &str) {
+    text.clear();
+    text.push_str(value);
+}
+
+/// Sets an optional text to `value`, keeping its buffer while it stays set.
+fn overwrite_opt(text: &mut Option<String>, value: Option<&str>) {
+    match value {
+        Some(value) => overwrite(text.get_or_insert_with(String::new), value),
+        None => *text = None,
     }
 }
 
