@@ -295,5 +295,27 @@ mod tests {
                 prop_assert_eq!(by_text.append_text(&mut text), by_tree.append(tree));
             }
         }
+
+        /// One object restarted for every entry (as the engine writes its lines) gives the
+        /// same lines as a fresh object per entry: nothing of an earlier entry leaks in.
+        #[test]
+        fn a_restarted_object_writes_what_a_fresh_one_writes(
+            entries in proptest::collection::vec(proptest::collection::vec(put(), 0..12), 1..5),
+        ) {
+            let key = SigningKey::new("members-test-key", None);
+            let mut by_fresh = DecisionLogWriter::new_chained(key.clone(), Algorithm::HmacSha256);
+            let mut by_reused = DecisionLogWriter::new_chained(key, Algorithm::HmacSha256);
+            let mut reused = ObjectText::new();
+            for (n, puts) in (0u64..).zip(&entries) {
+                let at = SimTime::from_unix_secs(1_800_000_000 + n);
+                let mut fresh = ObjectText::entry("test", at);
+                reused.start_entry("test", at);
+                for p in puts {
+                    apply(&mut fresh, p);
+                    apply(&mut reused, p);
+                }
+                prop_assert_eq!(by_reused.append_text(&mut reused), by_fresh.append_text(&mut fresh));
+            }
+        }
     }
 }
