@@ -18,6 +18,7 @@
 //! reports when they arrive, alert transitions at their 30 s evaluation, scheduler changes when
 //! they happen.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 
 use serde::Serialize;
@@ -234,7 +235,7 @@ struct OrderOrigin<'a> {
     schedule: StrategyId,
     strategy: &'a str,
     risk_profile: &'a str,
-    signal_id: Option<String>,
+    signal_id: Option<&'a str>,
     interval: crate::domain::SimDuration,
 }
 
@@ -282,6 +283,11 @@ pub struct Engine {
     /// The run being recorded's telemetry payload as (key, value) pairs in key order, kept to
     /// reuse its allocation.
     run_metrics: Vec<(&'static str, f64)>,
+    /// The decision-log entry being written: one object whose buffers every line reuses.
+    entry_text: ObjectText,
+    /// The signal context of the run being finished, kept to reuse its strings' buffers.
+    /// Members no run sets (instance id, budget bucket, extra metadata) stay empty.
+    signal_context: log_entry::SignalContext,
 }
 
 impl Engine {
@@ -386,6 +392,8 @@ impl Engine {
             routes,
             run_metrics: Vec::new(),
             risk_profiles,
+            entry_text: ObjectText::new(),
+            signal_context: log_entry::SignalContext::default(),
         })
     }
 
@@ -468,8 +476,8 @@ impl Engine {
 
     fn write<E: Entry>(&mut self, entry: &E) {
         if let Some(w) = &mut self.log {
-            self.log_lines
-                .push(w.append_text(&mut entry.to_object_text()));
+            entry.write_object_text(&mut self.entry_text);
+            self.log_lines.push(w.append_text(&mut self.entry_text));
         }
     }
 
@@ -544,7 +552,12 @@ impl Engine {
 
     /// Applies an execution report.
     pub fn on_exec(&mut self, now: SimTime, report: &ExecReport) {
-        let tracked = self.orders.get(&report.client_order_id).cloned();
+        // A terminal report ends the order's tracking: take it out rather than copy it.
+        let tracked = if report.is_terminal() {
+            self.orders.remove(&report.client_order_id)
+        } else {
+            self.orders.get(&report.client_order_id).cloned()
+        };
         let spec = self.market.spec(report.venue, report.symbol).cloned();
         let to_f = |q: Qty| spec.as_ref().map_or(0.0, |s| s.qty_to_f64(q));
         let outcome = match report.kind {
@@ -565,7 +578,7 @@ impl Engine {
                 price: spec.as_ref().map_or(0.0, |s| s.price_to_f64(price)),
                 quantity: to_f(qty),
                 fee: fee.to_units_f64(),
-                fee_asset: fee_asset.to_string(),
+                fee_asset: fee_asset.as_str().to_owned(),
                 liquidity,
                 leaves: to_f(leaves),
             },
@@ -578,8 +591,8 @@ impl Engine {
         };
         self.write(&log_entry::ExecutionReport {
             at: now,
-            venue: report.venue.to_string(),
-            symbol: report.symbol.to_string(),
+            venue: report.venue.as_str().into(),
+            symbol: report.symbol.as_str().into(),
             client_order_id: report.client_order_id.0,
             outcome,
             latency_ms: Some(now.saturating_since(report.at).as_millis_f64()),
@@ -606,7 +619,7 @@ impl Engine {
                 }
                 self.events.push(EngineEvent::Fill {
                     at: now,
-                    schedule: tracked.schedule.to_string(),
+                    schedule: tracked.schedule.as_str().to_owned(),
                     venue: report.venue,
                     symbol: report.symbol,
                     side: tracked.side,
@@ -627,9 +640,6 @@ impl Engine {
             ExecKind::Cancelled { .. } | ExecKind::Expired { .. } => {
                 group = self.groups.on_end(report.client_order_id);
             }
-        }
-        if report.is_terminal() {
-            self.orders.remove(&report.client_order_id);
         }
         if let Some(id) = group
             && let Some(done) = self.groups.take_if_done(id)
@@ -653,7 +663,7 @@ impl Engine {
         let signals: usize = record.signals().count();
         self.events.push(EngineEvent::Run {
             at: record.finished_at,
-            schedule: record.schedule.to_string(),
+            schedule: record.schedule.as_ref().to_owned(),
             latency_ms: record.latency.as_millis_f64(),
             drift_seconds: record.drift.as_secs_f64(),
             signals,
@@ -691,43 +701,53 @@ impl Engine {
         if signals == 0 {
             return;
         }
-        // One context for the whole run; only the signal id changes from signal to signal.
-        let started_at = record.started_at.to_rfc3339();
-        let mut ctx = log_entry::SignalContext {
-            at: record.started_at,
-            environment: self.settings.environment.clone(),
-            portfolio: self.settings.portfolio.clone(),
-            risk_profile: record.risk_profile.to_string(),
-            schedule: record.schedule.to_string(),
-            strategy: record.strategy.to_string(),
-            // The entry's own default, computed once for the run.
-            schedule_run_id: Some(format!("{}:{started_at}", record.schedule)),
-            signal_id: None,
-            primary_exchange: Some(route.venue.to_string()),
-            secondary_exchange: route.secondary_venue.map(|v| v.to_string()),
-            instrument_type: Some("spot".to_owned()),
-            data_feed: self.settings.data_feed.clone(),
-            latency_ms: record.latency.as_millis_f64(),
-            ..log_entry::SignalContext::default()
-        };
+        // One context for the whole run; only the signal id changes from signal to signal. It
+        // is written over the previous run's, whose strings keep their buffers.
+        let mut ctx = std::mem::take(&mut self.signal_context);
+        ctx.at = record.started_at;
+        overwrite(&mut ctx.environment, &self.settings.environment);
+        overwrite(&mut ctx.portfolio, &self.settings.portfolio);
+        overwrite(&mut ctx.risk_profile, &record.risk_profile);
+        overwrite(&mut ctx.schedule, &record.schedule);
+        overwrite(&mut ctx.strategy, &record.strategy);
+        // The entry's own default (`schedule:started_at`), computed once for the run.
+        let run_id = ctx.schedule_run_id.get_or_insert_with(String::new);
+        overwrite(run_id, &record.schedule);
+        run_id.push(':');
+        record.started_at.write_rfc3339(run_id);
+        overwrite_opt(&mut ctx.primary_exchange, Some(route.venue.as_str()));
+        overwrite_opt(
+            &mut ctx.secondary_exchange,
+            route.secondary_venue.as_ref().map(VenueId::as_str),
+        );
+        overwrite_opt(&mut ctx.instrument_type, Some("spot"));
+        overwrite(&mut ctx.data_feed, &self.settings.data_feed);
+        ctx.latency_ms = record.latency.as_millis_f64();
         for batch in batches {
             for signal in &batch.signals {
-                let signal_id = format!("{}:{}:{started_at}", record.schedule, signal.symbol);
-                ctx.signal_id = Some(signal_id.clone());
+                // `schedule:symbol:started_at`, in one buffer for the whole run: the log entry
+                // and the orders borrow it.
+                let signal_id = ctx.signal_id.get_or_insert_with(String::new);
+                overwrite(signal_id, &record.schedule);
+                signal_id.push(':');
+                signal_id.push_str(signal.symbol.as_str());
+                signal_id.push(':');
+                record.started_at.write_rfc3339(signal_id);
                 if let Some(w) = &mut self.log {
-                    self.log_lines
-                        .push(w.append_text(&mut log_entry::strategy_signal_text(&ctx, signal)));
+                    log_entry::write_strategy_signal_text(&ctx, signal, &mut self.entry_text);
+                    self.log_lines.push(w.append_text(&mut self.entry_text));
                 }
                 let origin = OrderOrigin {
                     schedule,
                     strategy: &record.strategy,
                     risk_profile: &record.risk_profile,
-                    signal_id: Some(signal_id),
+                    signal_id: ctx.signal_id.as_deref(),
                     interval: route.interval,
                 };
                 self.route(now, &origin, &route, signal);
             }
         }
+        self.signal_context = ctx;
     }
 
     fn route(
@@ -1010,10 +1030,7 @@ impl Engine {
                 self.log_json(now, "risk_alert", |e| {
                     e.put_str("risk_profile", alert.profile.as_str());
                     e.put_str("alert", code);
-                    e.put_str(
-                        "severity",
-                        &format!("{:?}", alert.severity).to_ascii_lowercase(),
-                    );
+                    e.put_str("severity", alert.severity.as_str());
                     e.put_str("message", alert.message.as_str());
                     e.put_float("value", alert.value);
                     e.put_float("threshold", alert.threshold);
@@ -1034,12 +1051,12 @@ impl Engine {
             };
             self.write(&log_entry::RiskDecision {
                 at: now,
-                risk_profile: origin.risk_profile.to_owned(),
-                schedule: origin.schedule.to_string(),
-                strategy: origin.strategy.to_owned(),
-                signal_id: origin.signal_id.clone(),
-                symbol: symbol.to_string(),
-                side: side.as_str().to_owned(),
+                risk_profile: origin.risk_profile.into(),
+                schedule: origin.schedule.as_str().into(),
+                strategy: origin.strategy.into(),
+                signal_id: origin.signal_id.map(Cow::Borrowed),
+                symbol: symbol.as_str().into(),
+                side: side.as_str().into(),
                 quantity: order.quantity,
                 price: Some(price),
                 outcome: logged,
@@ -1056,7 +1073,7 @@ impl Engine {
                 None => {
                     self.events.push(EngineEvent::Refused {
                         at: now,
-                        schedule: origin.schedule.to_string(),
+                        schedule: origin.schedule.as_str().to_owned(),
                         symbol,
                         reason: code.to_owned(),
                     });
@@ -1087,22 +1104,22 @@ impl Engine {
             .map_or(0.0, |s| s.qty_to_f64(qty));
         self.write(&log_entry::OrderSubmitted {
             at: now,
-            venue: venue.to_string(),
-            account: Some(account.to_string()),
-            symbol: symbol.to_string(),
+            venue: venue.as_str().into(),
+            account: Some(account.to_string().into()),
+            symbol: symbol.as_str().into(),
             client_order_id: id.0,
             side,
             quantity: qty_units,
             limit_price: None,
             time_in_force: TimeInForce::Ioc,
-            schedule: Some(origin.schedule.to_string()),
-            strategy: Some(origin.strategy.to_owned()),
-            signal_id: origin.signal_id.clone(),
+            schedule: Some(origin.schedule.as_str().into()),
+            strategy: Some(origin.strategy.into()),
+            signal_id: origin.signal_id.map(Cow::Borrowed),
             latency_ms: None,
         });
         self.events.push(EngineEvent::Order {
             at: now,
-            schedule: origin.schedule.to_string(),
+            schedule: origin.schedule.as_str().to_owned(),
             venue,
             symbol,
             side,
@@ -1146,7 +1163,7 @@ impl Engine {
             GroupVerdict::Consistent { filled: false } => Vec::new(),
             GroupVerdict::Unwind(legs) => legs,
         };
-        let strategy = group.schedule.to_string();
+        let strategy = group.schedule.as_str().to_owned();
         let origin = OrderOrigin {
             schedule: group.schedule,
             strategy: &strategy,
@@ -1233,7 +1250,7 @@ impl Engine {
         if blocked {
             return self.schedule_retry(now, retry);
         }
-        let strategy = retry.schedule.to_string();
+        let strategy = retry.schedule.as_str().to_owned();
         let profile = retry.risk_profile.clone();
         let origin = OrderOrigin {
             schedule: retry.schedule,
@@ -1248,7 +1265,7 @@ impl Engine {
     fn refuse(&mut self, now: SimTime, origin: &OrderOrigin<'_>, symbol: Symbol, reason: &str) {
         self.events.push(EngineEvent::Refused {
             at: now,
-            schedule: origin.schedule.to_string(),
+            schedule: origin.schedule.as_str().to_owned(),
             symbol,
             reason: reason.to_owned(),
         });
@@ -1257,8 +1274,8 @@ impl Engine {
             e.put_str("strategy", origin.strategy);
             e.put_str("symbol", symbol.as_str());
             e.put_str("reason", reason);
-            if let Some(id) = &origin.signal_id {
-                e.put_str("signal_id", id.as_str());
+            if let Some(id) = origin.signal_id {
+                e.put_str("signal_id", id);
             }
         });
     }
@@ -1462,9 +1479,10 @@ impl Engine {
     /// canonical text.
     fn log_json(&mut self, at: SimTime, event: &str, fill: impl FnOnce(&mut ObjectText)) {
         if let Some(w) = &mut self.log {
-            let mut e = ObjectText::entry(event, at);
-            fill(&mut e);
-            self.log_lines.push(w.append_text(&mut e));
+            let e = &mut self.entry_text;
+            e.start_entry(event, at);
+            fill(e);
+            self.log_lines.push(w.append_text(e));
         }
     }
 
@@ -1473,6 +1491,20 @@ impl Engine {
             e.put_str("stage", stage);
             e.put_str("message", message);
         });
+    }
+}
+
+/// Sets `text` to `value`, keeping its buffer.
+fn overwrite(text: &mut String, value: &str) {
+    text.clear();
+    text.push_str(value);
+}
+
+/// Sets an optional text to `value`, keeping its buffer while it stays set.
+fn overwrite_opt(text: &mut Option<String>, value: Option<&str>) {
+    match value {
+        Some(value) => overwrite(text.get_or_insert_with(String::new), value),
+        None => *text = None,
     }
 }
 

@@ -625,25 +625,30 @@ impl Sim {
             self.clock.advance_to(t);
             self.stats.events_processed += 1;
             match event {
+                // Traced where it waits, then copied out whole before it leaves the pipe: a
+                // delivery assembled from pieces (the tag checked apart from the rest) makes
+                // the driver's first read of it wait for every piece to be stored.
                 Event::DeliverMarket(pipe) => {
-                    let e = self.market_pipes[pipe]
-                        .pop_front()
-                        .expect("one event per pipe entry");
-                    self.trace.market(t, &e);
-                    return Some(Delivery {
+                    let pipe = &mut self.market_pipes[pipe];
+                    let e = pipe.front().expect("one event per pipe entry");
+                    self.trace.market(t, e);
+                    let delivery = Delivery {
                         at: t,
-                        item: Delivered::Market(e),
-                    });
+                        item: Delivered::Market(*e),
+                    };
+                    pipe.pop_front();
+                    return Some(delivery);
                 }
                 Event::DeliverReport(pipe) => {
-                    let r = self.report_pipes[pipe]
-                        .pop_front()
-                        .expect("one event per pipe entry");
-                    self.trace.report(t, &r);
-                    return Some(Delivery {
+                    let pipe = &mut self.report_pipes[pipe];
+                    let r = pipe.front().expect("one event per pipe entry");
+                    self.trace.report(t, r);
+                    let delivery = Delivery {
                         at: t,
-                        item: Delivered::Report(r),
-                    });
+                        item: Delivered::Report(*r),
+                    };
+                    pipe.pop_front();
+                    return Some(delivery);
                 }
                 Event::Timer(token) => {
                     self.trace.timer(t, token);

@@ -32,6 +32,7 @@
 //!
 //! [`DecisionLogWriter`]: super::writer::DecisionLogWriter
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -84,6 +85,11 @@ pub trait Entry {
     fn to_object_text(&self) -> ObjectText {
         ObjectText::from_json(&self.to_json()).expect("entries are JSON objects")
     }
+    /// [`to_object_text`](Self::to_object_text) into an object kept by the caller, whose
+    /// previous members are dropped: a writer of many lines reuses one object's buffers.
+    fn write_object_text(&self, out: &mut ObjectText) {
+        *out = self.to_object_text();
+    }
 }
 
 /// The [`Entry`] impl of a kind whose members are written by its own `members(&self, e)`:
@@ -103,9 +109,14 @@ macro_rules! entry_from_members {
             }
 
             fn to_object_text(&self) -> ObjectText {
-                let mut e = ObjectText::entry(self.event(), self.at);
-                self.members(&mut e);
+                let mut e = ObjectText::new();
+                self.write_object_text(&mut e);
                 e
+            }
+
+            fn write_object_text(&self, out: &mut ObjectText) {
+                out.start_entry(self.event(), self.at);
+                self.members(out);
             }
         }
     };
@@ -123,21 +134,30 @@ pub fn base_entry(event: &str, at: SimTime) -> Json {
 /// Formats a number the way the reference journal does: `%.10f` with trailing zeros (and a
 /// trailing point) stripped, `"0"` for zero; `nan`/`inf`/`-inf` as Python prints them.
 pub fn journal_decimal(v: f64) -> String {
+    let mut text = String::with_capacity(24);
+    write_journal_decimal(v, &mut text);
+    text
+}
+
+/// Appends [`journal_decimal`] of `v` to `out` without allocating.
+pub fn write_journal_decimal(v: f64, out: &mut String) {
     if v.is_nan() {
-        return "nan".to_owned();
+        return out.push_str("nan");
     }
     if v.is_infinite() {
-        return if v > 0.0 { "inf" } else { "-inf" }.to_owned();
+        return out.push_str(if v > 0.0 { "inf" } else { "-inf" });
     }
-    let mut text = String::with_capacity(24);
-    write!(text, "{v:.10}").expect("writing to a String cannot fail");
-    let kept = text.trim_end_matches('0').trim_end_matches('.').len();
-    text.truncate(kept);
-    if matches!(text.as_str(), "" | "-0") {
-        text.clear();
-        text.push('0');
+    let start = out.len();
+    write!(out, "{v:.10}").expect("writing to a String cannot fail");
+    let kept = out[start..]
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .len();
+    out.truncate(start + kept);
+    if matches!(&out[start..], "" | "-0") {
+        out.truncate(start);
+        out.push('0');
     }
-    text
 }
 
 /// A value as the reference journal stringifies signal metadata: strings as they are,
@@ -172,9 +192,9 @@ fn put_opt_str(entry: &mut Json, key: &str, value: &Option<String>) {
     }
 }
 
-fn put_opt_text(entry: &mut impl Members, key: &str, value: &Option<String>) {
+fn put_opt_text(entry: &mut impl Members, key: &str, value: &Option<impl AsRef<str>>) {
     if let Some(v) = value {
-        entry.put_str(key, v);
+        entry.put_str(key, v.as_ref());
     }
 }
 
@@ -315,9 +335,16 @@ pub fn strategy_signal(ctx: &SignalContext, signal: &Signal) -> Json {
 
 /// [`strategy_signal`] as canonical text (the engine's hot path).
 pub fn strategy_signal_text(ctx: &SignalContext, signal: &Signal) -> ObjectText {
-    let mut e = ObjectText::entry(events::STRATEGY_SIGNAL, ctx.at);
-    signal_members(ctx, signal, &mut e);
+    let mut e = ObjectText::new();
+    write_strategy_signal_text(ctx, signal, &mut e);
     e
+}
+
+/// [`strategy_signal_text`] into an object kept by the caller (its previous members are
+/// dropped), so a run's signals reuse one object's buffers.
+pub fn write_strategy_signal_text(ctx: &SignalContext, signal: &Signal, out: &mut ObjectText) {
+    out.start_entry(events::STRATEGY_SIGNAL, ctx.at);
+    signal_members(ctx, signal, out);
 }
 
 fn signal_members(ctx: &SignalContext, signal: &Signal, e: &mut impl Members) {
@@ -371,8 +398,12 @@ fn signal_members(ctx: &SignalContext, signal: &Signal, e: &mut impl Members) {
             .as_deref()
             .unwrap_or(&ctx.risk_profile),
     );
-    e.put_str("confidence", &journal_decimal(signal.confidence));
-    e.put_str("latency_ms", &journal_decimal(ctx.latency_ms));
+    scratch.clear();
+    write_journal_decimal(signal.confidence, &mut scratch);
+    e.put_str("confidence", &scratch);
+    scratch.clear();
+    write_journal_decimal(ctx.latency_ms, &mut scratch);
+    e.put_str("latency_ms", &scratch);
     scratch.clear();
     scratch.push_str(&ctx.environment);
     scratch.push_str(".multi_strategy.");
@@ -421,21 +452,21 @@ pub enum RiskOutcome {
 
 /// `risk_decision`: the risk engine's verdict on one candidate order.
 #[derive(Clone, Debug, PartialEq)]
-pub struct RiskDecision {
+pub struct RiskDecision<'a> {
     /// When risk decided.
     pub at: SimTime,
     /// Risk profile applied.
-    pub risk_profile: String,
+    pub risk_profile: Cow<'a, str>,
     /// Schedule the signal came from.
-    pub schedule: String,
+    pub schedule: Cow<'a, str>,
     /// Strategy the signal came from.
-    pub strategy: String,
+    pub strategy: Cow<'a, str>,
     /// The signal's id (links to its `strategy_signal` entry).
-    pub signal_id: Option<String>,
+    pub signal_id: Option<Cow<'a, str>>,
     /// Instrument.
-    pub symbol: String,
+    pub symbol: Cow<'a, str>,
     /// Requested side (reference side string).
-    pub side: String,
+    pub side: Cow<'a, str>,
     /// Requested quantity, base units.
     pub quantity: f64,
     /// Reference price used for the checks, when there is one.
@@ -446,7 +477,7 @@ pub struct RiskDecision {
     pub latency_ms: Option<f64>,
 }
 
-impl RiskDecision {
+impl RiskDecision<'_> {
     fn members(&self, e: &mut impl Members) {
         e.put_str("risk_profile", &self.risk_profile);
         e.put_str("schedule", &self.schedule);
@@ -471,22 +502,22 @@ impl RiskDecision {
     }
 }
 
-entry_from_members!(RiskDecision, events::RISK_DECISION);
+entry_from_members!(RiskDecision<'_>, events::RISK_DECISION);
 
 // ---------------------------------------------------------------------------------------------
 // order
 
 /// `order`: an order sent to a venue.
 #[derive(Clone, Debug, PartialEq)]
-pub struct OrderSubmitted {
+pub struct OrderSubmitted<'a> {
     /// When it was sent.
     pub at: SimTime,
     /// Venue.
-    pub venue: String,
+    pub venue: Cow<'a, str>,
     /// Account.
-    pub account: Option<String>,
+    pub account: Option<Cow<'a, str>>,
     /// Instrument.
-    pub symbol: String,
+    pub symbol: Cow<'a, str>,
     /// The engine's id of the order.
     pub client_order_id: u64,
     /// Buy or sell.
@@ -498,16 +529,16 @@ pub struct OrderSubmitted {
     /// Time in force.
     pub time_in_force: TimeInForce,
     /// Schedule that caused it.
-    pub schedule: Option<String>,
+    pub schedule: Option<Cow<'a, str>>,
     /// Strategy that caused it.
-    pub strategy: Option<String>,
+    pub strategy: Option<Cow<'a, str>>,
     /// The signal it implements.
-    pub signal_id: Option<String>,
+    pub signal_id: Option<Cow<'a, str>>,
     /// Signal-to-order latency, ms.
     pub latency_ms: Option<f64>,
 }
 
-impl OrderSubmitted {
+impl OrderSubmitted<'_> {
     fn members(&self, e: &mut impl Members) {
         e.put_str("status", "submitted");
         e.put_str("venue", &self.venue);
@@ -531,7 +562,7 @@ impl OrderSubmitted {
     }
 }
 
-entry_from_members!(OrderSubmitted, events::ORDER);
+entry_from_members!(OrderSubmitted<'_>, events::ORDER);
 
 // ---------------------------------------------------------------------------------------------
 // execution_report
@@ -578,13 +609,13 @@ pub enum ExecOutcome {
 
 /// `execution_report`: one venue message about one order.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ExecutionReport {
+pub struct ExecutionReport<'a> {
     /// Venue time of the event.
     pub at: SimTime,
     /// Venue.
-    pub venue: String,
+    pub venue: Cow<'a, str>,
     /// Instrument.
-    pub symbol: String,
+    pub symbol: Cow<'a, str>,
     /// The engine's id of the order.
     pub client_order_id: u64,
     /// What happened.
@@ -593,7 +624,7 @@ pub struct ExecutionReport {
     pub latency_ms: Option<f64>,
 }
 
-impl ExecutionReport {
+impl ExecutionReport<'_> {
     fn members(&self, e: &mut impl Members) {
         e.put_str("venue", &self.venue);
         e.put_str("symbol", &self.symbol);
@@ -636,7 +667,7 @@ impl ExecutionReport {
     }
 }
 
-entry_from_members!(ExecutionReport, events::EXECUTION_REPORT);
+entry_from_members!(ExecutionReport<'_>, events::EXECUTION_REPORT);
 
 // ---------------------------------------------------------------------------------------------
 // schedule_suspension
@@ -1138,6 +1169,10 @@ mod tests {
             (f64::INFINITY, "inf"),
         ] {
             assert_eq!(journal_decimal(v), shown, "{v:?}");
+            // Appended after other text, the same characters.
+            let mut after = String::from("x-0");
+            write_journal_decimal(v, &mut after);
+            assert_eq!(after, format!("x-0{shown}"), "{v:?}");
         }
     }
 

@@ -462,6 +462,17 @@ pub enum AlertSeverity {
     Critical,
 }
 
+impl AlertSeverity {
+    /// The severity as the decision log writes it (`notice`, `warning`, `critical`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertSeverity::Notice => "notice",
+            AlertSeverity::Warning => "warning",
+            AlertSeverity::Critical => "critical",
+        }
+    }
+}
+
 /// What an alert is about (the reference's alert names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -882,6 +893,20 @@ mod tests {
     fn alert_codes_match_their_serde_names() {
         for kind in RiskAlertKind::ALL {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.code());
+        }
+    }
+
+    #[test]
+    fn severity_names_are_the_lowercase_variant_names() {
+        // What the engine logged before `as_str`: the Debug name, lower-cased.
+        for severity in [
+            AlertSeverity::Notice,
+            AlertSeverity::Warning,
+            AlertSeverity::Critical,
+        ] {
+            let debug = format!("{severity:?}").to_ascii_lowercase();
+            assert_eq!(severity.as_str(), debug);
+            assert_eq!(serde_json::to_value(severity).unwrap(), debug);
         }
     }
 
