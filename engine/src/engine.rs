@@ -759,7 +759,7 @@ impl Engine {
             spec.qty_floor_from_f64(self.settings.execution.position_size * capital / price);
         match signal.side {
             SignalSide::Buy | SignalSide::Sell => {
-                let target = match (signal.metadata.regime, signal.side) {
+                let target = match (signal.metadata.regime(), signal.side) {
                     (Some(Regime::LongEntry), _) => entry_lots,
                     (Some(Regime::ShortEntry), _) => -entry_lots,
                     (Some(Regime::LongExit | Regime::ShortExit), _) => Qty::ZERO,
@@ -771,7 +771,7 @@ impl Engine {
                 self.move_to(now, origin, venue, signal.symbol, current, target);
             }
             SignalSide::Rebalance => {
-                let allocation = signal.metadata.target_allocation.unwrap_or(0.0).max(0.0);
+                let allocation = signal.metadata.target_allocation().unwrap_or(0.0).max(0.0);
                 let target = spec.qty_floor_from_f64(allocation * capital / price);
                 self.move_to(now, origin, venue, signal.symbol, current, target);
             }

@@ -45,10 +45,7 @@ impl Strategy for Scripted {
                 quantity: None,
                 intent: Intent::Single,
                 legs: Vec::new(),
-                metadata: SignalMetadata {
-                    zscore: Some(-2.0),
-                    ..SignalMetadata::default()
-                },
+                metadata: SignalMetadata::default().with_zscore(-2.0),
             });
         }
         Ok(())
