@@ -710,8 +710,8 @@ impl Engine {
             latency_ms: record.latency.as_millis_f64(),
             ..log_entry::SignalContext::default()
         };
-        for batch in batches {
-            for signal in &batch.signals {
+        for batch in batches.batches() {
+            for signal in batch.signals() {
                 let signal_id = format!("{}:{}:{started_at}", record.schedule, signal.symbol);
                 ctx.signal_id = Some(signal_id.clone());
                 if let Some(w) = &mut self.log {

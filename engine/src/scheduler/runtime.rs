@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::batches::{BatchBuilder, SignalBatches};
 use super::capital::{AllocationInput, CapitalPolicy, PolicyConfig, normalize_weights};
 use super::config::{ScheduleError, ScheduleSpec, window_open};
 use super::rbac::{AccessDenied, Rbac, SCOPE_READ, SCOPE_WRITE};
@@ -36,7 +37,7 @@ use super::suspensions::{
     Expiry, SuspendRequest, Suspension, SuspensionScope, SuspensionSnapshot, Suspensions,
 };
 use super::timing::RunTimer;
-use crate::domain::{SimDuration, SimTime, Symbol};
+use crate::domain::{SimDuration, SimTime};
 use crate::strategy::metrics::RunMetricsAccumulator;
 use crate::strategy::{MarketSnapshot, Signal, Strategy};
 
@@ -94,17 +95,6 @@ impl FailureReason {
     }
 }
 
-/// The signals one snapshot produced after the top-k limit.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SignalBatch {
-    /// The snapshot's symbol.
-    pub symbol: Symbol,
-    /// The snapshot's time.
-    pub snapshot_at: SimTime,
-    /// The bounded signals, best first.
-    pub signals: Vec<Signal>,
-}
-
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -112,7 +102,7 @@ pub enum RunOutcome {
     /// The strategy ran; `batches` holds the signals it was allowed to emit.
     Completed {
         /// Signals per snapshot.
-        batches: Vec<SignalBatch>,
+        batches: SignalBatches,
     },
     /// The schedule (or one of its tags) is suspended.
     Suspended {
@@ -178,11 +168,11 @@ fn serialize_name<S: serde::Serializer>(name: &Arc<str>, serializer: S) -> Resul
 impl RunRecord {
     /// Every signal of the run, in emission order.
     pub fn signals(&self) -> impl Iterator<Item = &Signal> {
-        let batches: &[SignalBatch] = match &self.outcome {
-            RunOutcome::Completed { batches } => batches,
-            _ => &[],
+        let batches = match &self.outcome {
+            RunOutcome::Completed { batches } => Some(batches),
+            _ => None,
         };
-        batches.iter().flat_map(|b| b.signals.iter())
+        batches.into_iter().flat_map(SignalBatches::signals)
     }
 }
 
@@ -463,6 +453,8 @@ pub struct Scheduler {
     /// What the strategy returned for the snapshot in progress (a buffer kept from run to
     /// run; the kept signals are moved out into a batch of their own).
     raw_signals: Vec<Signal>,
+    /// The kept signals of the run in progress (reused memory; moved out in one piece).
+    kept: BatchBuilder,
     limits: SignalLimitOverrides,
     suspensions: Suspensions,
     rollback: Option<RollbackOverride>,
@@ -528,6 +520,7 @@ impl Scheduler {
             metric_free_weights: None,
             snapshots: Vec::new(),
             raw_signals: Vec::new(),
+            kept: BatchBuilder::default(),
             limits: SignalLimitOverrides::default(),
             suspensions: Suspensions::default(),
             rollback: None,
@@ -948,7 +941,8 @@ impl Scheduler {
         }
 
         // 9–10. fetch, strategy per snapshot, top-k per snapshot, metric accumulation
-        let mut batches: Vec<SignalBatch> = Vec::new();
+        let kept = &mut self.kept;
+        kept.begin();
         let mut acc = RunMetricsAccumulator::new();
         if failure.is_none() {
             let s = &mut self.schedules[idx];
@@ -965,27 +959,16 @@ impl Scheduler {
                             break;
                         }
                         top_k(raw, active as usize, |sig: &Signal| sig.confidence);
-                        if raw.is_empty() {
-                            continue;
-                        }
                         for sig in raw.iter() {
                             acc.observe(sig);
                         }
-                        // Exactly as many as kept (a signal is large, and a vector grown
-                        // by pushes would start at room for four); `raw` keeps its room.
-                        let mut signals = Vec::with_capacity(raw.len());
-                        signals.append(raw);
-                        batches.push(SignalBatch {
-                            symbol: snapshot.symbol,
-                            snapshot_at: snapshot.at,
-                            signals,
-                        });
+                        kept.push_batch(snapshot.symbol, snapshot.at, raw);
                     }
                 }
             }
         }
 
-        let signals: usize = batches.iter().map(|b| b.signals.len()).sum();
+        let signals = kept.len();
         let latency = timer.end(name, signals);
 
         if let Some((reason, error)) = failure {
@@ -1017,6 +1000,7 @@ impl Scheduler {
                 metadata: BTreeMap::new(),
             });
         }
+        let batches = self.kept.finish();
         record(names, latency, RunOutcome::Completed { batches }, Some(m))
     }
 
