@@ -646,14 +646,14 @@ impl Engine {
 
     fn finish_run(&mut self, now: SimTime, mut record: RunRecord) {
         // Every schedule has a route (and a valid id): `new` resolved them all.
-        let Some(&route) = self.routes.get(&*record.schedule) else {
+        let Some(&route) = self.routes.get(record.schedule()) else {
             return;
         };
         let schedule = route.id;
         let signals: usize = record.signals().count();
         self.events.push(EngineEvent::Run {
             at: record.finished_at,
-            schedule: record.schedule.to_string(),
+            schedule: record.schedule().to_string(),
             latency_ms: record.latency.as_millis_f64(),
             drift_seconds: record.drift.as_secs_f64(),
             signals,
@@ -677,7 +677,7 @@ impl Engine {
             let mut metrics = std::mem::take(&mut self.run_metrics);
             merge_run_metrics(telemetry.iter(), own.into_iter().flatten(), &mut metrics);
             if let Err(e) = self.metrics.record_run_entries(
-                &record.schedule,
+                record.schedule(),
                 record.finished_at,
                 metrics.iter().copied(),
             ) {
@@ -697,11 +697,11 @@ impl Engine {
             at: record.started_at,
             environment: self.settings.environment.clone(),
             portfolio: self.settings.portfolio.clone(),
-            risk_profile: record.risk_profile.to_string(),
-            schedule: record.schedule.to_string(),
-            strategy: record.strategy.to_string(),
+            risk_profile: record.risk_profile().to_string(),
+            schedule: record.schedule().to_string(),
+            strategy: record.strategy().to_string(),
             // The entry's own default, computed once for the run.
-            schedule_run_id: Some(format!("{}:{started_at}", record.schedule)),
+            schedule_run_id: Some(format!("{}:{started_at}", record.schedule())),
             signal_id: None,
             primary_exchange: Some(route.venue.to_string()),
             secondary_exchange: route.secondary_venue.map(|v| v.to_string()),
@@ -710,9 +710,9 @@ impl Engine {
             latency_ms: record.latency.as_millis_f64(),
             ..log_entry::SignalContext::default()
         };
-        for batch in batches.batches() {
-            for signal in batch.signals() {
-                let signal_id = format!("{}:{}:{started_at}", record.schedule, signal.symbol);
+        for batch in batches {
+            for signal in batch.signals {
+                let signal_id = format!("{}:{}:{started_at}", record.schedule(), signal.symbol);
                 ctx.signal_id = Some(signal_id.clone());
                 if let Some(w) = &mut self.log {
                     self.log_lines
@@ -720,8 +720,8 @@ impl Engine {
                 }
                 let origin = OrderOrigin {
                     schedule,
-                    strategy: &record.strategy,
-                    risk_profile: &record.risk_profile,
+                    strategy: record.strategy(),
+                    risk_profile: record.risk_profile(),
                     signal_id: Some(signal_id),
                     interval: route.interval,
                 };

@@ -1,16 +1,18 @@
-//! The signals a completed run let through, grouped by the snapshot that produced them, held
-//! in one allocation per run.
+//! The signals a completed run let through, grouped by the snapshot that produced them,
+//! written once by the strategy and never copied.
 //!
-//! A run used to hold a vector of batches, each with its own vector of signals: one
-//! allocation per batch plus one for the list. In the load test nearly every batch holds a
-//! single signal, and the records of a cycle are dropped together, so those small allocations
-//! overflowed the allocator's per-size caches and each new one took its slow path. Here every
-//! kept signal sits in one vector next to the snapshot it answered; a batch is a run of
-//! consecutive entries from the same snapshot. Serialised, [`SignalBatches`] is exactly the
-//! list of [`SignalBatch`]es it replaces.
+//! A run used to collect each snapshot's signals in a reused buffer and move the kept ones
+//! into a vector of their own per batch. Here the strategy appends straight into the run's
+//! one signal vector (the strategy contract is "append, never clear"), the top-k limit bounds
+//! the part it just appended in place, and a batch is a range of that vector: no copy after
+//! the strategy's own push, one allocation per run with signals. The first batch's snapshot
+//! is held inline (in the load test nine runs with signals in ten have one batch), later ones
+//! in a vector of their own. Serialised, [`SignalBatches`] is exactly the list of
+//! [`SignalBatch`]es it replaces.
+
+use std::num::NonZeroUsize;
 
 use serde::Serialize;
-use serde::ser::SerializeStruct;
 
 use crate::domain::{SimTime, Symbol};
 use crate::strategy::Signal;
@@ -27,78 +29,152 @@ pub struct SignalBatch {
     pub signals: Vec<Signal>,
 }
 
-/// One kept signal and the snapshot (the run's `batch`-th with signals) it answered.
-#[derive(Clone, Debug, PartialEq)]
-struct KeptSignal {
-    batch: u32,
+/// Where a batch's signals end in the run's signal vector, and the snapshot they answered.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct BatchHead {
     symbol: Symbol,
     snapshot_at: SimTime,
-    signal: Signal,
+    /// One past the batch's last signal (a batch is never empty); the batch starts where
+    /// the previous one ended.
+    end: NonZeroUsize,
 }
 
 /// Every signal a completed run let through, batch by batch (batches in snapshot order, each
 /// best first). Never holds an empty batch.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SignalBatches {
-    kept: Vec<KeptSignal>,
+    /// Every kept signal of the run, batch after batch.
+    signals: Vec<Signal>,
+    /// The first batch's head (`None`: no batch).
+    first: Option<BatchHead>,
+    /// The heads of the batches after the first.
+    rest: Vec<BatchHead>,
 }
 
 impl SignalBatches {
     /// Every signal, in emission order.
     pub fn signals(&self) -> impl ExactSizeIterator<Item = &Signal> + '_ {
-        self.kept.iter().map(|k| &k.signal)
+        self.signals.iter()
     }
 
     /// How many signals there are.
     pub fn len(&self) -> usize {
-        self.kept.len()
+        self.signals.len()
     }
 
     /// True when the run kept no signal.
     pub fn is_empty(&self) -> bool {
-        self.kept.is_empty()
+        self.signals.is_empty()
     }
 
     /// The batches, in snapshot order.
-    pub fn batches(&self) -> impl Iterator<Item = BatchView<'_>> + '_ {
-        self.kept
-            .chunk_by(|a, b| a.batch == b.batch)
-            .map(|entries| BatchView { entries })
+    pub fn batches(&self) -> Batches<'_> {
+        Batches {
+            of: self,
+            next: 0,
+            start: 0,
+        }
     }
 
     /// The batches as owned [`SignalBatch`]es (copies every signal).
     pub fn to_batches(&self) -> Vec<SignalBatch> {
         self.batches()
             .map(|b| SignalBatch {
-                symbol: b.symbol(),
-                snapshot_at: b.snapshot_at(),
-                signals: b.signals().cloned().collect(),
+                symbol: b.symbol,
+                snapshot_at: b.snapshot_at,
+                signals: b.signals.to_vec(),
             })
             .collect()
+    }
+
+    /// Where the strategy appends a snapshot's signals, after the batches so far; its length
+    /// is where the next batch starts. Anything left past the last batch when the next batch
+    /// is closed belongs to it.
+    pub(crate) fn pending(&mut self) -> &mut Vec<Signal> {
+        &mut self.signals
+    }
+
+    /// Closes the batch of `symbol` at `snapshot_at`: every signal past the previous batch
+    /// (none: no batch). `pending` must not have lost signals of earlier batches.
+    pub(crate) fn close_batch(&mut self, symbol: Symbol, snapshot_at: SimTime) {
+        let previous_end = self.last_end();
+        debug_assert!(
+            self.signals.len() >= previous_end,
+            "earlier batches lost signals"
+        );
+        let Some(end) = NonZeroUsize::new(self.signals.len()).filter(|e| e.get() > previous_end)
+        else {
+            return;
+        };
+        let head = BatchHead {
+            symbol,
+            snapshot_at,
+            end,
+        };
+        if self.first.is_none() {
+            self.first = Some(head);
+        } else {
+            self.rest.push(head);
+        }
+    }
+
+    /// Where the last batch ends (0 before the first).
+    pub(crate) fn last_end(&self) -> usize {
+        self.rest
+            .last()
+            .or(self.first.as_ref())
+            .map_or(0, |h| h.end.get())
     }
 }
 
 /// One batch of a [`SignalBatches`]: the signals of one snapshot.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename = "SignalBatch")]
 pub struct BatchView<'a> {
-    /// Never empty: `chunk_by` yields no empty chunk.
-    entries: &'a [KeptSignal],
+    /// The snapshot's symbol.
+    pub symbol: Symbol,
+    /// The snapshot's time.
+    pub snapshot_at: SimTime,
+    /// The bounded signals, best first (never empty).
+    pub signals: &'a [Signal],
 }
 
-impl<'a> BatchView<'a> {
-    /// The snapshot's symbol.
-    pub fn symbol(&self) -> Symbol {
-        self.entries[0].symbol
-    }
+impl<'a> IntoIterator for &'a SignalBatches {
+    type Item = BatchView<'a>;
+    type IntoIter = Batches<'a>;
 
-    /// The snapshot's time.
-    pub fn snapshot_at(&self) -> SimTime {
-        self.entries[0].snapshot_at
+    fn into_iter(self) -> Batches<'a> {
+        self.batches()
     }
+}
 
-    /// The bounded signals, best first.
-    pub fn signals(&self) -> impl ExactSizeIterator<Item = &'a Signal> + 'a {
-        self.entries.iter().map(|k| &k.signal)
+/// The batches of a [`SignalBatches`], in snapshot order.
+#[derive(Clone, Debug)]
+pub struct Batches<'a> {
+    of: &'a SignalBatches,
+    /// The next batch's index.
+    next: usize,
+    /// Where the next batch's signals start.
+    start: usize,
+}
+
+impl<'a> Iterator for Batches<'a> {
+    type Item = BatchView<'a>;
+
+    fn next(&mut self) -> Option<BatchView<'a>> {
+        let head = match self.next {
+            0 => self.of.first?,
+            n => *self.of.rest.get(n - 1)?,
+        };
+        let end = head.end.get();
+        let signals = &self.of.signals[self.start..end];
+        self.next += 1;
+        self.start = end;
+        Some(BatchView {
+            symbol: head.symbol,
+            snapshot_at: head.snapshot_at,
+            signals,
+        })
     }
 }
 
@@ -106,75 +182,6 @@ impl Serialize for SignalBatches {
     /// As the `Vec<SignalBatch>` it replaces.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(self.batches())
-    }
-}
-
-impl Serialize for BatchView<'_> {
-    /// As a [`SignalBatch`].
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        /// The signals of a batch as a sequence.
-        struct Signals<'b>(&'b [KeptSignal]);
-        impl Serialize for Signals<'_> {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_seq(self.0.iter().map(|k| &k.signal))
-            }
-        }
-        let mut s = serializer.serialize_struct("SignalBatch", 3)?;
-        s.serialize_field("symbol", &self.symbol())?;
-        s.serialize_field("snapshot_at", &self.snapshot_at())?;
-        s.serialize_field("signals", &Signals(self.entries))?;
-        s.end()
-    }
-}
-
-/// Collects a run's batches: the scheduler keeps one across runs, so the signals of a run
-/// are gathered in reused memory and moved out in one exact-size allocation.
-#[derive(Debug, Default)]
-pub(crate) struct BatchBuilder {
-    kept: Vec<KeptSignal>,
-    batches: u32,
-}
-
-impl BatchBuilder {
-    /// Starts a run (drops whatever an unfinished run left).
-    pub(crate) fn begin(&mut self) {
-        self.kept.clear();
-        self.batches = 0;
-    }
-
-    /// Adds the bounded signals of one snapshot, draining `signals`; nothing when it is
-    /// empty (a batch is never empty).
-    pub(crate) fn push_batch(
-        &mut self,
-        symbol: Symbol,
-        snapshot_at: SimTime,
-        signals: &mut Vec<Signal>,
-    ) {
-        if signals.is_empty() {
-            return;
-        }
-        let batch = self.batches;
-        self.batches += 1;
-        self.kept.extend(signals.drain(..).map(|signal| KeptSignal {
-            batch,
-            symbol,
-            snapshot_at,
-            signal,
-        }));
-    }
-
-    /// Signals so far this run.
-    pub(crate) fn len(&self) -> usize {
-        self.kept.len()
-    }
-
-    /// The run's batches, in an allocation of exactly their size (none when empty); the
-    /// builder keeps its memory for the next run.
-    pub(crate) fn finish(&mut self) -> SignalBatches {
-        let mut kept = Vec::with_capacity(self.kept.len());
-        kept.append(&mut self.kept);
-        self.batches = 0;
-        SignalBatches { kept }
     }
 }
 
@@ -195,15 +202,15 @@ mod tests {
         }
     }
 
-    /// Builds through the builder and, the old way, as one vector per non-empty batch.
+    /// Builds as the scheduler does (append, bound nothing, close) and, the old way, as one
+    /// vector per non-empty batch.
     fn both(snapshots: &[(&str, u64, Vec<f64>)]) -> (SignalBatches, Vec<SignalBatch>) {
-        let mut builder = BatchBuilder::default();
-        builder.begin();
+        let mut batches = SignalBatches::default();
         let mut old = Vec::new();
         for (symbol, secs, confidences) in snapshots {
             let sym = Symbol::new(symbol).unwrap();
             let at = SimTime::EPOCH + crate::domain::SimDuration::from_secs(*secs);
-            let mut raw: Vec<Signal> = confidences.iter().map(|c| signal(symbol, *c)).collect();
+            let raw: Vec<Signal> = confidences.iter().map(|c| signal(symbol, *c)).collect();
             if !raw.is_empty() {
                 old.push(SignalBatch {
                     symbol: sym,
@@ -211,10 +218,11 @@ mod tests {
                     signals: raw.clone(),
                 });
             }
-            builder.push_batch(sym, at, &mut raw);
-            assert!(raw.is_empty(), "the builder drains what it is given");
+            assert_eq!(batches.last_end(), batches.len());
+            batches.pending().extend(raw);
+            batches.close_batch(sym, at);
         }
-        (builder.finish(), old)
+        (batches, old)
     }
 
     #[test]
@@ -253,23 +261,17 @@ mod tests {
     }
 
     #[test]
-    fn the_builder_starts_every_run_empty_and_keeps_no_spare_room_in_the_result() {
-        let mut builder = BatchBuilder::default();
-        builder.begin();
-        let mut raw = vec![signal("BTC_USDT", 0.5), signal("BTC_USDT", 0.4)];
-        builder.push_batch(Symbol::new("BTC_USDT").unwrap(), SimTime::EPOCH, &mut raw);
-        assert_eq!(builder.len(), 2);
-        let first = builder.finish();
-        assert_eq!(first.len(), 2);
-        assert_eq!(first.kept.capacity(), 2);
-        builder.begin();
-        let empty = builder.finish();
-        assert!(empty.is_empty());
-        assert_eq!(
-            empty.kept.capacity(),
-            0,
-            "no allocation for a run without signals"
-        );
+    fn a_run_without_signals_allocates_nothing_and_one_batch_nothing_more() {
+        let (empty, _) = both(&[("BTC_USDT", 60, vec![]), ("ETH_USDT", 60, vec![])]);
+        assert_eq!(empty.signals.capacity(), 0);
         assert_eq!(empty.batches().count(), 0);
+        let (one, _) = both(&[("BTC_USDT", 60, vec![0.5, 0.4]), ("ETH_USDT", 60, vec![])]);
+        assert_eq!(one.rest.capacity(), 0, "the first batch is held inline");
+        let (three, _) = both(&[
+            ("BTC_USDT", 60, vec![0.5]),
+            ("ETH_USDT", 60, vec![0.4]),
+            ("SOL_USDT", 60, vec![0.3]),
+        ]);
+        assert_eq!(three.rest.len(), 2);
     }
 }

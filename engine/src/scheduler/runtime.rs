@@ -24,14 +24,14 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::batches::{BatchBuilder, SignalBatches};
+use super::batches::SignalBatches;
 use super::capital::{AllocationInput, CapitalPolicy, PolicyConfig, normalize_weights};
 use super::config::{ScheduleError, ScheduleSpec, window_open};
 use super::rbac::{AccessDenied, Rbac, SCOPE_READ, SCOPE_WRITE};
 use super::rollback::{RollbackOverride, RollbackTransition};
 use super::run_telemetry::{MetricName, RunTelemetry};
 use super::signal_limits::{
-    LimitInputs, LimitRequest, OverrideView, SignalLimitOverrides, active_max_signals, top_k,
+    LimitInputs, LimitRequest, OverrideView, SignalLimitOverrides, active_max_signals, top_k_from,
 };
 use super::suspensions::{
     Expiry, SuspendRequest, Suspension, SuspensionScope, SuspensionSnapshot, Suspensions,
@@ -124,20 +124,16 @@ pub enum RunOutcome {
 
 /// One schedule run.
 ///
-/// The names are shared with the scheduler (`Arc<str>`): a run record costs no string copies.
+/// The names are shared with the scheduler (one `Arc` per schedule): a run record costs no
+/// string copies and one reference count.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RunRecord {
     /// Sequential run id across the scheduler (1, 2, ...).
     pub run_seq: u64,
-    /// The schedule.
-    #[serde(serialize_with = "serialize_name")]
-    pub schedule: Arc<str>,
-    /// Its strategy instance.
-    #[serde(serialize_with = "serialize_name")]
-    pub strategy: Arc<str>,
-    /// Its risk profile.
-    #[serde(serialize_with = "serialize_name")]
-    pub risk_profile: Arc<str>,
+    /// The schedule's, its strategy's and its risk profile's names (serialised as the three
+    /// fields `schedule`, `strategy`, `risk_profile`).
+    #[serde(flatten, serialize_with = "serialize_names")]
+    pub names: Arc<RunNames>,
     /// When the run was due.
     pub due_at: SimTime,
     /// When it actually started.
@@ -160,12 +156,30 @@ pub struct RunRecord {
     pub telemetry: Option<RunTelemetry>,
 }
 
-/// A shared name serialised as the string it holds.
-fn serialize_name<S: serde::Serializer>(name: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(name)
+/// The shared names serialised as the names they hold.
+fn serialize_names<S: serde::Serializer>(
+    names: &Arc<RunNames>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    RunNames::serialize(names, serializer)
 }
 
 impl RunRecord {
+    /// The schedule.
+    pub fn schedule(&self) -> &str {
+        &self.names.schedule
+    }
+
+    /// Its strategy instance.
+    pub fn strategy(&self) -> &str {
+        &self.names.strategy
+    }
+
+    /// Its risk profile.
+    pub fn risk_profile(&self) -> &str {
+        &self.names.risk_profile
+    }
+
     /// Every signal of the run, in emission order.
     pub fn signals(&self) -> impl Iterator<Item = &Signal> {
         let batches = match &self.outcome {
@@ -351,7 +365,7 @@ struct ResolvedWeights {
 struct ScheduleState {
     spec: ScheduleSpec,
     /// `spec.name`, `spec.strategy_name` and `spec.risk_profile`, shared with run records.
-    names: RunNames,
+    names: Arc<RunNames>,
     strategy: Box<dyn Strategy>,
     warmed_up: bool,
     last_run: Option<SimTime>,
@@ -366,29 +380,24 @@ struct ScheduleState {
     window_state: Option<bool>,
 }
 
-/// A schedule's names as its run records carry them.
-#[derive(Clone, Debug)]
-struct RunNames {
-    schedule: Arc<str>,
-    strategy: Arc<str>,
-    risk_profile: Arc<str>,
+/// A schedule's names as its run records carry them (shared: see [`RunRecord::names`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunNames {
+    /// The schedule.
+    pub schedule: String,
+    /// Its strategy instance.
+    pub strategy: String,
+    /// Its risk profile.
+    pub risk_profile: String,
 }
 
 impl RunNames {
-    /// `spec`'s names, each equal name sharing one allocation through `interned`: schedules
-    /// share risk profiles, and a strategy is often named after its schedule, so a run
-    /// touches fewer reference counts spread over memory.
-    fn of(spec: &ScheduleSpec, interned: &mut BTreeMap<String, Arc<str>>) -> RunNames {
-        let mut name = |n: &str| {
-            interned
-                .entry(n.to_owned())
-                .or_insert_with(|| Arc::from(n))
-                .clone()
-        };
+    /// `spec`'s names.
+    fn of(spec: &ScheduleSpec) -> RunNames {
         RunNames {
-            schedule: name(&spec.name),
-            strategy: name(&spec.strategy_name),
-            risk_profile: name(&spec.risk_profile),
+            schedule: spec.name.clone(),
+            strategy: spec.strategy_name.clone(),
+            risk_profile: spec.risk_profile.clone(),
         }
     }
 }
@@ -450,11 +459,6 @@ pub struct Scheduler {
     metric_free_weights: Option<ResolvedWeights>,
     /// The snapshots of the run in progress (a buffer kept from run to run).
     snapshots: Vec<MarketSnapshot>,
-    /// What the strategy returned for the snapshot in progress (a buffer kept from run to
-    /// run; the kept signals are moved out into a batch of their own).
-    raw_signals: Vec<Signal>,
-    /// The kept signals of the run in progress (reused memory; moved out in one piece).
-    kept: BatchBuilder,
     limits: SignalLimitOverrides,
     suspensions: Suspensions,
     rollback: Option<RollbackOverride>,
@@ -492,12 +496,11 @@ impl Scheduler {
             }
         }
         let n = schedules.len().max(1) as f64;
-        let mut interned = BTreeMap::new();
         let mut states: Vec<ScheduleState> = schedules
             .into_iter()
             .map(|(spec, strategy)| ScheduleState {
                 active_max_signals: spec.max_signals,
-                names: RunNames::of(&spec, &mut interned),
+                names: Arc::new(RunNames::of(&spec)),
                 spec,
                 strategy,
                 warmed_up: false,
@@ -519,8 +522,6 @@ impl Scheduler {
             last_rebalance: None,
             metric_free_weights: None,
             snapshots: Vec::new(),
-            raw_signals: Vec::new(),
-            kept: BatchBuilder::default(),
             limits: SignalLimitOverrides::default(),
             suspensions: Suspensions::default(),
             rollback: None,
@@ -812,9 +813,7 @@ impl Scheduler {
             s.metrics = m;
             return RunRecord {
                 run_seq,
-                schedule: names.schedule,
-                strategy: names.strategy,
-                risk_profile: names.risk_profile,
+                names,
                 due_at: due,
                 started_at: start,
                 finished_at: start + latency,
@@ -920,11 +919,9 @@ impl Scheduler {
         // The record is only built once its outcome is known, so that it is written once,
         // straight into the caller's slot (a record is several hundred bytes).
         let drift_exceeded = drift > max_drift;
-        let record = |names: RunNames, latency: SimDuration, outcome, telemetry| RunRecord {
+        let record = |names: Arc<RunNames>, latency: SimDuration, outcome, telemetry| RunRecord {
             run_seq,
-            schedule: names.schedule,
-            strategy: names.strategy,
-            risk_profile: names.risk_profile,
+            names,
             due_at: due,
             started_at: start,
             finished_at: start + latency,
@@ -941,34 +938,44 @@ impl Scheduler {
         }
 
         // 9–10. fetch, strategy per snapshot, top-k per snapshot, metric accumulation
-        let kept = &mut self.kept;
-        kept.begin();
+        // The strategy appends straight into the run's batches; each snapshot's signals are
+        // bounded in place (see `batches`).
+        let mut batches = SignalBatches::default();
         let mut acc = RunMetricsAccumulator::new();
         if failure.is_none() {
             let s = &mut self.schedules[idx];
             let snapshots = &mut self.snapshots;
-            let raw = &mut self.raw_signals;
             snapshots.clear();
             match feed.fetch_latest(&s.spec, now, snapshots) {
                 Err(e) => failure = Some((FailureReason::Feed, e.0)),
                 Ok(()) => {
                     for snapshot in snapshots.iter() {
-                        raw.clear();
-                        if let Err(e) = s.strategy.on_data(snapshot, raw) {
+                        let from = batches.last_end();
+                        let out = batches.pending();
+                        if let Err(e) = s.strategy.on_data(snapshot, out) {
                             failure = Some((FailureReason::Strategy, e.0));
                             break;
                         }
-                        top_k(raw, active as usize, |sig: &Signal| sig.confidence);
-                        for sig in raw.iter() {
+                        if out.len() < from {
+                            failure = Some((
+                                FailureReason::Strategy,
+                                "strategy removed signals it had emitted (on_data must only \
+                                 append)"
+                                    .to_owned(),
+                            ));
+                            break;
+                        }
+                        top_k_from(out, from, active as usize, |sig: &Signal| sig.confidence);
+                        for sig in &out[from..] {
                             acc.observe(sig);
                         }
-                        kept.push_batch(snapshot.symbol, snapshot.at, raw);
+                        batches.close_batch(snapshot.symbol, snapshot.at);
                     }
                 }
             }
         }
 
-        let signals = kept.len();
+        let signals = batches.len();
         let latency = timer.end(name, signals);
 
         if let Some((reason, error)) = failure {
@@ -1000,7 +1007,6 @@ impl Scheduler {
                 metadata: BTreeMap::new(),
             });
         }
-        let batches = self.kept.finish();
         record(names, latency, RunOutcome::Completed { batches }, Some(m))
     }
 

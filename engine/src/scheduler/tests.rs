@@ -177,7 +177,7 @@ fn run_once_runs_in_priority_order_with_per_snapshot_limits() {
     .unwrap();
     let mut timer = SimulatedCompute::default();
     let records = s.run_once(t(0), &mut Feed::default(), &mut timer);
-    let order: Vec<&str> = records.iter().map(|r| &*r.schedule).collect();
+    let order: Vec<&str> = records.iter().map(|r| r.schedule()).collect();
     assert_eq!(order, ["high", "low"]);
     // The limit is per snapshot: 2 symbols × 2 = 4 signals for `high`.
     assert_eq!(records[0].signals().count(), 4);
@@ -191,6 +191,39 @@ fn run_once_runs_in_priority_order_with_per_snapshot_limits() {
     assert_eq!(tel["avg_abs_zscore"], 2.0, "no name-prefix gate");
     assert!(tel["latency_ms"] > 0.0);
     assert_eq!(tel["allocator_weight"], 0.5);
+}
+
+/// The names and batches a record shares or holds compactly serialise as the plain fields
+/// and `Vec<SignalBatch>` they replace.
+#[test]
+fn a_run_record_serialises_its_names_and_batches_as_plain_fields() {
+    let mut high = spec("high", &["BTC_USDT", "ETH_USDT"]);
+    high.max_signals = 2;
+    let mut s = Scheduler::new(
+        equal_weight(),
+        vec![(high, scripted(&[0.2, 0.9, 0.5]))],
+        rbac(),
+    )
+    .unwrap();
+    let records = s.run_once(t(0), &mut Feed::default(), &mut SimulatedCompute::default());
+    let r = &records[0];
+    let json = serde_json::to_string(r).unwrap();
+    let names = format!(
+        r#"{{"run_seq":{},"schedule":"high","strategy":"{}","risk_profile":"{}","due_at":"#,
+        r.run_seq,
+        r.strategy(),
+        r.risk_profile()
+    );
+    assert!(json.starts_with(&names), "{json}");
+    let RunOutcome::Completed { batches } = &r.outcome else {
+        panic!("completed: {r:?}");
+    };
+    assert_eq!(batches.batches().count(), 2, "one batch per symbol");
+    let owned = serde_json::to_string(&batches.to_batches()).unwrap();
+    assert!(
+        json.contains(&format!(r#""outcome":"completed","batches":{owned}"#)),
+        "{json}"
+    );
 }
 
 #[test]
@@ -220,7 +253,7 @@ fn drift_is_lateness_behind_a_slow_run() {
         }
         all.extend(s.run_due(wake, &mut feed, &mut timer));
     }
-    let fast_runs: Vec<&RunRecord> = all.iter().filter(|r| &*r.schedule == "fast").collect();
+    let fast_runs: Vec<&RunRecord> = all.iter().filter(|r| r.schedule() == "fast").collect();
     // Blocked for 3.002 s behind `slow` while the spike lasts; on time afterwards.
     assert!(fast_runs[0].drift > SimDuration::from_secs(3));
     assert!(fast_runs[0].drift_exceeded);
