@@ -37,9 +37,9 @@ use super::suspensions::{
     Expiry, SuspendRequest, Suspension, SuspensionScope, SuspensionSnapshot, Suspensions,
 };
 use super::timing::RunTimer;
-use crate::domain::{SimDuration, SimTime};
+use crate::domain::{SimDuration, SimTime, Symbol};
 use crate::strategy::metrics::RunMetricsAccumulator;
-use crate::strategy::{MarketSnapshot, Signal, Strategy};
+use crate::strategy::{MarketSnapshot, Signal, SignalSide, Strategy};
 
 /// Consecutive failures after which continuous mode aborts (reference constant).
 pub const MAX_CONSECUTIVE_FAILURES: u32 = 3;
@@ -162,6 +162,12 @@ fn serialize_names<S: serde::Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     RunNames::serialize(names, serializer)
+}
+
+/// What identifies a signal cheaply enough to check, before and after a strategy call, that
+/// the signal at a position is still the one that was there.
+fn signal_mark(signal: &Signal) -> (Symbol, SignalSide, u64) {
+    (signal.symbol, signal.side, signal.confidence.to_bits())
 }
 
 impl RunRecord {
@@ -952,15 +958,20 @@ impl Scheduler {
                     for snapshot in snapshots.iter() {
                         let from = batches.last_end();
                         let out = batches.pending();
+                        // The earlier batches live in `out`: a strategy that cleared it would
+                        // silently drop them. The length and the last earlier signal catch it.
+                        let before = out.last().map(signal_mark);
                         if let Err(e) = s.strategy.on_data(snapshot, out) {
                             failure = Some((FailureReason::Strategy, e.0));
                             break;
                         }
-                        if out.len() < from {
+                        if out.len() < from
+                            || from > 0 && out.get(from - 1).map(signal_mark) != before
+                        {
                             failure = Some((
                                 FailureReason::Strategy,
-                                "strategy removed signals it had emitted (on_data must only \
-                                 append)"
+                                "strategy removed or changed signals it had emitted (on_data \
+                                 must only append)"
                                     .to_owned(),
                             ));
                             break;

@@ -193,6 +193,58 @@ fn run_once_runs_in_priority_order_with_per_snapshot_limits() {
     assert_eq!(tel["allocator_weight"], 0.5);
 }
 
+/// Replaces whatever `out` holds with one signal: breaks the append-only contract from the
+/// second snapshot of a run on.
+#[derive(Debug)]
+struct Clearing;
+
+impl Strategy for Clearing {
+    fn kind(&self) -> &'static str {
+        "clearing"
+    }
+    fn warm_up(&mut self, _history: &[MarketSnapshot]) {}
+    fn on_data(&mut self, s: &MarketSnapshot, out: &mut Vec<Signal>) -> Result<(), StrategyError> {
+        out.clear();
+        out.push(Signal {
+            symbol: s.symbol,
+            side: SignalSide::Buy,
+            confidence: 1.0,
+            quantity: None,
+            intent: Intent::Single,
+            legs: Vec::new(),
+            metadata: SignalMetadata::default(),
+        });
+        Ok(())
+    }
+}
+
+/// A strategy that drops signals of an earlier snapshot fails its run: the batches live in
+/// the vector it appends to.
+#[test]
+fn a_strategy_that_removes_earlier_signals_fails_the_run() {
+    let one = spec("one", &["BTC_USDT"]);
+    let two = spec("two", &["BTC_USDT", "ETH_USDT"]);
+    let mut s = Scheduler::new(
+        equal_weight(),
+        vec![(one, Box::new(Clearing)), (two, Box::new(Clearing))],
+        rbac(),
+    )
+    .unwrap();
+    let records = s.run_once(t(0), &mut Feed::default(), &mut SimulatedCompute::default());
+    assert_eq!(
+        records[0].signals().count(),
+        1,
+        "one snapshot: nothing to lose"
+    );
+    match &records[1].outcome {
+        RunOutcome::Failed { reason, error } => {
+            assert_eq!(*reason, FailureReason::Strategy);
+            assert!(error.contains("must only append"), "{error}");
+        }
+        other => panic!("expected a strategy failure, got {other:?}"),
+    }
+}
+
 /// The names and batches a record shares or holds compactly serialise as the plain fields
 /// and `Vec<SignalBatch>` they replace.
 #[test]
