@@ -19,7 +19,8 @@
 //! into orders. Consequently the reference's `sink`/`execution` failure reasons cannot occur;
 //! `feed` and `strategy` failures can.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -681,12 +682,18 @@ impl Scheduler {
             return records;
         }
         self.check_rollback_expiry(now);
-        // Earliest due first; ties by execution order (priority, registration).
-        while let Some(idx) = (0..self.schedules.len())
-            .filter(|&i| self.schedules[i].next_due <= now)
-            .min_by_key(|&i| (self.schedules[i].next_due, i))
-        {
-            let due = self.schedules[idx].next_due;
+        // Earliest due first; ties by execution order (priority, registration), i.e. by
+        // index. A heap of the schedules due by `now` (a schedule is pushed back when its next
+        // due time is still by `now`) instead of a scan per run, which made a wake-up with n
+        // schedules due cost n² steps.
+        let mut due_now: BinaryHeap<Reverse<(SimTime, usize)>> = self
+            .schedules
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.next_due <= now)
+            .map(|(i, s)| Reverse((s.next_due, i)))
+            .collect();
+        while let Some(Reverse((due, idx))) = due_now.pop() {
             let start = due.max(self.worker_free_at);
             if start > now {
                 break;
@@ -699,6 +706,9 @@ impl Scheduler {
                 next += cadence;
             }
             self.schedules[idx].next_due = next;
+            if next <= now {
+                due_now.push(Reverse((next, idx)));
+            }
             let failed = matches!(record.outcome, RunOutcome::Failed { .. });
             let streak = self.schedules[idx].failure_streak;
             records.push(record);

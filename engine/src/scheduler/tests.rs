@@ -711,3 +711,84 @@ proptest! {
         }
     }
 }
+
+/// `run_due` as it picked schedules before the heap: a scan for the earliest due time, ties
+/// by execution order. Replays `records` (taking each run's latency from it) and checks each
+/// was the run the scan would have made; returns how many it checked.
+fn replay_scan(
+    order: &[String],
+    cadences: &[SimDuration],
+    next_due: &mut [SimTime],
+    worker_free_at: &mut SimTime,
+    now: SimTime,
+    records: &[RunRecord],
+) -> Result<usize, TestCaseError> {
+    let mut k = 0;
+    while let Some(idx) = (0..next_due.len())
+        .filter(|&i| next_due[i] <= now)
+        .min_by_key(|&i| (next_due[i], i))
+    {
+        let due = next_due[idx];
+        let start = due.max(*worker_free_at);
+        if start > now {
+            break;
+        }
+        let Some(r) = records.get(k) else {
+            return Err(TestCaseError::fail(format!(
+                "the scan runs {} at {start:?}, run_due stopped",
+                order[idx]
+            )));
+        };
+        prop_assert_eq!(r.schedule(), order[idx].as_str(), "run {}", k);
+        prop_assert_eq!(r.due_at, due);
+        prop_assert_eq!(r.started_at, start);
+        *worker_free_at = r.finished_at;
+        let mut next = due + cadences[idx];
+        while next <= start {
+            next += cadences[idx];
+        }
+        next_due[idx] = next;
+        k += 1;
+    }
+    Ok(k)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Continuous mode runs the same schedules in the same order at the same times as the
+    /// scan it replaced, including wake-ups with many schedules due and schedules due again
+    /// within one wake-up (slow runs, short cadences, wake-ups far apart).
+    #[test]
+    fn run_due_picks_runs_like_the_scan(
+        schedules in proptest::collection::vec((1u64..30, -2i32..3), 1..12),
+        base_ms in prop_oneof![Just(2u64), 500u64..4_000],
+        gaps in proptest::collection::vec(0u64..90, 1..25),
+    ) {
+        let list: Vec<(ScheduleSpec, Box<dyn Strategy>)> = schedules
+            .iter()
+            .enumerate()
+            .map(|(i, (cadence, priority))| {
+                let mut sp = spec(&format!("s{i}"), &["BTC_USDT"]);
+                sp.cadence = SimDuration::from_secs(*cadence);
+                sp.priority = *priority;
+                (sp, scripted(&[]))
+            })
+            .collect();
+        let mut s = Scheduler::new(equal_weight(), list, rbac()).unwrap();
+        let order: Vec<String> = s.specs().map(|sp| sp.name.clone()).collect();
+        let cadences: Vec<SimDuration> = s.specs().map(|sp| sp.cadence).collect();
+        let mut next_due = vec![t(0); order.len()];
+        let mut free = t(0);
+        let mut timer = SimulatedCompute::new(SimDuration::from_millis(base_ms), SimDuration::ZERO);
+        let mut feed = Feed::default();
+        s.start(t(0));
+        let mut now = t(0);
+        for gap in gaps {
+            now += SimDuration::from_secs(gap);
+            let records = s.run_due(now, &mut feed, &mut timer);
+            let checked = replay_scan(&order, &cadences, &mut next_due, &mut free, now, &records)?;
+            prop_assert_eq!(checked, records.len(), "run_due made runs the scan would not");
+        }
+    }
+}
