@@ -1,16 +1,19 @@
-//! The signals a completed run let through, grouped by the snapshot that produced them,
-//! written once by the strategy and never copied.
+//! The signals a completed run let through, grouped by the snapshot that produced them, in
+//! one allocation per scheduler call.
 //!
-//! A run used to collect each snapshot's signals in a reused buffer and move the kept ones
-//! into a vector of their own per batch. Here the strategy appends straight into the run's
-//! one signal vector (the strategy contract is "append, never clear"), the top-k limit bounds
-//! the part it just appended in place, and a batch is a range of that vector: no copy after
-//! the strategy's own push, one allocation per run with signals. The first batch's snapshot
-//! is held inline (in the load test nine runs with signals in ten have one batch), later ones
-//! in a vector of their own. Serialised, [`SignalBatches`] is exactly the list of
+//! A run used to move each snapshot's kept signals into a vector of their own: an
+//! allocation per batch. The records of a cycle are dropped together, so those allocations
+//! overflowed the allocator's per-size caches and each new one took its slow path. Here the
+//! kept signals of every run of one `run_once` / `run_due` call are appended to the
+//! scheduler's one vector, and when the call ends that vector is shared (`Arc`) by its
+//! records: a run's signals are a range of it, a batch a sub-range. The first batch's
+//! snapshot is held inline (in the load test nine runs with signals in ten have one batch),
+//! later ones in a vector of their own. Serialised, [`SignalBatches`] is exactly the list of
 //! [`SignalBatch`]es it replaces.
 
+use std::fmt;
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -41,11 +44,15 @@ struct BatchHead {
 
 /// Every signal a completed run let through, batch by batch (batches in snapshot order, each
 /// best first). Never holds an empty batch.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct SignalBatches {
-    /// Every kept signal of the run, batch after batch.
-    signals: Vec<Signal>,
-    /// The first batch's head (`None`: no batch).
+    /// The signals of every run of the scheduler call this run was part of (`None` until the
+    /// call ends, and for a run without signals).
+    all: Option<Arc<Vec<Signal>>>,
+    /// This run's signals are `all[start..end]`.
+    start: usize,
+    end: usize,
+    /// The first batch's head (`None`: no batch); ends are positions in `all`.
     first: Option<BatchHead>,
     /// The heads of the batches after the first.
     rest: Vec<BatchHead>,
@@ -54,17 +61,17 @@ pub struct SignalBatches {
 impl SignalBatches {
     /// Every signal, in emission order.
     pub fn signals(&self) -> impl ExactSizeIterator<Item = &Signal> + '_ {
-        self.signals.iter()
+        self.as_slice().iter()
     }
 
     /// How many signals there are.
     pub fn len(&self) -> usize {
-        self.signals.len()
+        self.end - self.start
     }
 
     /// True when the run kept no signal.
     pub fn is_empty(&self) -> bool {
-        self.signals.is_empty()
+        self.end == self.start
     }
 
     /// The batches, in snapshot order.
@@ -72,7 +79,7 @@ impl SignalBatches {
         Batches {
             of: self,
             next: 0,
-            start: 0,
+            start: self.start,
         }
     }
 
@@ -87,23 +94,35 @@ impl SignalBatches {
             .collect()
     }
 
-    /// Where the strategy appends a snapshot's signals, after the batches so far; its length
-    /// is where the next batch starts. Anything left past the last batch when the next batch
-    /// is closed belongs to it.
-    pub(crate) fn pending(&mut self) -> &mut Vec<Signal> {
-        &mut self.signals
+    fn as_slice(&self) -> &[Signal] {
+        self.all
+            .as_deref()
+            .map_or(&[], |all| &all[self.start..self.end])
     }
 
-    /// Closes the batch of `symbol` at `snapshot_at`: every signal past the previous batch
-    /// (none: no batch). `pending` must not have lost signals of earlier batches.
-    pub(crate) fn close_batch(&mut self, symbol: Symbol, snapshot_at: SimTime) {
+    /// A run's batches, to be filled from `pending.len()` on: each snapshot's kept signals
+    /// are appended to `pending` (the scheduler call's signal vector), then
+    /// [`SignalBatches::close_batch`] closes the snapshot's batch.
+    pub(crate) fn open(pending: &[Signal]) -> SignalBatches {
+        SignalBatches {
+            all: None,
+            start: pending.len(),
+            end: pending.len(),
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+
+    /// Closes the batch of `symbol` at `snapshot_at`: the signals of `pending` past the
+    /// previous batch (none: no batch). `pending` must not have lost signals of earlier
+    /// batches.
+    pub(crate) fn close_batch(&mut self, pending: &[Signal], symbol: Symbol, snapshot_at: SimTime) {
         let previous_end = self.last_end();
         debug_assert!(
-            self.signals.len() >= previous_end,
+            pending.len() >= previous_end,
             "earlier batches lost signals"
         );
-        let Some(end) = NonZeroUsize::new(self.signals.len()).filter(|e| e.get() > previous_end)
-        else {
+        let Some(end) = NonZeroUsize::new(pending.len()).filter(|e| e.get() > previous_end) else {
             return;
         };
         let head = BatchHead {
@@ -116,14 +135,38 @@ impl SignalBatches {
         } else {
             self.rest.push(head);
         }
+        self.end = end.get();
     }
 
-    /// Where the last batch ends (0 before the first).
-    pub(crate) fn last_end(&self) -> usize {
+    /// Where the last batch ends in the scheduler call's vector (the run's start before the
+    /// first batch).
+    fn last_end(&self) -> usize {
         self.rest
             .last()
             .or(self.first.as_ref())
-            .map_or(0, |h| h.end.get())
+            .map_or(self.start, |h| h.end.get())
+    }
+
+    /// Gives a run with signals the scheduler call's signals, once the call has ended.
+    pub(crate) fn share(&mut self, all: &Arc<Vec<Signal>>) {
+        if !self.is_empty() {
+            debug_assert!(self.end <= all.len(), "signals of another call");
+            self.all = Some(Arc::clone(all));
+        }
+    }
+}
+
+impl PartialEq for SignalBatches {
+    /// Equal batches (wherever the signals are stored).
+    fn eq(&self, other: &SignalBatches) -> bool {
+        self.batches().eq(other.batches())
+    }
+}
+
+impl fmt::Debug for SignalBatches {
+    /// The batches (not the other runs' signals the storage holds).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.batches()).finish()
     }
 }
 
@@ -167,7 +210,7 @@ impl<'a> Iterator for Batches<'a> {
             n => *self.of.rest.get(n - 1)?,
         };
         let end = head.end.get();
-        let signals = &self.of.signals[self.start..end];
+        let signals = &self.of.all.as_deref()?[self.start..end];
         self.next += 1;
         self.start = end;
         Some(BatchView {
@@ -202,10 +245,12 @@ mod tests {
         }
     }
 
-    /// Builds as the scheduler does (append, bound nothing, close) and, the old way, as one
-    /// vector per non-empty batch.
+    /// Builds as the scheduler does (after another run's signals: append, close, share)
+    /// and, the old way, as one vector per non-empty batch.
     fn both(snapshots: &[(&str, u64, Vec<f64>)]) -> (SignalBatches, Vec<SignalBatch>) {
-        let mut batches = SignalBatches::default();
+        // Signals of an earlier run of the same call come first.
+        let mut pending = vec![signal("XRP_USDT", 0.1)];
+        let mut batches = SignalBatches::open(&pending);
         let mut old = Vec::new();
         for (symbol, secs, confidences) in snapshots {
             let sym = Symbol::new(symbol).unwrap();
@@ -218,10 +263,13 @@ mod tests {
                     signals: raw.clone(),
                 });
             }
-            assert_eq!(batches.last_end(), batches.len());
-            batches.pending().extend(raw);
-            batches.close_batch(sym, at);
+            assert_eq!(batches.last_end(), pending.len());
+            pending.extend(raw);
+            batches.close_batch(&pending, sym, at);
         }
+        // And of a later one.
+        pending.push(signal("SOL_USDT", 0.2));
+        batches.share(&Arc::new(pending));
         (batches, old)
     }
 
@@ -261,12 +309,14 @@ mod tests {
     }
 
     #[test]
-    fn a_run_without_signals_allocates_nothing_and_one_batch_nothing_more() {
+    fn a_run_without_signals_shares_nothing_and_one_batch_allocates_nothing() {
         let (empty, _) = both(&[("BTC_USDT", 60, vec![]), ("ETH_USDT", 60, vec![])]);
-        assert_eq!(empty.signals.capacity(), 0);
+        assert!(empty.all.is_none());
         assert_eq!(empty.batches().count(), 0);
+        assert_eq!(empty, SignalBatches::default());
         let (one, _) = both(&[("BTC_USDT", 60, vec![0.5, 0.4]), ("ETH_USDT", 60, vec![])]);
         assert_eq!(one.rest.capacity(), 0, "the first batch is held inline");
+        assert_eq!(format!("{one:?}").matches("XRP_USDT").count(), 0, "{one:?}");
         let (three, _) = both(&[
             ("BTC_USDT", 60, vec![0.5]),
             ("ETH_USDT", 60, vec![0.4]),

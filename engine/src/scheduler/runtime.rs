@@ -32,15 +32,15 @@ use super::rbac::{AccessDenied, Rbac, SCOPE_READ, SCOPE_WRITE};
 use super::rollback::{RollbackOverride, RollbackTransition};
 use super::run_telemetry::{MetricName, RunTelemetry};
 use super::signal_limits::{
-    LimitInputs, LimitRequest, OverrideView, SignalLimitOverrides, active_max_signals, top_k_from,
+    LimitInputs, LimitRequest, OverrideView, SignalLimitOverrides, active_max_signals, top_k,
 };
 use super::suspensions::{
     Expiry, SuspendRequest, Suspension, SuspensionScope, SuspensionSnapshot, Suspensions,
 };
 use super::timing::RunTimer;
-use crate::domain::{SimDuration, SimTime, Symbol};
+use crate::domain::{SimDuration, SimTime};
 use crate::strategy::metrics::RunMetricsAccumulator;
-use crate::strategy::{MarketSnapshot, Signal, SignalSide, Strategy};
+use crate::strategy::{MarketSnapshot, Signal, Strategy};
 
 /// Consecutive failures after which continuous mode aborts (reference constant).
 pub const MAX_CONSECUTIVE_FAILURES: u32 = 3;
@@ -163,12 +163,6 @@ fn serialize_names<S: serde::Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     RunNames::serialize(names, serializer)
-}
-
-/// What identifies a signal cheaply enough to check, before and after a strategy call, that
-/// the signal at a position is still the one that was there.
-fn signal_mark(signal: &Signal) -> (Symbol, SignalSide, u64) {
-    (signal.symbol, signal.side, signal.confidence.to_bits())
 }
 
 impl RunRecord {
@@ -466,6 +460,12 @@ pub struct Scheduler {
     metric_free_weights: Option<ResolvedWeights>,
     /// The snapshots of the run in progress (a buffer kept from run to run).
     snapshots: Vec<MarketSnapshot>,
+    /// What the strategy returned for the snapshot in progress (a buffer kept from run to
+    /// run, so that a strategy only ever sees an empty vector).
+    raw_signals: Vec<Signal>,
+    /// The kept signals of the runs of the `run_once` / `run_due` call in progress, shared by
+    /// their records when it ends (see `batches`).
+    pending: Vec<Signal>,
     limits: SignalLimitOverrides,
     suspensions: Suspensions,
     rollback: Option<RollbackOverride>,
@@ -529,6 +529,8 @@ impl Scheduler {
             last_rebalance: None,
             metric_free_weights: None,
             snapshots: Vec::new(),
+            raw_signals: Vec::new(),
+            pending: Vec::new(),
             limits: SignalLimitOverrides::default(),
             suspensions: Suspensions::default(),
             rollback: None,
@@ -733,6 +735,7 @@ impl Scheduler {
                 break;
             }
         }
+        self.share_signals(&mut records);
         records
     }
 
@@ -754,7 +757,27 @@ impl Scheduler {
             records.push(record);
         }
         self.worker_free_at = self.worker_free_at.max(start);
+        self.share_signals(&mut records);
         records
+    }
+
+    /// Hands the signals of the call that is ending to its records with signals: one shared
+    /// vector for the whole call, where a vector per run cost an allocation each.
+    fn share_signals(&mut self, records: &mut [RunRecord]) {
+        if self.pending.is_empty() {
+            return;
+        }
+        // The next call likely needs as much room.
+        let room = self.pending.len();
+        let all = Arc::new(std::mem::replace(
+            &mut self.pending,
+            Vec::with_capacity(room),
+        ));
+        for r in records {
+            if let RunOutcome::Completed { batches } = &mut r.outcome {
+                batches.share(&all);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- the pipeline
@@ -954,43 +977,33 @@ impl Scheduler {
         }
 
         // 9–10. fetch, strategy per snapshot, top-k per snapshot, metric accumulation
-        // The strategy appends straight into the run's batches; each snapshot's signals are
-        // bounded in place (see `batches`).
-        let mut batches = SignalBatches::default();
+        // Each snapshot's kept signals join the call's vector; the run's batches are ranges
+        // of it (see `batches`).
+        let mut batches = SignalBatches::open(&self.pending);
+        let run_start = self.pending.len();
         let mut acc = RunMetricsAccumulator::new();
         if failure.is_none() {
             let s = &mut self.schedules[idx];
             let snapshots = &mut self.snapshots;
+            let raw = &mut self.raw_signals;
+            let pending = &mut self.pending;
             snapshots.clear();
             match feed.fetch_latest(&s.spec, now, snapshots) {
                 Err(e) => failure = Some((FailureReason::Feed, e.0)),
                 Ok(()) => {
                     for snapshot in snapshots.iter() {
-                        let from = batches.last_end();
-                        let out = batches.pending();
-                        // The earlier batches live in `out`: a strategy that cleared it would
-                        // silently drop them. The length and the last earlier signal catch it.
-                        let before = out.last().map(signal_mark);
-                        if let Err(e) = s.strategy.on_data(snapshot, out) {
+                        raw.clear();
+                        if let Err(e) = s.strategy.on_data(snapshot, raw) {
                             failure = Some((FailureReason::Strategy, e.0));
                             break;
                         }
-                        if out.len() < from
-                            || from > 0 && out.get(from - 1).map(signal_mark) != before
-                        {
-                            failure = Some((
-                                FailureReason::Strategy,
-                                "strategy removed or changed signals it had emitted (on_data \
-                                 must only append)"
-                                    .to_owned(),
-                            ));
-                            break;
-                        }
-                        top_k_from(out, from, active as usize, |sig: &Signal| sig.confidence);
-                        for sig in &out[from..] {
+                        top_k(raw, active as usize, |sig: &Signal| sig.confidence);
+                        for sig in raw.iter() {
                             acc.observe(sig);
                         }
-                        batches.close_batch(snapshot.symbol, snapshot.at);
+                        // Moved into the call's vector; `raw` keeps its room.
+                        pending.append(raw);
+                        batches.close_batch(pending, snapshot.symbol, snapshot.at);
                     }
                 }
             }
@@ -1000,6 +1013,8 @@ impl Scheduler {
         let latency = timer.end(name, signals);
 
         if let Some((reason, error)) = failure {
+            // A failed run emits nothing: drop what it appended.
+            self.pending.truncate(run_start);
             self.fail(idx, now, reason, &error);
             return record(names, latency, RunOutcome::Failed { reason, error }, None);
         }

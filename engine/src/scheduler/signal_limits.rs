@@ -73,28 +73,20 @@ pub fn active_max_signals(inputs: LimitInputs) -> u32 {
 /// (a stable sort, as the reference's `sorted(..., key=confidence, reverse=True)`). `k == 0`
 /// keeps nothing; `len ≤ k` keeps everything in the original order.
 pub fn top_k<T>(items: &mut Vec<T>, k: usize, confidence: impl Fn(&T) -> f64) {
-    top_k_from(items, 0, k, confidence);
-}
-
-/// [`top_k`] applied to `items[from..]` only, leaving `items[..from]` as it is: the scheduler
-/// bounds each snapshot's signals where the strategy appended them, after the run's earlier
-/// batches. `from` past the end is the empty tail.
-pub fn top_k_from<T>(items: &mut Vec<T>, from: usize, k: usize, confidence: impl Fn(&T) -> f64) {
-    let from = from.min(items.len());
     if k == 0 {
-        items.truncate(from);
+        items.clear();
         return;
     }
-    if items.len() - from <= k {
+    if items.len() <= k {
         return;
     }
     // sort_by is stable; NaN confidences sort last.
-    items[from..].sort_by(|a, b| {
+    items.sort_by(|a, b| {
         let (ca, cb) = (confidence(a), confidence(b));
         cb.partial_cmp(&ca)
             .unwrap_or_else(|| ca.is_nan().cmp(&cb.is_nan()))
     });
-    items.truncate(from + k);
+    items.truncate(k);
 }
 
 /// An operator's cap on a strategy's signals under one risk profile.
@@ -231,8 +223,6 @@ impl SignalLimitOverrides {
 
 #[cfg(test)]
 mod tests {
-    use proptest::strategy::Strategy as _;
-
     use super::*;
     use crate::domain::SimDuration;
 
@@ -335,51 +325,6 @@ mod tests {
         );
         top_k(&mut short, 0, |x| x.1);
         assert!(short.is_empty());
-    }
-
-    /// `top_k` as it was before it bounded tails: the reference for `top_k_from`.
-    fn top_k_whole<T>(items: &mut Vec<T>, k: usize, confidence: impl Fn(&T) -> f64) {
-        if k == 0 {
-            items.clear();
-            return;
-        }
-        if items.len() <= k {
-            return;
-        }
-        items.sort_by(|a, b| {
-            let (ca, cb) = (confidence(a), confidence(b));
-            cb.partial_cmp(&ca)
-                .unwrap_or_else(|| ca.is_nan().cmp(&cb.is_nan()))
-        });
-        items.truncate(k);
-    }
-
-    proptest::proptest! {
-        /// Bounding a tail in place is bounding it alone and appending it to the untouched
-        /// head.
-        #[test]
-        fn top_k_from_bounds_the_tail_exactly_like_top_k(
-            head in proptest::collection::vec((0u8..4).prop_map(f64::from), 0..5),
-            tail in proptest::collection::vec(
-                proptest::prop_oneof![(0u8..4).prop_map(f64::from), proptest::strategy::Just(f64::NAN)],
-                0..8,
-            ),
-            k in 0usize..10,
-        ) {
-            // Tag each value with its position so stability is visible.
-            let tagged = |v: &[f64], base: usize| -> Vec<(usize, f64)> {
-                v.iter().enumerate().map(|(i, c)| (base + i, *c)).collect()
-            };
-            let mut alone = tagged(&tail, head.len());
-            top_k_whole(&mut alone, k, |x| x.1);
-            let mut expected = tagged(&head, 0);
-            expected.extend(alone);
-            let mut together = tagged(&head, 0);
-            together.extend(tagged(&tail, head.len()));
-            top_k_from(&mut together, head.len(), k, |x| x.1);
-            let bits = |v: &[(usize, f64)]| v.iter().map(|(i, c)| (*i, c.to_bits())).collect::<Vec<_>>();
-            proptest::prop_assert_eq!(bits(&together), bits(&expected));
-        }
     }
 
     #[test]

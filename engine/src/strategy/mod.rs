@@ -387,9 +387,7 @@ pub trait Strategy: Send + fmt::Debug {
     /// Feeds history before the first live call. Ingests only; never trades.
     fn warm_up(&mut self, history: &[MarketSnapshot]);
 
-    /// Feeds one snapshot and appends any signals to `out` (appends; never clears or
-    /// reorders: `out` may already hold the run's signals for earlier snapshots, and the
-    /// scheduler fails a run whose strategy removed any).
+    /// Feeds one snapshot and appends any signals to `out` (appends; never clears).
     fn on_data(
         &mut self,
         snapshot: &MarketSnapshot,
