@@ -58,12 +58,10 @@ fn entries() -> Vec<Json> {
                 quantity: Some(0.001 * (1 + i % 7) as f64),
                 intent: Intent::Single,
                 legs: vec![],
-                metadata: SignalMetadata {
-                    zscore: Some(-2.0 - (i % 13) as f64 / 7.0),
-                    volatility: Some(0.0123 + (i % 5) as f64 / 1000.0),
-                    regime: Some(Regime::LongEntry),
-                    ..SignalMetadata::default()
-                },
+                metadata: SignalMetadata::default()
+                    .with_zscore(-2.0 - (i % 13) as f64 / 7.0)
+                    .with_volatility(0.0123 + (i % 5) as f64 / 1000.0)
+                    .with_regime(Regime::LongEntry),
             };
             strategy_signal(&ctx, &signal)
         })

@@ -656,14 +656,14 @@ impl Engine {
 
     fn finish_run(&mut self, now: SimTime, mut record: RunRecord) {
         // Every schedule has a route (and a valid id): `new` resolved them all.
-        let Some(&route) = self.routes.get(&*record.schedule) else {
+        let Some(&route) = self.routes.get(record.schedule()) else {
             return;
         };
         let schedule = route.id;
         let signals: usize = record.signals().count();
         self.events.push(EngineEvent::Run {
             at: record.finished_at,
-            schedule: record.schedule.as_ref().to_owned(),
+            schedule: record.schedule().to_owned(),
             latency_ms: record.latency.as_millis_f64(),
             drift_seconds: record.drift.as_secs_f64(),
             signals,
@@ -687,7 +687,7 @@ impl Engine {
             let mut metrics = std::mem::take(&mut self.run_metrics);
             merge_run_metrics(telemetry.iter(), own.into_iter().flatten(), &mut metrics);
             if let Err(e) = self.metrics.record_run_entries(
-                &record.schedule,
+                record.schedule(),
                 record.finished_at,
                 metrics.iter().copied(),
             ) {
@@ -707,12 +707,12 @@ impl Engine {
         ctx.at = record.started_at;
         overwrite(&mut ctx.environment, &self.settings.environment);
         overwrite(&mut ctx.portfolio, &self.settings.portfolio);
-        overwrite(&mut ctx.risk_profile, &record.risk_profile);
-        overwrite(&mut ctx.schedule, &record.schedule);
-        overwrite(&mut ctx.strategy, &record.strategy);
+        overwrite(&mut ctx.risk_profile, record.risk_profile());
+        overwrite(&mut ctx.schedule, record.schedule());
+        overwrite(&mut ctx.strategy, record.strategy());
         // The entry's own default (`schedule:started_at`), computed once for the run.
         let run_id = ctx.schedule_run_id.get_or_insert_with(String::new);
-        overwrite(run_id, &record.schedule);
+        overwrite(run_id, record.schedule());
         run_id.push(':');
         record.started_at.write_rfc3339(run_id);
         overwrite_opt(&mut ctx.primary_exchange, Some(route.venue.as_str()));
@@ -724,11 +724,11 @@ impl Engine {
         overwrite(&mut ctx.data_feed, &self.settings.data_feed);
         ctx.latency_ms = record.latency.as_millis_f64();
         for batch in batches {
-            for signal in &batch.signals {
+            for signal in batch.signals {
                 // `schedule:symbol:started_at`, in one buffer for the whole run: the log entry
                 // and the orders borrow it.
                 let signal_id = ctx.signal_id.get_or_insert_with(String::new);
-                overwrite(signal_id, &record.schedule);
+                overwrite(signal_id, record.schedule());
                 signal_id.push(':');
                 signal_id.push_str(signal.symbol.as_str());
                 signal_id.push(':');
@@ -739,8 +739,8 @@ impl Engine {
                 }
                 let origin = OrderOrigin {
                     schedule,
-                    strategy: &record.strategy,
-                    risk_profile: &record.risk_profile,
+                    strategy: record.strategy(),
+                    risk_profile: record.risk_profile(),
                     signal_id: ctx.signal_id.as_deref(),
                     interval: route.interval,
                 };
@@ -779,7 +779,7 @@ impl Engine {
             spec.qty_floor_from_f64(self.settings.execution.position_size * capital / price);
         match signal.side {
             SignalSide::Buy | SignalSide::Sell => {
-                let target = match (signal.metadata.regime, signal.side) {
+                let target = match (signal.metadata.regime(), signal.side) {
                     (Some(Regime::LongEntry), _) => entry_lots,
                     (Some(Regime::ShortEntry), _) => -entry_lots,
                     (Some(Regime::LongExit | Regime::ShortExit), _) => Qty::ZERO,
@@ -791,7 +791,7 @@ impl Engine {
                 self.move_to(now, origin, venue, signal.symbol, current, target);
             }
             SignalSide::Rebalance => {
-                let allocation = signal.metadata.target_allocation.unwrap_or(0.0).max(0.0);
+                let allocation = signal.metadata.target_allocation().unwrap_or(0.0).max(0.0);
                 let target = spec.qty_floor_from_f64(allocation * capital / price);
                 self.move_to(now, origin, venue, signal.symbol, current, target);
             }

@@ -1220,11 +1220,9 @@ mod tests {
             quantity: None,
             intent: Intent::Single,
             legs: vec![],
-            metadata: SignalMetadata {
-                zscore: Some(-2.25),
-                regime: Some(Regime::LongEntry),
-                ..SignalMetadata::default()
-            },
+            metadata: SignalMetadata::default()
+                .with_zscore(-2.25)
+                .with_regime(Regime::LongEntry),
         };
         let entry = strategy_signal(&context(), &signal);
         assert_eq!(

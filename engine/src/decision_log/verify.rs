@@ -1171,11 +1171,9 @@ mod tests {
                 quantity: Some(0.001),
                 intent: Intent::Single,
                 legs: vec![],
-                metadata: SignalMetadata {
-                    zscore: Some(-2.0 - f64::from(i) / 7.0),
-                    regime: Some(Regime::LongEntry),
-                    ..SignalMetadata::default()
-                },
+                metadata: SignalMetadata::default()
+                    .with_zscore(-2.0 - f64::from(i) / 7.0)
+                    .with_regime(Regime::LongEntry),
             };
             lines.push(w.append(crate::decision_log::strategy_signal(&ctx, &signal)));
         }

@@ -4,6 +4,7 @@
 //!
 //! - [`config`]: what a schedule is ([`ScheduleSpec`]), trading windows.
 //! - [`runtime`]: the [`Scheduler`] — `run_once`, continuous mode, the per-run pipeline.
+//! - [`batches`]: a completed run's signals per snapshot, written once ([`SignalBatches`]).
 //! - [`run_telemetry`]: a run's metrics under their fixed names ([`RunTelemetry`]).
 //! - [`signal_limits`]: the limit formula and operator overrides.
 //! - [`suspensions`]: schedule and tag suspensions with expiry.
@@ -12,6 +13,7 @@
 //! - [`rollback`]: the `multi_strategy_disable.json` override.
 //! - [`timing`]: how long runs take ([`RunTimer`], [`SimulatedCompute`]).
 
+pub mod batches;
 pub mod capital;
 pub mod config;
 pub mod rbac;
@@ -22,14 +24,15 @@ pub mod signal_limits;
 pub mod suspensions;
 pub mod timing;
 
+pub use batches::{BatchView, Batches, SignalBatch, SignalBatches};
 pub use capital::{CapitalPolicy, MetricLookup, PolicyConfig};
 pub use config::{ScheduleError, ScheduleMarket, ScheduleSpec, TradingWindow};
 pub use rbac::{AccessDenied, AccessToken, Rbac, SCOPE_READ, SCOPE_WRITE};
 pub use rollback::{RollbackOverride, RollbackTransition};
 pub use run_telemetry::{MetricName, RunTelemetry};
 pub use runtime::{
-    ControlError, FailureReason, FeedError, RunOutcome, RunRecord, Scheduler, SchedulerAlert,
-    SchedulerEvent, SchedulerSettings, SignalBatch, SnapshotFeed,
+    ControlError, FailureReason, FeedError, RunNames, RunOutcome, RunRecord, Scheduler,
+    SchedulerAlert, SchedulerEvent, SchedulerSettings, SnapshotFeed,
 };
 pub use signal_limits::LimitRequest;
 pub use suspensions::{Expiry, SuspendRequest, SuspensionScope};

@@ -19,11 +19,13 @@
 //! into orders. Consequently the reference's `sink`/`execution` failure reasons cannot occur;
 //! `feed` and `strategy` failures can.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::batches::SignalBatches;
 use super::capital::{AllocationInput, CapitalPolicy, PolicyConfig, normalize_weights};
 use super::config::{ScheduleError, ScheduleSpec, window_open};
 use super::rbac::{AccessDenied, Rbac, SCOPE_READ, SCOPE_WRITE};
@@ -36,7 +38,7 @@ use super::suspensions::{
     Expiry, SuspendRequest, Suspension, SuspensionScope, SuspensionSnapshot, Suspensions,
 };
 use super::timing::RunTimer;
-use crate::domain::{SimDuration, SimTime, Symbol};
+use crate::domain::{SimDuration, SimTime};
 use crate::strategy::metrics::RunMetricsAccumulator;
 use crate::strategy::{MarketSnapshot, Signal, Strategy};
 
@@ -94,17 +96,6 @@ impl FailureReason {
     }
 }
 
-/// The signals one snapshot produced after the top-k limit.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SignalBatch {
-    /// The snapshot's symbol.
-    pub symbol: Symbol,
-    /// The snapshot's time.
-    pub snapshot_at: SimTime,
-    /// The bounded signals, best first.
-    pub signals: Vec<Signal>,
-}
-
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -112,7 +103,7 @@ pub enum RunOutcome {
     /// The strategy ran; `batches` holds the signals it was allowed to emit.
     Completed {
         /// Signals per snapshot.
-        batches: Vec<SignalBatch>,
+        batches: SignalBatches,
     },
     /// The schedule (or one of its tags) is suspended.
     Suspended {
@@ -134,20 +125,16 @@ pub enum RunOutcome {
 
 /// One schedule run.
 ///
-/// The names are shared with the scheduler (`Arc<str>`): a run record costs no string copies.
+/// The names are shared with the scheduler (one `Arc` per schedule): a run record costs no
+/// string copies and one reference count.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RunRecord {
     /// Sequential run id across the scheduler (1, 2, ...).
     pub run_seq: u64,
-    /// The schedule.
-    #[serde(serialize_with = "serialize_name")]
-    pub schedule: Arc<str>,
-    /// Its strategy instance.
-    #[serde(serialize_with = "serialize_name")]
-    pub strategy: Arc<str>,
-    /// Its risk profile.
-    #[serde(serialize_with = "serialize_name")]
-    pub risk_profile: Arc<str>,
+    /// The schedule's, its strategy's and its risk profile's names (serialised as the three
+    /// fields `schedule`, `strategy`, `risk_profile`).
+    #[serde(flatten, serialize_with = "serialize_names")]
+    pub names: Arc<RunNames>,
     /// When the run was due.
     pub due_at: SimTime,
     /// When it actually started.
@@ -170,19 +157,37 @@ pub struct RunRecord {
     pub telemetry: Option<RunTelemetry>,
 }
 
-/// A shared name serialised as the string it holds.
-fn serialize_name<S: serde::Serializer>(name: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(name)
+/// The shared names serialised as the names they hold.
+fn serialize_names<S: serde::Serializer>(
+    names: &Arc<RunNames>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    RunNames::serialize(names, serializer)
 }
 
 impl RunRecord {
+    /// The schedule.
+    pub fn schedule(&self) -> &str {
+        &self.names.schedule
+    }
+
+    /// Its strategy instance.
+    pub fn strategy(&self) -> &str {
+        &self.names.strategy
+    }
+
+    /// Its risk profile.
+    pub fn risk_profile(&self) -> &str {
+        &self.names.risk_profile
+    }
+
     /// Every signal of the run, in emission order.
     pub fn signals(&self) -> impl Iterator<Item = &Signal> {
-        let batches: &[SignalBatch] = match &self.outcome {
-            RunOutcome::Completed { batches } => batches,
-            _ => &[],
+        let batches = match &self.outcome {
+            RunOutcome::Completed { batches } => Some(batches),
+            _ => None,
         };
-        batches.iter().flat_map(|b| b.signals.iter())
+        batches.into_iter().flat_map(SignalBatches::signals)
     }
 }
 
@@ -361,7 +366,7 @@ struct ResolvedWeights {
 struct ScheduleState {
     spec: ScheduleSpec,
     /// `spec.name`, `spec.strategy_name` and `spec.risk_profile`, shared with run records.
-    names: RunNames,
+    names: Arc<RunNames>,
     strategy: Box<dyn Strategy>,
     warmed_up: bool,
     last_run: Option<SimTime>,
@@ -376,29 +381,24 @@ struct ScheduleState {
     window_state: Option<bool>,
 }
 
-/// A schedule's names as its run records carry them.
-#[derive(Clone, Debug)]
-struct RunNames {
-    schedule: Arc<str>,
-    strategy: Arc<str>,
-    risk_profile: Arc<str>,
+/// A schedule's names as its run records carry them (shared: see [`RunRecord::names`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunNames {
+    /// The schedule.
+    pub schedule: String,
+    /// Its strategy instance.
+    pub strategy: String,
+    /// Its risk profile.
+    pub risk_profile: String,
 }
 
 impl RunNames {
-    /// `spec`'s names, each equal name sharing one allocation through `interned`: schedules
-    /// share risk profiles, and a strategy is often named after its schedule, so a run
-    /// touches fewer reference counts spread over memory.
-    fn of(spec: &ScheduleSpec, interned: &mut BTreeMap<String, Arc<str>>) -> RunNames {
-        let mut name = |n: &str| {
-            interned
-                .entry(n.to_owned())
-                .or_insert_with(|| Arc::from(n))
-                .clone()
-        };
+    /// `spec`'s names.
+    fn of(spec: &ScheduleSpec) -> RunNames {
         RunNames {
-            schedule: name(&spec.name),
-            strategy: name(&spec.strategy_name),
-            risk_profile: name(&spec.risk_profile),
+            schedule: spec.name.clone(),
+            strategy: spec.strategy_name.clone(),
+            risk_profile: spec.risk_profile.clone(),
         }
     }
 }
@@ -461,8 +461,11 @@ pub struct Scheduler {
     /// The snapshots of the run in progress (a buffer kept from run to run).
     snapshots: Vec<MarketSnapshot>,
     /// What the strategy returned for the snapshot in progress (a buffer kept from run to
-    /// run; the kept signals are moved out into a batch of their own).
+    /// run, so that a strategy only ever sees an empty vector).
     raw_signals: Vec<Signal>,
+    /// The kept signals of the runs of the `run_once` / `run_due` call in progress, shared by
+    /// their records when it ends (see `batches`).
+    pending: Vec<Signal>,
     limits: SignalLimitOverrides,
     suspensions: Suspensions,
     rollback: Option<RollbackOverride>,
@@ -500,12 +503,11 @@ impl Scheduler {
             }
         }
         let n = schedules.len().max(1) as f64;
-        let mut interned = BTreeMap::new();
         let mut states: Vec<ScheduleState> = schedules
             .into_iter()
             .map(|(spec, strategy)| ScheduleState {
                 active_max_signals: spec.max_signals,
-                names: RunNames::of(&spec, &mut interned),
+                names: Arc::new(RunNames::of(&spec)),
                 spec,
                 strategy,
                 warmed_up: false,
@@ -528,6 +530,7 @@ impl Scheduler {
             metric_free_weights: None,
             snapshots: Vec::new(),
             raw_signals: Vec::new(),
+            pending: Vec::new(),
             limits: SignalLimitOverrides::default(),
             suspensions: Suspensions::default(),
             rollback: None,
@@ -681,12 +684,18 @@ impl Scheduler {
             return records;
         }
         self.check_rollback_expiry(now);
-        // Earliest due first; ties by execution order (priority, registration).
-        while let Some(idx) = (0..self.schedules.len())
-            .filter(|&i| self.schedules[i].next_due <= now)
-            .min_by_key(|&i| (self.schedules[i].next_due, i))
-        {
-            let due = self.schedules[idx].next_due;
+        // Earliest due first; ties by execution order (priority, registration), i.e. by
+        // index. A heap of the schedules due by `now` (a schedule is pushed back when its next
+        // due time is still by `now`) instead of a scan per run, which made a wake-up with n
+        // schedules due cost n² steps.
+        let mut due_now: BinaryHeap<Reverse<(SimTime, usize)>> = self
+            .schedules
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.next_due <= now)
+            .map(|(i, s)| Reverse((s.next_due, i)))
+            .collect();
+        while let Some(Reverse((due, idx))) = due_now.pop() {
             let start = due.max(self.worker_free_at);
             if start > now {
                 break;
@@ -699,6 +708,9 @@ impl Scheduler {
                 next += cadence;
             }
             self.schedules[idx].next_due = next;
+            if next <= now {
+                due_now.push(Reverse((next, idx)));
+            }
             let failed = matches!(record.outcome, RunOutcome::Failed { .. });
             let streak = self.schedules[idx].failure_streak;
             records.push(record);
@@ -723,6 +735,7 @@ impl Scheduler {
                 break;
             }
         }
+        self.share_signals(&mut records);
         records
     }
 
@@ -744,7 +757,27 @@ impl Scheduler {
             records.push(record);
         }
         self.worker_free_at = self.worker_free_at.max(start);
+        self.share_signals(&mut records);
         records
+    }
+
+    /// Hands the signals of the call that is ending to its records with signals: one shared
+    /// vector for the whole call, where a vector per run cost an allocation each.
+    fn share_signals(&mut self, records: &mut [RunRecord]) {
+        if self.pending.is_empty() {
+            return;
+        }
+        // The next call likely needs as much room.
+        let room = self.pending.len();
+        let all = Arc::new(std::mem::replace(
+            &mut self.pending,
+            Vec::with_capacity(room),
+        ));
+        for r in records {
+            if let RunOutcome::Completed { batches } = &mut r.outcome {
+                batches.share(&all);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- the pipeline
@@ -819,9 +852,7 @@ impl Scheduler {
             s.metrics = m;
             return RunRecord {
                 run_seq,
-                schedule: names.schedule,
-                strategy: names.strategy,
-                risk_profile: names.risk_profile,
+                names,
                 due_at: due,
                 started_at: start,
                 finished_at: start + latency,
@@ -927,11 +958,9 @@ impl Scheduler {
         // The record is only built once its outcome is known, so that it is written once,
         // straight into the caller's slot (a record is several hundred bytes).
         let drift_exceeded = drift > max_drift;
-        let record = |names: RunNames, latency: SimDuration, outcome, telemetry| RunRecord {
+        let record = |names: Arc<RunNames>, latency: SimDuration, outcome, telemetry| RunRecord {
             run_seq,
-            schedule: names.schedule,
-            strategy: names.strategy,
-            risk_profile: names.risk_profile,
+            names,
             due_at: due,
             started_at: start,
             finished_at: start + latency,
@@ -948,12 +977,16 @@ impl Scheduler {
         }
 
         // 9–10. fetch, strategy per snapshot, top-k per snapshot, metric accumulation
-        let mut batches: Vec<SignalBatch> = Vec::new();
+        // Each snapshot's kept signals join the call's vector; the run's batches are ranges
+        // of it (see `batches`).
+        let mut batches = SignalBatches::open(&self.pending);
+        let run_start = self.pending.len();
         let mut acc = RunMetricsAccumulator::new();
         if failure.is_none() {
             let s = &mut self.schedules[idx];
             let snapshots = &mut self.snapshots;
             let raw = &mut self.raw_signals;
+            let pending = &mut self.pending;
             snapshots.clear();
             match feed.fetch_latest(&s.spec, now, snapshots) {
                 Err(e) => failure = Some((FailureReason::Feed, e.0)),
@@ -965,30 +998,23 @@ impl Scheduler {
                             break;
                         }
                         top_k(raw, active as usize, |sig: &Signal| sig.confidence);
-                        if raw.is_empty() {
-                            continue;
-                        }
                         for sig in raw.iter() {
                             acc.observe(sig);
                         }
-                        // Exactly as many as kept (a signal is large, and a vector grown
-                        // by pushes would start at room for four); `raw` keeps its room.
-                        let mut signals = Vec::with_capacity(raw.len());
-                        signals.append(raw);
-                        batches.push(SignalBatch {
-                            symbol: snapshot.symbol,
-                            snapshot_at: snapshot.at,
-                            signals,
-                        });
+                        // Moved into the call's vector; `raw` keeps its room.
+                        pending.append(raw);
+                        batches.close_batch(pending, snapshot.symbol, snapshot.at);
                     }
                 }
             }
         }
 
-        let signals: usize = batches.iter().map(|b| b.signals.len()).sum();
+        let signals = batches.len();
         let latency = timer.end(name, signals);
 
         if let Some((reason, error)) = failure {
+            // A failed run emits nothing: drop what it appended.
+            self.pending.truncate(run_start);
             self.fail(idx, now, reason, &error);
             return record(names, latency, RunOutcome::Failed { reason, error }, None);
         }

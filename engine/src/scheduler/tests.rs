@@ -45,10 +45,7 @@ impl Strategy for Scripted {
                 quantity: None,
                 intent: Intent::Single,
                 legs: Vec::new(),
-                metadata: SignalMetadata {
-                    zscore: Some(-2.0),
-                    ..SignalMetadata::default()
-                },
+                metadata: SignalMetadata::default().with_zscore(-2.0),
             });
         }
         Ok(())
@@ -180,7 +177,7 @@ fn run_once_runs_in_priority_order_with_per_snapshot_limits() {
     .unwrap();
     let mut timer = SimulatedCompute::default();
     let records = s.run_once(t(0), &mut Feed::default(), &mut timer);
-    let order: Vec<&str> = records.iter().map(|r| &*r.schedule).collect();
+    let order: Vec<&str> = records.iter().map(|r| r.schedule()).collect();
     assert_eq!(order, ["high", "low"]);
     // The limit is per snapshot: 2 symbols × 2 = 4 signals for `high`.
     assert_eq!(records[0].signals().count(), 4);
@@ -194,6 +191,82 @@ fn run_once_runs_in_priority_order_with_per_snapshot_limits() {
     assert_eq!(tel["avg_abs_zscore"], 2.0, "no name-prefix gate");
     assert!(tel["latency_ms"] > 0.0);
     assert_eq!(tel["allocator_weight"], 0.5);
+}
+
+/// Replaces whatever `out` holds with one signal.
+#[derive(Debug)]
+struct Clearing;
+
+impl Strategy for Clearing {
+    fn kind(&self) -> &'static str {
+        "clearing"
+    }
+    fn warm_up(&mut self, _history: &[MarketSnapshot]) {}
+    fn on_data(&mut self, s: &MarketSnapshot, out: &mut Vec<Signal>) -> Result<(), StrategyError> {
+        out.clear();
+        out.push(Signal {
+            symbol: s.symbol,
+            side: SignalSide::Buy,
+            confidence: 1.0,
+            quantity: None,
+            intent: Intent::Single,
+            legs: Vec::new(),
+            metadata: SignalMetadata::default(),
+        });
+        Ok(())
+    }
+}
+
+/// The runs of one call share a signal vector, but a strategy only ever sees an empty buffer
+/// of its own: one that clears it touches nobody else's signals.
+#[test]
+fn a_strategy_that_clears_its_output_touches_no_other_signals() {
+    let first = spec("first", &["BTC_USDT", "ETH_USDT"]);
+    let second = spec("second", &["BTC_USDT", "ETH_USDT"]);
+    let mut s = Scheduler::new(
+        equal_weight(),
+        vec![(first, Box::new(Clearing)), (second, Box::new(Clearing))],
+        rbac(),
+    )
+    .unwrap();
+    let records = s.run_once(t(0), &mut Feed::default(), &mut SimulatedCompute::default());
+    for r in &records {
+        let symbols: Vec<&str> = r.signals().map(|sig| sig.symbol.as_str()).collect();
+        assert_eq!(symbols, ["BTC_USDT", "ETH_USDT"], "{}", r.schedule());
+    }
+}
+
+/// The names and batches a record shares or holds compactly serialise as the plain fields
+/// and `Vec<SignalBatch>` they replace.
+#[test]
+fn a_run_record_serialises_its_names_and_batches_as_plain_fields() {
+    let mut high = spec("high", &["BTC_USDT", "ETH_USDT"]);
+    high.max_signals = 2;
+    let mut s = Scheduler::new(
+        equal_weight(),
+        vec![(high, scripted(&[0.2, 0.9, 0.5]))],
+        rbac(),
+    )
+    .unwrap();
+    let records = s.run_once(t(0), &mut Feed::default(), &mut SimulatedCompute::default());
+    let r = &records[0];
+    let json = serde_json::to_string(r).unwrap();
+    let names = format!(
+        r#"{{"run_seq":{},"schedule":"high","strategy":"{}","risk_profile":"{}","due_at":"#,
+        r.run_seq,
+        r.strategy(),
+        r.risk_profile()
+    );
+    assert!(json.starts_with(&names), "{json}");
+    let RunOutcome::Completed { batches } = &r.outcome else {
+        panic!("completed: {r:?}");
+    };
+    assert_eq!(batches.batches().count(), 2, "one batch per symbol");
+    let owned = serde_json::to_string(&batches.to_batches()).unwrap();
+    assert!(
+        json.contains(&format!(r#""outcome":"completed","batches":{owned}"#)),
+        "{json}"
+    );
 }
 
 #[test]
@@ -223,7 +296,7 @@ fn drift_is_lateness_behind_a_slow_run() {
         }
         all.extend(s.run_due(wake, &mut feed, &mut timer));
     }
-    let fast_runs: Vec<&RunRecord> = all.iter().filter(|r| &*r.schedule == "fast").collect();
+    let fast_runs: Vec<&RunRecord> = all.iter().filter(|r| r.schedule() == "fast").collect();
     // Blocked for 3.002 s behind `slow` while the spike lasts; on time afterwards.
     assert!(fast_runs[0].drift > SimDuration::from_secs(3));
     assert!(fast_runs[0].drift_exceeded);
@@ -626,6 +699,87 @@ proptest! {
                     prop_assert_eq!(r.signals().count(), 0);
                 }
             }
+        }
+    }
+}
+
+/// `run_due` as it picked schedules before the heap: a scan for the earliest due time, ties
+/// by execution order. Replays `records` (taking each run's latency from it) and checks each
+/// was the run the scan would have made; returns how many it checked.
+fn replay_scan(
+    order: &[String],
+    cadences: &[SimDuration],
+    next_due: &mut [SimTime],
+    worker_free_at: &mut SimTime,
+    now: SimTime,
+    records: &[RunRecord],
+) -> Result<usize, TestCaseError> {
+    let mut k = 0;
+    while let Some(idx) = (0..next_due.len())
+        .filter(|&i| next_due[i] <= now)
+        .min_by_key(|&i| (next_due[i], i))
+    {
+        let due = next_due[idx];
+        let start = due.max(*worker_free_at);
+        if start > now {
+            break;
+        }
+        let Some(r) = records.get(k) else {
+            return Err(TestCaseError::fail(format!(
+                "the scan runs {} at {start:?}, run_due stopped",
+                order[idx]
+            )));
+        };
+        prop_assert_eq!(r.schedule(), order[idx].as_str(), "run {}", k);
+        prop_assert_eq!(r.due_at, due);
+        prop_assert_eq!(r.started_at, start);
+        *worker_free_at = r.finished_at;
+        let mut next = due + cadences[idx];
+        while next <= start {
+            next += cadences[idx];
+        }
+        next_due[idx] = next;
+        k += 1;
+    }
+    Ok(k)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Continuous mode runs the same schedules in the same order at the same times as the
+    /// scan it replaced, including wake-ups with many schedules due and schedules due again
+    /// within one wake-up (slow runs, short cadences, wake-ups far apart).
+    #[test]
+    fn run_due_picks_runs_like_the_scan(
+        schedules in proptest::collection::vec((1u64..30, -2i32..3), 1..12),
+        base_ms in prop_oneof![Just(2u64), 500u64..4_000],
+        gaps in proptest::collection::vec(0u64..90, 1..25),
+    ) {
+        let list: Vec<(ScheduleSpec, Box<dyn Strategy>)> = schedules
+            .iter()
+            .enumerate()
+            .map(|(i, (cadence, priority))| {
+                let mut sp = spec(&format!("s{i}"), &["BTC_USDT"]);
+                sp.cadence = SimDuration::from_secs(*cadence);
+                sp.priority = *priority;
+                (sp, scripted(&[]))
+            })
+            .collect();
+        let mut s = Scheduler::new(equal_weight(), list, rbac()).unwrap();
+        let order: Vec<String> = s.specs().map(|sp| sp.name.clone()).collect();
+        let cadences: Vec<SimDuration> = s.specs().map(|sp| sp.cadence).collect();
+        let mut next_due = vec![t(0); order.len()];
+        let mut free = t(0);
+        let mut timer = SimulatedCompute::new(SimDuration::from_millis(base_ms), SimDuration::ZERO);
+        let mut feed = Feed::default();
+        s.start(t(0));
+        let mut now = t(0);
+        for gap in gaps {
+            now += SimDuration::from_secs(gap);
+            let records = s.run_due(now, &mut feed, &mut timer);
+            let checked = replay_scan(&order, &cadences, &mut next_due, &mut free, now, &records)?;
+            prop_assert_eq!(checked, records.len(), "run_due made runs the scan would not");
         }
     }
 }

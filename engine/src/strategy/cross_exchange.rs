@@ -263,15 +263,13 @@ impl Strategy for CrossExchangeArbitrageStrategy {
                 quantity: None,
                 intent: Intent::MultiLeg,
                 legs: self.legs(symbol, direction, true, &q)?,
-                metadata: SignalMetadata {
-                    entry_spread: Some(ratio),
-                    spread: Some(spread),
-                    secondary_delay_ms: Some(q.secondary_delay_ms),
-                    max_notional: Some(p.max_notional),
-                    taker_fee_rate: Some(p.taker_fee),
-                    lot_size: Some(p.lot_size),
-                    ..SignalMetadata::default()
-                },
+                metadata: SignalMetadata::default()
+                    .with_entry_spread(ratio)
+                    .with_spread(spread)
+                    .with_secondary_delay_ms(q.secondary_delay_ms)
+                    .with_max_notional(p.max_notional)
+                    .with_taker_fee_rate(p.taker_fee)
+                    .with_lot_size(p.lot_size),
             };
             self.positions.insert(
                 symbol,
@@ -299,15 +297,13 @@ impl Strategy for CrossExchangeArbitrageStrategy {
             quantity: None,
             intent: Intent::MultiLeg,
             legs: self.legs(symbol, position.direction, false, &q)?,
-            metadata: SignalMetadata {
-                exit_spread: Some(ratio),
-                entry_spread: Some(position.entry_spread),
-                elapsed_seconds: Some(elapsed_ns as f64 / 1e9),
-                secondary_delay_ms: Some(q.secondary_delay_ms),
-                taker_fee_rate: Some(p.taker_fee),
-                lot_size: Some(p.lot_size),
-                ..SignalMetadata::default()
-            },
+            metadata: SignalMetadata::default()
+                .with_exit_spread(ratio)
+                .with_entry_spread(position.entry_spread)
+                .with_elapsed_seconds(elapsed_ns as f64 / 1e9)
+                .with_secondary_delay_ms(q.secondary_delay_ms)
+                .with_taker_fee_rate(p.taker_fee)
+                .with_lot_size(p.lot_size),
         };
         self.positions.remove(&symbol);
         out.push(signal);
@@ -401,8 +397,8 @@ mod tests {
             out[0].side,
             SignalSide::Open(ArbDirection::LongPrimaryShortSecondary)
         );
-        assert_eq!(out[0].metadata.secondary_delay_ms, Some(250.0));
-        assert_eq!(out[0].metadata.entry_spread, Some(1.0 / 102.0));
+        assert_eq!(out[0].metadata.secondary_delay_ms(), Some(250.0));
+        assert_eq!(out[0].metadata.entry_spread(), Some(1.0 / 102.0));
     }
 
     #[test]
@@ -455,7 +451,7 @@ mod tests {
                 ("kraken", LegSide::Sell, 100.5)
             ]
         );
-        assert_eq!(close.metadata.elapsed_seconds, Some(10.0));
+        assert_eq!(close.metadata.elapsed_seconds(), Some(10.0));
         assert!(s.positions().is_empty());
     }
 
@@ -468,7 +464,7 @@ mod tests {
             q.secondary_at = SimTime::from_unix_secs(11);
         }
         s.on_data(&bar, &mut out).unwrap();
-        assert_eq!(out[0].metadata.secondary_delay_ms, Some(0.0));
+        assert_eq!(out[0].metadata.secondary_delay_ms(), Some(0.0));
     }
 
     #[test]

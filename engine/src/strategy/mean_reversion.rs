@@ -219,12 +219,10 @@ impl Strategy for MeanReversionStrategy {
                 quantity: None,
                 intent: Intent::Single,
                 legs: Vec::new(),
-                metadata: SignalMetadata {
-                    zscore: Some(z),
-                    volatility: Some(rv),
-                    regime: Some(regime),
-                    ..SignalMetadata::default()
-                },
+                metadata: SignalMetadata::default()
+                    .with_zscore(z)
+                    .with_volatility(rv)
+                    .with_regime(regime),
             });
         }
         Ok(())

@@ -138,33 +138,33 @@ impl RunMetricsAccumulator {
         let m = &signal.metadata;
         self.signals += 1;
         self.confidence.add(signal.confidence);
-        if let Some(z) = m.zscore {
+        if let Some(z) = m.zscore() {
             self.abs_zscore.add(z.abs());
         }
-        if let Some(v) = m.volatility {
+        if let Some(v) = m.volatility() {
             self.volatility.add(v);
         }
         // `t != 0.0` is the reference's truthiness test (NaN passes it, as in Python).
-        if let (Some(t), Some(c)) = (m.target_allocation, m.current_allocation)
+        if let (Some(t), Some(c)) = (m.target_allocation(), m.current_allocation())
             && t != 0.0
         {
             self.allocation_error_pct
                 .add((t - c).abs() / py_max(t.abs(), 1e-9) * 100.0);
         }
-        if let (Some(r), Some(t)) = (m.realized_volatility, m.target_volatility)
+        if let (Some(r), Some(t)) = (m.realized_volatility(), m.target_volatility())
             && t != 0.0
         {
             self.vol_error_pct
                 .add((r - t).abs() / py_max(t.abs(), 1e-9) * 100.0);
         }
-        if let Some(delay) = m.secondary_delay_ms {
+        if let Some(delay) = m.secondary_delay_ms() {
             // Python's `max` keeps the first of equal values and ignores a later NaN.
             self.max_secondary_delay_ms = Some(match self.max_secondary_delay_ms {
                 Some(current) => py_max(current, delay),
                 None => delay,
             });
         }
-        if let (Some(entry), Some(exit)) = (m.entry_spread, m.exit_spread)
+        if let (Some(entry), Some(exit)) = (m.entry_spread(), m.exit_spread())
             && entry != 0.0
         {
             self.spread_capture_bps
@@ -233,22 +233,8 @@ mod tests {
             (
                 "z-scores and volatility",
                 vec![
-                    signal(
-                        1.0,
-                        SignalMetadata {
-                            zscore: Some(-2.0),
-                            volatility: Some(0.01),
-                            ..md()
-                        },
-                    ),
-                    signal(
-                        1.0,
-                        SignalMetadata {
-                            zscore: Some(1.0),
-                            volatility: Some(0.03),
-                            ..md()
-                        },
-                    ),
+                    signal(1.0, md().with_zscore(-2.0).with_volatility(0.01)),
+                    signal(1.0, md().with_zscore(1.0).with_volatility(0.03)),
                 ],
                 vec![
                     (AVG_CONFIDENCE, 1.0),
@@ -261,27 +247,15 @@ mod tests {
                 vec![
                     signal(
                         0.2,
-                        SignalMetadata {
-                            target_allocation: Some(0.5),
-                            current_allocation: Some(0.4),
-                            ..md()
-                        },
+                        md().with_target_allocation(0.5)
+                            .with_current_allocation(0.4),
                     ),
                     signal(
                         0.2,
-                        SignalMetadata {
-                            target_allocation: Some(0.0),
-                            current_allocation: Some(0.4),
-                            ..md()
-                        },
+                        md().with_target_allocation(0.0)
+                            .with_current_allocation(0.4),
                     ),
-                    signal(
-                        0.2,
-                        SignalMetadata {
-                            target_allocation: Some(0.5),
-                            ..md()
-                        },
-                    ),
+                    signal(0.2, md().with_target_allocation(0.5)),
                 ],
                 vec![
                     (AVG_CONFIDENCE, 0.20000000000000004),
@@ -293,19 +267,13 @@ mod tests {
                 vec![
                     signal(
                         1.0,
-                        SignalMetadata {
-                            realized_volatility: Some(0.15),
-                            target_volatility: Some(0.1),
-                            ..md()
-                        },
+                        md().with_realized_volatility(0.15)
+                            .with_target_volatility(0.1),
                     ),
                     signal(
                         1.0,
-                        SignalMetadata {
-                            realized_volatility: Some(0.15),
-                            target_volatility: Some(0.0),
-                            ..md()
-                        },
+                        md().with_realized_volatility(0.15)
+                            .with_target_volatility(0.0),
                     ),
                 ],
                 vec![
@@ -316,56 +284,18 @@ mod tests {
             (
                 "spread capture: entries alone and zero entries are skipped",
                 vec![
-                    signal(
-                        1.0,
-                        SignalMetadata {
-                            entry_spread: Some(0.002),
-                            ..md()
-                        },
-                    ),
-                    signal(
-                        1.0,
-                        SignalMetadata {
-                            entry_spread: Some(0.002),
-                            exit_spread: Some(0.0005),
-                            ..md()
-                        },
-                    ),
-                    signal(
-                        1.0,
-                        SignalMetadata {
-                            entry_spread: Some(0.0),
-                            exit_spread: Some(0.0005),
-                            ..md()
-                        },
-                    ),
+                    signal(1.0, md().with_entry_spread(0.002)),
+                    signal(1.0, md().with_entry_spread(0.002).with_exit_spread(0.0005)),
+                    signal(1.0, md().with_entry_spread(0.0).with_exit_spread(0.0005)),
                 ],
                 vec![(AVG_CONFIDENCE, 1.0), (SPREAD_CAPTURE_BPS, 7500.0)],
             ),
             (
                 "secondary delay is the max, zero included",
                 vec![
-                    signal(
-                        1.0,
-                        SignalMetadata {
-                            secondary_delay_ms: Some(0.0),
-                            ..md()
-                        },
-                    ),
-                    signal(
-                        1.0,
-                        SignalMetadata {
-                            secondary_delay_ms: Some(420.0),
-                            ..md()
-                        },
-                    ),
-                    signal(
-                        1.0,
-                        SignalMetadata {
-                            secondary_delay_ms: Some(35.0),
-                            ..md()
-                        },
-                    ),
+                    signal(1.0, md().with_secondary_delay_ms(0.0)),
+                    signal(1.0, md().with_secondary_delay_ms(420.0)),
+                    signal(1.0, md().with_secondary_delay_ms(35.0)),
                 ],
                 vec![(AVG_CONFIDENCE, 1.0), (SECONDARY_DELAY_MS, 420.0)],
             ),
@@ -384,11 +314,9 @@ mod tests {
         let mut acc = RunMetricsAccumulator::new();
         acc.observe(&signal(
             0.5,
-            SignalMetadata {
-                secondary_delay_ms: Some(10.0),
-                zscore: Some(2.0),
-                ..SignalMetadata::default()
-            },
+            SignalMetadata::default()
+                .with_secondary_delay_ms(10.0)
+                .with_zscore(2.0),
         ));
         let m = acc.finish();
         let names: Vec<_> = m.entries().into_iter().map(|(n, _)| n).collect();

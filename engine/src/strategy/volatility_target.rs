@@ -153,15 +153,13 @@ impl Strategy for VolatilityTargetStrategy {
             quantity: None,
             intent: Intent::Neutral,
             legs: Vec::new(),
-            metadata: SignalMetadata {
-                target_allocation: Some(target),
+            metadata: SignalMetadata::default()
+                .with_target_allocation(target)
                 // The reference writes `target - diff`, which can differ from the stored
                 // allocation in the last bit; keep its arithmetic.
-                current_allocation: Some(target - diff),
-                realized_volatility: Some(rv),
-                target_volatility: Some(self.params.target_volatility),
-                ..SignalMetadata::default()
-            },
+                .with_current_allocation(target - diff)
+                .with_realized_volatility(rv)
+                .with_target_volatility(self.params.target_volatility),
         });
         Ok(())
     }

@@ -55,13 +55,13 @@ fn entry_bar_opens_long_primary_short_secondary() {
     assert_eq!(open.intent, Intent::MultiLeg);
     assert_eq!(open.confidence, 1.0);
     // pos = 101.0 − 100.2, ref = max(quotes, close) = 101.2.
-    assert_eq!(open.metadata.spread, Some(0.7999999999999972));
-    assert_eq!(open.metadata.entry_spread, Some(0.00790513833992092));
-    assert_eq!(open.metadata.max_notional, Some(10_000.0));
-    assert_eq!(open.metadata.taker_fee_rate, Some(0.0004));
-    assert_eq!(open.metadata.lot_size, Some(0.001));
-    assert_eq!(open.metadata.secondary_delay_ms, Some(0.0));
-    assert_eq!(open.metadata.exit_spread, None);
+    assert_eq!(open.metadata.spread(), Some(0.7999999999999972));
+    assert_eq!(open.metadata.entry_spread(), Some(0.00790513833992092));
+    assert_eq!(open.metadata.max_notional(), Some(10_000.0));
+    assert_eq!(open.metadata.taker_fee_rate(), Some(0.0004));
+    assert_eq!(open.metadata.lot_size(), Some(0.001));
+    assert_eq!(open.metadata.secondary_delay_ms(), Some(0.0));
+    assert_eq!(open.metadata.exit_spread(), None);
     // 9 996 / 100.2 = 99.7604 → 99.760; 9 996 / 101.0 = 98.9703 → 98.970.
     assert_eq!(
         legs(open),
@@ -95,11 +95,11 @@ fn exit_bar_closes_with_the_exit_spread_as_a_ratio() {
     );
     assert_eq!(close.confidence, 1.0);
     // pos = 100.37 − 100.35 = 0.02 on ref 100.4: the reference would write 0.02 here.
-    assert_eq!(close.metadata.exit_spread, Some(0.0001992031872510979));
-    assert_eq!(close.metadata.entry_spread, Some(0.00790513833992092));
-    assert_eq!(close.metadata.elapsed_seconds, Some(40.0));
-    assert_eq!(close.metadata.secondary_delay_ms, Some(0.0));
-    assert_eq!(close.metadata.spread, None);
+    assert_eq!(close.metadata.exit_spread(), Some(0.0001992031872510979));
+    assert_eq!(close.metadata.entry_spread(), Some(0.00790513833992092));
+    assert_eq!(close.metadata.elapsed_seconds(), Some(40.0));
+    assert_eq!(close.metadata.secondary_delay_ms(), Some(0.0));
+    assert_eq!(close.metadata.spread(), None);
     // Reversed legs at exit prices, re-sized: 9 996 / 100.3 → 99.661, 9 996 / 100.4 → 99.561.
     assert_eq!(
         legs(close),
@@ -126,8 +126,8 @@ fn timeout_bar_closes_after_max_open_seconds() {
     let out = step(&mut s, &timeout);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].side, SignalSide::Close(LONG));
-    assert_eq!(out[0].metadata.elapsed_seconds, Some(20.0));
-    assert_eq!(out[0].metadata.exit_spread, Some(0.006916996047430858));
+    assert_eq!(out[0].metadata.elapsed_seconds(), Some(20.0));
+    assert_eq!(out[0].metadata.exit_spread(), Some(0.006916996047430858));
     assert_eq!(
         legs(&out[0]),
         [
@@ -191,7 +191,7 @@ fn secondary_delay_is_reported_on_entry_and_close() {
         SimDuration::from_millis(350),
     );
     assert_eq!(
-        step(&mut s, &lagging)[0].metadata.secondary_delay_ms,
+        step(&mut s, &lagging)[0].metadata.secondary_delay_ms(),
         Some(350.0)
     );
     let exit = quotes_bar(
@@ -201,7 +201,7 @@ fn secondary_delay_is_reported_on_entry_and_close() {
         SimDuration::from_micros(1_250),
     );
     assert_eq!(
-        step(&mut s, &exit)[0].metadata.secondary_delay_ms,
+        step(&mut s, &exit)[0].metadata.secondary_delay_ms(),
         Some(1.25)
     );
 }

@@ -38,10 +38,10 @@ fn feed(s: &mut MeanReversionStrategy, bars: &[(f64, f64)]) -> Vec<Vec<Signal>> 
 
 fn check(signal: &Signal, side: SignalSide, regime: Regime, confidence: f64, z: f64, rv: f64) {
     assert_eq!(signal.side, side);
-    assert_eq!(signal.metadata.regime, Some(regime));
+    assert_eq!(signal.metadata.regime(), Some(regime));
     assert_eq!(signal.confidence, confidence, "confidence");
-    assert_eq!(signal.metadata.zscore, Some(z), "zscore");
-    assert_eq!(signal.metadata.volatility, Some(rv), "volatility");
+    assert_eq!(signal.metadata.zscore(), Some(z), "zscore");
+    assert_eq!(signal.metadata.volatility(), Some(rv), "volatility");
     assert_eq!(signal.intent, Intent::Single);
     assert_eq!(signal.quantity, None);
     assert!(signal.legs.is_empty());
@@ -119,7 +119,7 @@ fn position_counts_bars_while_held() {
 fn emergency_exit_above_one_and_a_half_times_the_cap() {
     let mut s = strategy([100.0, 101.0, 100.0, 101.0]);
     let out = feed(&mut s, &[(99.0, 5e3), (80.0, 5e3)]);
-    assert_eq!(out[0][0].metadata.regime, Some(Regime::LongEntry));
+    assert_eq!(out[0][0].metadata.regime(), Some(Regime::LongEntry));
     // 80: z = −15 / 10.03 = −1.495, still far below −exit, held 1 bar of 3; but the last four
     // returns (−.00995, .00995, −.0200, −.2131) have s = 0.104 > 1.5 × 0.05.
     check(

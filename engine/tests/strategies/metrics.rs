@@ -71,10 +71,10 @@ fn regression_zscore_metrics_gated_on_mean_reversion_name_prefix() {
     let mut acc = RunMetricsAccumulator::new();
     acc.observe_all(&signals);
     let m = acc.finish();
-    let z = signals[0].metadata.zscore.unwrap();
+    let z = signals[0].metadata.zscore().unwrap();
     assert!(z < -1.9, "{z}");
     assert_eq!(m.avg_abs_zscore, Some(z.abs()));
-    assert_eq!(m.avg_realized_volatility, signals[0].metadata.volatility);
+    assert_eq!(m.avg_realized_volatility, signals[0].metadata.volatility());
 }
 
 #[test]

@@ -71,7 +71,7 @@ proptest! {
             prop_assert!(in_unit_interval(&out), "{out:?}");
             let k = SYMBOLS.iter().position(|n| sym(n) == b.symbol).unwrap();
             if let Some(signal) = out.first() {
-                let regime = signal.metadata.regime.unwrap();
+                let regime = signal.metadata.regime().unwrap();
                 let (expected_side, was_open) = match regime {
                     Regime::LongEntry => (SignalSide::Buy, None),
                     Regime::ShortEntry => (SignalSide::Sell, None),
@@ -117,9 +117,9 @@ proptest! {
             prop_assert!(out.len() <= 1);
             prop_assert!(in_unit_interval(&out), "{out:?}");
             if let Some(signal) = out.first() {
-                let t = signal.metadata.target_allocation.unwrap();
+                let t = signal.metadata.target_allocation().unwrap();
                 prop_assert!(t >= params.min_allocation && t <= params.max_allocation, "{t}");
-                prop_assert!((signal.metadata.current_allocation.unwrap() - before).abs() < 1e-12);
+                prop_assert!((signal.metadata.current_allocation().unwrap() - before).abs() < 1e-12);
                 prop_assert_eq!(s.allocation(&b.symbol), t);
             } else {
                 prop_assert_eq!(s.allocation(&b.symbol), before);
@@ -179,7 +179,7 @@ proptest! {
                     other => prop_assert!(false, "unexpected side {other:?}"),
                 }
                 prop_assert_eq!(signal.legs.len(), 2);
-                prop_assert!(signal.metadata.secondary_delay_ms.unwrap() >= 0.0);
+                prop_assert!(signal.metadata.secondary_delay_ms().unwrap() >= 0.0);
                 for leg in &signal.legs {
                     let lots = (leg.quantity / lot).round();
                     prop_assert!(lots >= 1.0, "{} is less than one lot of {lot}", leg.quantity);

@@ -35,13 +35,13 @@ fn volatility_series_rebalances_on_the_volatile_tick_only() {
     assert_eq!(rebalance.intent, Intent::Neutral);
     assert_eq!(rebalance.confidence, 1.0);
     assert_eq!(rebalance.quantity, None);
-    assert_eq!(rebalance.metadata.target_allocation, Some(1.0));
-    assert_eq!(rebalance.metadata.current_allocation, Some(0.0));
+    assert_eq!(rebalance.metadata.target_allocation(), Some(1.0));
+    assert_eq!(rebalance.metadata.current_allocation(), Some(0.0));
     assert_eq!(
-        rebalance.metadata.realized_volatility,
+        rebalance.metadata.realized_volatility(),
         Some(0.021522411843619072)
     );
-    assert_eq!(rebalance.metadata.target_volatility, Some(0.05));
+    assert_eq!(rebalance.metadata.target_volatility(), Some(0.05));
     assert_eq!(s.allocation(&sym("ETH_USDT")), 1.0);
 
     // 110.1: rv = 0.0222…, target still 1.0: no change, no signal.
@@ -85,6 +85,6 @@ fn small_moves_below_the_threshold_do_not_rebalance() {
         signals.extend(step(&mut s, &bar("BTC_USDT", i, close, 1.0)));
     }
     assert_eq!(signals.len(), 1, "{signals:#?}");
-    let t = signals[0].metadata.target_allocation.unwrap();
+    let t = signals[0].metadata.target_allocation().unwrap();
     assert!((0.86..0.88).contains(&t), "{t}");
 }

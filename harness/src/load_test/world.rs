@@ -273,11 +273,15 @@ mod tests {
         for _ in 0..iterations {
             world.advance_bar().unwrap();
             for r in world.run_once(&mut timer) {
-                out.extend(
-                    r.signals().map(|s| {
-                        format!("{} {} {:?} {}", r.schedule, s.symbol, s.side, s.confidence)
-                    }),
-                );
+                out.extend(r.signals().map(|s| {
+                    format!(
+                        "{} {} {:?} {}",
+                        r.schedule(),
+                        s.symbol,
+                        s.side,
+                        s.confidence
+                    )
+                }));
             }
             world.discard_events();
         }
