@@ -32,6 +32,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use stage4_engine::domain::ids::MAX_NAME_LEN;
 use stage4_engine::domain::{
     CancelRequest, ExecKind, ExecReport, Liquidity, MarketEvent, OrderKind, OrderRequest,
     RejectReason, Side, SimTime, TimeInForce, VenueId, VenueStatus,
@@ -129,103 +130,79 @@ impl Trace {
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// Appends one encoded record, then hashes the staging buffer once it holds a block's
+    /// worth.
     #[inline]
-    fn flush_if_full(&mut self) {
+    fn push(&mut self, record: &Record) {
+        self.stage.extend_from_slice(record.bytes());
         if self.stage.len() >= STAGE_BYTES {
             self.hasher.update(&self.stage);
             self.stage.clear();
         }
     }
 
-    #[inline]
-    fn u8(&mut self, v: u8) {
-        self.stage.push(v);
-    }
-    #[inline]
-    fn u32(&mut self, v: u32) {
-        self.stage.extend_from_slice(&v.to_le_bytes());
-    }
-    #[inline]
-    fn u64(&mut self, v: u64) {
-        self.stage.extend_from_slice(&v.to_le_bytes());
-    }
-    #[inline]
-    fn i64(&mut self, v: i64) {
-        self.stage.extend_from_slice(&v.to_le_bytes());
-    }
-    #[inline]
-    fn name(&mut self, bytes: &[u8]) {
-        self.stage
-            .push(u8::try_from(bytes.len()).expect("names are at most 31 bytes"));
-        self.stage.extend_from_slice(bytes);
-    }
-    #[inline]
-    fn head(&mut self, tag: u8, t: SimTime) {
-        self.u8(tag);
-        self.u64(t.as_nanos());
-    }
-
     /// A market event delivered at `t`.
     #[inline]
     pub fn market(&mut self, t: SimTime, event: &MarketEvent) {
+        let mut r;
         match event {
             MarketEvent::Quote(q) => {
                 self.counts.quotes += 1;
-                self.head(0x01, t);
-                self.name(q.venue.as_bytes());
-                self.name(q.symbol.as_bytes());
-                self.u64(q.at.as_nanos());
-                self.i64(q.bid.0);
-                self.i64(q.bid_qty.0);
-                self.i64(q.ask.0);
-                self.i64(q.ask_qty.0);
+                r = Record::new(0x01, t);
+                r.name(q.venue.padded_bytes(), q.venue.as_bytes().len());
+                r.name(q.symbol.padded_bytes(), q.symbol.as_bytes().len());
+                r.u64(q.at.as_nanos());
+                r.i64(q.bid.0);
+                r.i64(q.bid_qty.0);
+                r.i64(q.ask.0);
+                r.i64(q.ask_qty.0);
             }
             MarketEvent::Bar(b) => {
                 self.counts.bars += 1;
-                self.head(0x02, t);
-                self.name(b.venue.as_bytes());
-                self.name(b.symbol.as_bytes());
-                self.u64(b.open_at.as_nanos());
-                self.u64(b.interval.as_nanos());
+                r = Record::new(0x02, t);
+                r.name(b.venue.padded_bytes(), b.venue.as_bytes().len());
+                r.name(b.symbol.padded_bytes(), b.symbol.as_bytes().len());
+                r.u64(b.open_at.as_nanos());
+                r.u64(b.interval.as_nanos());
                 for p in [b.open, b.high, b.low, b.close] {
-                    self.i64(p.0);
+                    r.i64(p.0);
                 }
-                self.i64(b.volume.0);
+                r.i64(b.volume.0);
             }
             MarketEvent::Status { venue, at, status } => {
                 self.counts.status += 1;
-                self.head(0x03, t);
-                self.name(venue.as_bytes());
-                self.u64(at.as_nanos());
-                self.u8(match status {
+                r = Record::new(0x03, t);
+                r.name(venue.padded_bytes(), venue.as_bytes().len());
+                r.u64(at.as_nanos());
+                r.u8(match status {
                     VenueStatus::Up => 0,
                     VenueStatus::Down => 1,
                 });
             }
         }
-        self.flush_if_full();
+        self.push(&r);
     }
 
     /// An execution report delivered at `t`.
     #[inline]
     pub fn report(&mut self, t: SimTime, r: &ExecReport) {
-        self.head(0x04, t);
-        self.name(r.venue.as_bytes());
-        self.u32(r.account.0);
-        self.name(r.symbol.as_bytes());
-        self.u64(r.client_order_id.0);
-        self.u64(r.at.as_nanos());
+        let mut w = Record::new(0x04, t);
+        w.name(r.venue.padded_bytes(), r.venue.as_bytes().len());
+        w.u32(r.account.0);
+        w.name(r.symbol.padded_bytes(), r.symbol.as_bytes().len());
+        w.u64(r.client_order_id.0);
+        w.u64(r.at.as_nanos());
         match r.kind {
             ExecKind::Ack { order_id } => {
                 self.counts.acks += 1;
-                self.u8(0);
-                self.u64(order_id.0);
+                w.u8(0);
+                w.u64(order_id.0);
             }
             ExecKind::Reject { reason } => {
                 self.counts.rejects += 1;
                 *self.counts.rejects_by_reason.entry(reason).or_default() += 1;
-                self.u8(1);
-                self.name(reason.as_str().as_bytes());
+                w.u8(1);
+                w.text(reason.as_str());
             }
             ExecKind::Fill {
                 price,
@@ -236,78 +213,78 @@ impl Trace {
                 leaves,
             } => {
                 self.counts.fills += 1;
-                self.u8(2);
-                self.i64(price.0);
-                self.i64(qty.0);
-                self.stage.extend_from_slice(&fee.0.to_le_bytes());
-                self.name(fee_asset.as_bytes());
-                self.u8(match liquidity {
+                w.u8(2);
+                w.i64(price.0);
+                w.i64(qty.0);
+                w.put(fee.0.to_le_bytes());
+                w.name(fee_asset.padded_bytes(), fee_asset.as_bytes().len());
+                w.u8(match liquidity {
                     Liquidity::Maker => 0,
                     Liquidity::Taker => 1,
                 });
-                self.i64(leaves.0);
+                w.i64(leaves.0);
             }
             ExecKind::Cancelled { leaves } => {
                 self.counts.cancelled += 1;
-                self.u8(3);
-                self.i64(leaves.0);
+                w.u8(3);
+                w.i64(leaves.0);
             }
             ExecKind::Expired { leaves } => {
                 self.counts.expired += 1;
-                self.u8(4);
-                self.i64(leaves.0);
+                w.u8(4);
+                w.i64(leaves.0);
             }
         }
-        self.flush_if_full();
+        self.push(&w);
     }
 
     /// A driver timer fired at `t`.
     pub fn timer(&mut self, t: SimTime, token: u64) {
         self.counts.timers += 1;
-        self.head(0x05, t);
-        self.u64(token);
-        self.flush_if_full();
+        let mut r = Record::new(0x05, t);
+        r.u64(token);
+        self.push(&r);
     }
 
     /// An order submitted at `t`.
     #[inline]
     pub fn order(&mut self, t: SimTime, o: &OrderRequest) {
         self.counts.orders_submitted += 1;
-        self.head(0x10, t);
-        self.u64(o.client_order_id.0);
-        self.u32(o.account.0);
-        self.name(o.venue.as_bytes());
-        self.name(o.symbol.as_bytes());
-        self.u8(match o.side {
+        let mut r = Record::new(0x10, t);
+        r.u64(o.client_order_id.0);
+        r.u32(o.account.0);
+        r.name(o.venue.padded_bytes(), o.venue.as_bytes().len());
+        r.name(o.symbol.padded_bytes(), o.symbol.as_bytes().len());
+        r.u8(match o.side {
             Side::Buy => 0,
             Side::Sell => 1,
         });
         match o.kind {
-            OrderKind::Market => self.u8(0),
+            OrderKind::Market => r.u8(0),
             OrderKind::Limit { price } => {
-                self.u8(1);
-                self.i64(price.0);
+                r.u8(1);
+                r.i64(price.0);
             }
         }
-        self.u8(match o.tif {
+        r.u8(match o.tif {
             TimeInForce::Gtc => 0,
             TimeInForce::Ioc => 1,
             TimeInForce::PostOnly => 2,
         });
-        self.i64(o.qty.0);
-        self.name(o.strategy.as_bytes());
-        self.flush_if_full();
+        r.i64(o.qty.0);
+        r.name(o.strategy.padded_bytes(), o.strategy.as_bytes().len());
+        self.push(&r);
     }
 
     /// A cancel submitted at `t`.
     pub fn cancel(&mut self, t: SimTime, c: &CancelRequest) {
         self.counts.cancels_submitted += 1;
-        self.head(0x11, t);
-        self.u64(c.client_order_id.0);
-        self.u32(c.account.0);
-        self.name(c.venue.as_bytes());
-        self.name(c.symbol.as_bytes());
-        self.flush_if_full();
+        let mut r = Record::new(0x11, t);
+        r.u64(c.client_order_id.0);
+        r.u32(c.account.0);
+        r.name(c.venue.padded_bytes(), c.venue.as_bytes().len());
+        r.name(c.symbol.padded_bytes(), c.symbol.as_bytes().len());
+        self.push(&r);
     }
 
     /// A fault window opened (`started`) or closed at `t`.
@@ -317,11 +294,83 @@ impl Trace {
         } else {
             self.counts.faults_ended += 1;
         }
-        self.head(if started { 0x20 } else { 0x21 }, t);
-        self.u32(u32::try_from(index).expect("fewer than 2³² faults"));
-        self.name(venue.as_bytes());
-        self.name(kind.as_bytes());
-        self.flush_if_full();
+        let mut r = Record::new(if started { 0x20 } else { 0x21 }, t);
+        r.u32(u32::try_from(index).expect("fewer than 2³² faults"));
+        r.name(venue.padded_bytes(), venue.as_bytes().len());
+        r.text(kind);
+        self.push(&r);
+    }
+}
+
+/// Longest record: a fill report (9 + 32 + 4 + 32 + 8 + 8 + 1 + 8 + 8 + 16 + 32 + 1 + 8 =
+/// 167 bytes), plus the slack a padded name copy writes past its length.
+const RECORD_BYTES: usize = 256;
+
+/// One record encoded on the stack, then appended to the staging buffer in one copy: the
+/// field stores land in a local array the compiler sees whole, instead of going through the
+/// staging `Vec` (whose length and capacity it would reload after every byte written).
+struct Record {
+    buf: [u8; RECORD_BYTES],
+    len: usize,
+}
+
+impl Record {
+    /// A record opened with its tag and time.
+    #[inline]
+    fn new(tag: u8, t: SimTime) -> Record {
+        let mut r = Record {
+            buf: [0; RECORD_BYTES],
+            len: 0,
+        };
+        r.u8(tag);
+        r.u64(t.as_nanos());
+        r
+    }
+
+    /// The encoded bytes.
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    #[inline]
+    fn put<const N: usize>(&mut self, bytes: [u8; N]) {
+        self.buf[self.len..self.len + N].copy_from_slice(&bytes);
+        self.len += N;
+    }
+    #[inline]
+    fn u8(&mut self, v: u8) {
+        self.put([v]);
+    }
+    #[inline]
+    fn u32(&mut self, v: u32) {
+        self.put(v.to_le_bytes());
+    }
+    #[inline]
+    fn u64(&mut self, v: u64) {
+        self.put(v.to_le_bytes());
+    }
+    #[inline]
+    fn i64(&mut self, v: i64) {
+        self.put(v.to_le_bytes());
+    }
+
+    /// A name: its length byte, then its bytes. The whole zero-padded array is copied (a
+    /// fixed-size move) and the cursor advanced by the name's length only, so the padding is
+    /// overwritten by the next field or left out of [`Record::bytes`].
+    #[inline]
+    fn name(&mut self, padded: &[u8; MAX_NAME_LEN], len: usize) {
+        self.u8(u8::try_from(len).expect("names are at most 31 bytes"));
+        self.buf[self.len..self.len + MAX_NAME_LEN].copy_from_slice(padded);
+        self.len += len;
+    }
+
+    /// A name given as text (reject reasons, fault kinds), same encoding as [`Record::name`].
+    fn text(&mut self, name: &str) {
+        let bytes = name.as_bytes();
+        self.u8(u8::try_from(bytes.len()).expect("names are at most 31 bytes"));
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
     }
 }
 

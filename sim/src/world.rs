@@ -510,6 +510,10 @@ impl SimBuilder {
                     published: vec![None; specs.len()],
                     frozen: vec![None; specs.len()],
                     last_bars: Vec::new(),
+                    freezes: self
+                        .faults
+                        .iter()
+                        .any(|f| f.venue == v.name && matches!(f.kind, FaultKind::StaleFeed)),
                 }
             })
             .collect();
@@ -573,6 +577,9 @@ struct VenueRuntime {
     frozen: Vec<Option<Quote>>,
     /// Last bar published per (symbol, interval).
     last_bars: Vec<stage4_engine::domain::Bar>,
+    /// True when a stale-feed fault is scheduled on this venue: only then is what it publishes
+    /// remembered (`published`, `last_bars`), since only a stale feed reads it back.
+    freezes: bool,
 }
 
 /// The simulated world of one run.
@@ -900,34 +907,29 @@ impl Sim {
 
     fn market_update(&mut self, now: SimTime) {
         let mut reports = std::mem::take(&mut self.reports);
-        while let Some(event) = self.pending.filter(|e| e.at() <= now) {
+        // The event is read where the source left it and handed on by reference: a copy taken
+        // per stage (filter, match, publish) costs more than the work on it.
+        let mut pending = self.pending.take();
+        while let Some(event) = pending.as_ref().filter(|e| e.at() <= now) {
             self.stats.market_events += 1;
             let vi = self
                 .venue_index(event.venue())
                 .expect("feeds only carry configured venues");
-            match event {
-                MarketEvent::Quote(q) => {
-                    if !self.venues[vi].faults.is_down() {
-                        reports.clear();
-                        let top = self.venues[vi].exchange.on_quote(now, &q, &mut reports);
-                        self.schedule_reports(vi, now, &mut reports);
-                        if let Some(top) = top {
-                            self.publish(vi, now, MarketEvent::Quote(top));
-                        }
-                    } else {
-                        self.stats.suppressed_by_outage += 1;
-                    }
+            if self.venues[vi].faults.is_down() {
+                self.stats.suppressed_by_outage += 1;
+            } else if let MarketEvent::Quote(q) = event {
+                reports.clear();
+                let top = self.venues[vi].exchange.on_quote(now, q, &mut reports);
+                self.schedule_reports(vi, now, &mut reports);
+                if let Some(top) = top {
+                    self.publish(vi, now, &MarketEvent::Quote(top));
                 }
-                other => {
-                    if self.venues[vi].faults.is_down() {
-                        self.stats.suppressed_by_outage += 1;
-                    } else {
-                        self.publish(vi, now, other);
-                    }
-                }
+            } else {
+                self.publish(vi, now, event);
             }
-            self.pending = self.source.next_event();
+            pending = self.source.next_event();
         }
+        self.pending = pending;
         self.reports = reports;
         if let Some(next) = &self.pending {
             self.queue.push(
@@ -939,37 +941,45 @@ impl Sim {
     }
 
     /// Puts one venue event on its way to the driver through the venue's faults and latency.
-    fn publish(&mut self, vi: usize, now: SimTime, event: MarketEvent) {
+    fn publish(&mut self, vi: usize, now: SimTime, event: &MarketEvent) {
+        if self.venues[vi].faults.is_clear() {
+            return self.send_market(vi, now, event);
+        }
         let v = &mut self.venues[vi];
-        let mut event = event;
-        if !v.faults.is_clear() {
-            if v.faults.stale > 0 && !matches!(event, MarketEvent::Status { .. }) {
-                match stale_copy(v, &event) {
-                    Some(e) => {
-                        event = e;
-                        self.stats.stale_repeats += 1;
-                    }
-                    None => return,
+        let mut event = *event;
+        if v.faults.stale > 0 && !matches!(event, MarketEvent::Status { .. }) {
+            match stale_copy(v, &event) {
+                Some(e) => {
+                    event = e;
+                    self.stats.stale_repeats += 1;
                 }
-            }
-            if !v.faults.gaps.is_empty()
-                && !matches!(event, MarketEvent::Status { .. })
-                && v.gap_rng.bernoulli(v.faults.gap_probability())
-            {
-                self.stats.dropped_by_gap += 1;
-                return;
-            }
-            let skew = v.faults.skew_ns();
-            if skew != 0 {
-                match &mut event {
-                    MarketEvent::Quote(q) => q.at = skewed(q.at, skew),
-                    MarketEvent::Bar(b) => b.open_at = skewed(b.open_at, skew),
-                    MarketEvent::Status { at, .. } => *at = skewed(*at, skew),
-                }
+                None => return,
             }
         }
-        if v.faults.stale == 0 {
-            remember_published(v, &event);
+        if !v.faults.gaps.is_empty()
+            && !matches!(event, MarketEvent::Status { .. })
+            && v.gap_rng.bernoulli(v.faults.gap_probability())
+        {
+            self.stats.dropped_by_gap += 1;
+            return;
+        }
+        let skew = v.faults.skew_ns();
+        if skew != 0 {
+            match &mut event {
+                MarketEvent::Quote(q) => q.at = skewed(q.at, skew),
+                MarketEvent::Bar(b) => b.open_at = skewed(b.open_at, skew),
+                MarketEvent::Status { at, .. } => *at = skewed(*at, skew),
+            }
+        }
+        self.send_market(vi, now, &event);
+    }
+
+    /// The last leg of [`Sim::publish`]: remembers what the venue published (for a later stale
+    /// feed), draws the feed latency and queues the event for the driver.
+    fn send_market(&mut self, vi: usize, now: SimTime, event: &MarketEvent) {
+        let v = &mut self.venues[vi];
+        if v.freezes && v.faults.stale == 0 {
+            remember_published(v, event);
         }
         let latency = v
             .faults
@@ -979,7 +989,7 @@ impl Sim {
             .unwrap_or(SimTime::MAX)
             .max(v.last_market);
         v.last_market = delivery;
-        self.market_pipes[vi].push_back(event);
+        self.market_pipes[vi].push_back(*event);
         self.queue
             .push(delivery, Priority::MarketDelivery, Event::DeliverMarket(vi));
         self.note_queue();
@@ -1010,7 +1020,7 @@ impl Sim {
             self.publish(
                 vi,
                 now,
-                MarketEvent::Status {
+                &MarketEvent::Status {
                     venue: fault.venue,
                     at: now,
                     status,
