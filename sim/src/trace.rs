@@ -96,7 +96,10 @@ impl TraceCounts {
 #[derive(Clone, Debug)]
 pub struct Trace {
     hasher: Sha256,
+    /// Staging buffer of fixed length: `stage[..fill]` is not hashed yet, and there is always
+    /// room for one more record after it, so a record is encoded straight into place.
     stage: Vec<u8>,
+    fill: usize,
     counts: TraceCounts,
 }
 
@@ -109,11 +112,13 @@ impl Default for Trace {
 impl Trace {
     /// An empty trace (the version header already hashed).
     pub fn new() -> Trace {
-        let mut stage = Vec::with_capacity(STAGE_BYTES + 256);
-        stage.extend_from_slice(b"stage4-trace/v1\n");
+        const HEADER: &[u8] = b"stage4-trace/v1\n";
+        let mut stage = vec![0; STAGE_BYTES + RECORD_BYTES];
+        stage[..HEADER.len()].copy_from_slice(HEADER);
         Trace {
             hasher: Sha256::new(),
             stage,
+            fill: HEADER.len(),
             counts: TraceCounts::default(),
         }
     }
@@ -126,29 +131,40 @@ impl Trace {
     /// Lower-case hex SHA-256 of everything recorded so far.
     pub fn digest_hex(&self) -> String {
         let mut h = self.hasher.clone();
-        h.update(&self.stage);
+        h.update(&self.stage[..self.fill]);
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Appends one encoded record, then hashes the staging buffer once it holds a block's
-    /// worth.
+    /// Opens a record with its tag and time, written in place after the staged bytes.
     #[inline]
-    fn push(&mut self, record: &Record) {
-        self.stage.extend_from_slice(record.bytes());
-        if self.stage.len() >= STAGE_BYTES {
-            self.hasher.update(&self.stage);
-            self.stage.clear();
+    fn open(&mut self, tag: u8, t: SimTime) -> Record<'_> {
+        let buf = (&mut self.stage[self.fill..self.fill + RECORD_BYTES])
+            .try_into()
+            .expect("the stage keeps room for one record");
+        let mut r = Record { buf, len: 0 };
+        r.u8(tag);
+        r.u64(t.as_nanos());
+        r
+    }
+
+    /// Stages the `len` bytes of the record just written, then hashes the staging buffer once
+    /// it holds a block's worth.
+    #[inline]
+    fn commit(&mut self, len: usize) {
+        self.fill += len;
+        if self.fill >= STAGE_BYTES {
+            self.hasher.update(&self.stage[..self.fill]);
+            self.fill = 0;
         }
     }
 
     /// A market event delivered at `t`.
     #[inline]
     pub fn market(&mut self, t: SimTime, event: &MarketEvent) {
-        let mut r;
         match event {
             MarketEvent::Quote(q) => {
                 self.counts.quotes += 1;
-                r = Record::new(0x01, t);
+                let mut r = self.open(0x01, t);
                 r.name(q.venue.padded_bytes(), q.venue.as_bytes().len());
                 r.name(q.symbol.padded_bytes(), q.symbol.as_bytes().len());
                 r.u64(q.at.as_nanos());
@@ -156,10 +172,12 @@ impl Trace {
                 r.i64(q.bid_qty.0);
                 r.i64(q.ask.0);
                 r.i64(q.ask_qty.0);
+                let len = r.len;
+                self.commit(len);
             }
             MarketEvent::Bar(b) => {
                 self.counts.bars += 1;
-                r = Record::new(0x02, t);
+                let mut r = self.open(0x02, t);
                 r.name(b.venue.padded_bytes(), b.venue.as_bytes().len());
                 r.name(b.symbol.padded_bytes(), b.symbol.as_bytes().len());
                 r.u64(b.open_at.as_nanos());
@@ -168,25 +186,38 @@ impl Trace {
                     r.i64(p.0);
                 }
                 r.i64(b.volume.0);
+                let len = r.len;
+                self.commit(len);
             }
             MarketEvent::Status { venue, at, status } => {
                 self.counts.status += 1;
-                r = Record::new(0x03, t);
+                let mut r = self.open(0x03, t);
                 r.name(venue.padded_bytes(), venue.as_bytes().len());
                 r.u64(at.as_nanos());
                 r.u8(match status {
                     VenueStatus::Up => 0,
                     VenueStatus::Down => 1,
                 });
+                let len = r.len;
+                self.commit(len);
             }
         }
-        self.push(&r);
     }
 
     /// An execution report delivered at `t`.
     #[inline]
     pub fn report(&mut self, t: SimTime, r: &ExecReport) {
-        let mut w = Record::new(0x04, t);
+        match r.kind {
+            ExecKind::Ack { .. } => self.counts.acks += 1,
+            ExecKind::Reject { reason } => {
+                self.counts.rejects += 1;
+                *self.counts.rejects_by_reason.entry(reason).or_default() += 1;
+            }
+            ExecKind::Fill { .. } => self.counts.fills += 1,
+            ExecKind::Cancelled { .. } => self.counts.cancelled += 1,
+            ExecKind::Expired { .. } => self.counts.expired += 1,
+        }
+        let mut w = self.open(0x04, t);
         w.name(r.venue.padded_bytes(), r.venue.as_bytes().len());
         w.u32(r.account.0);
         w.name(r.symbol.padded_bytes(), r.symbol.as_bytes().len());
@@ -194,13 +225,10 @@ impl Trace {
         w.u64(r.at.as_nanos());
         match r.kind {
             ExecKind::Ack { order_id } => {
-                self.counts.acks += 1;
                 w.u8(0);
                 w.u64(order_id.0);
             }
             ExecKind::Reject { reason } => {
-                self.counts.rejects += 1;
-                *self.counts.rejects_by_reason.entry(reason).or_default() += 1;
                 w.u8(1);
                 w.text(reason.as_str());
             }
@@ -212,7 +240,6 @@ impl Trace {
                 liquidity,
                 leaves,
             } => {
-                self.counts.fills += 1;
                 w.u8(2);
                 w.i64(price.0);
                 w.i64(qty.0);
@@ -225,32 +252,32 @@ impl Trace {
                 w.i64(leaves.0);
             }
             ExecKind::Cancelled { leaves } => {
-                self.counts.cancelled += 1;
                 w.u8(3);
                 w.i64(leaves.0);
             }
             ExecKind::Expired { leaves } => {
-                self.counts.expired += 1;
                 w.u8(4);
                 w.i64(leaves.0);
             }
         }
-        self.push(&w);
+        let len = w.len;
+        self.commit(len);
     }
 
     /// A driver timer fired at `t`.
     pub fn timer(&mut self, t: SimTime, token: u64) {
         self.counts.timers += 1;
-        let mut r = Record::new(0x05, t);
+        let mut r = self.open(0x05, t);
         r.u64(token);
-        self.push(&r);
+        let len = r.len;
+        self.commit(len);
     }
 
     /// An order submitted at `t`.
     #[inline]
     pub fn order(&mut self, t: SimTime, o: &OrderRequest) {
         self.counts.orders_submitted += 1;
-        let mut r = Record::new(0x10, t);
+        let mut r = self.open(0x10, t);
         r.u64(o.client_order_id.0);
         r.u32(o.account.0);
         r.name(o.venue.padded_bytes(), o.venue.as_bytes().len());
@@ -273,18 +300,20 @@ impl Trace {
         });
         r.i64(o.qty.0);
         r.name(o.strategy.padded_bytes(), o.strategy.as_bytes().len());
-        self.push(&r);
+        let len = r.len;
+        self.commit(len);
     }
 
     /// A cancel submitted at `t`.
     pub fn cancel(&mut self, t: SimTime, c: &CancelRequest) {
         self.counts.cancels_submitted += 1;
-        let mut r = Record::new(0x11, t);
+        let mut r = self.open(0x11, t);
         r.u64(c.client_order_id.0);
         r.u32(c.account.0);
         r.name(c.venue.padded_bytes(), c.venue.as_bytes().len());
         r.name(c.symbol.padded_bytes(), c.symbol.as_bytes().len());
-        self.push(&r);
+        let len = r.len;
+        self.commit(len);
     }
 
     /// A fault window opened (`started`) or closed at `t`.
@@ -294,11 +323,12 @@ impl Trace {
         } else {
             self.counts.faults_ended += 1;
         }
-        let mut r = Record::new(if started { 0x20 } else { 0x21 }, t);
+        let mut r = self.open(if started { 0x20 } else { 0x21 }, t);
         r.u32(u32::try_from(index).expect("fewer than 2³² faults"));
         r.name(venue.padded_bytes(), venue.as_bytes().len());
         r.text(kind);
-        self.push(&r);
+        let len = r.len;
+        self.commit(len);
     }
 }
 
@@ -306,33 +336,15 @@ impl Trace {
 /// 167 bytes), plus the slack a padded name copy writes past its length.
 const RECORD_BYTES: usize = 256;
 
-/// One record encoded on the stack, then appended to the staging buffer in one copy: the
-/// field stores land in a local array the compiler sees whole, instead of going through the
-/// staging `Vec` (whose length and capacity it would reload after every byte written).
-struct Record {
-    buf: [u8; RECORD_BYTES],
+/// One record being encoded in place, in the staging buffer's spare room: the field stores
+/// go through a fixed-size array and a local cursor, so the compiler neither reloads the
+/// buffer's length after each byte written nor copies the record again to append it.
+struct Record<'a> {
+    buf: &'a mut [u8; RECORD_BYTES],
     len: usize,
 }
 
-impl Record {
-    /// A record opened with its tag and time.
-    #[inline]
-    fn new(tag: u8, t: SimTime) -> Record {
-        let mut r = Record {
-            buf: [0; RECORD_BYTES],
-            len: 0,
-        };
-        r.u8(tag);
-        r.u64(t.as_nanos());
-        r
-    }
-
-    /// The encoded bytes.
-    #[inline]
-    fn bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-
+impl Record<'_> {
     #[inline]
     fn put<const N: usize>(&mut self, bytes: [u8; N]) {
         self.buf[self.len..self.len + N].copy_from_slice(&bytes);
