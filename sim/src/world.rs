@@ -44,7 +44,7 @@ use stage4_engine::domain::{
 };
 use std::collections::VecDeque;
 
-use stage4_engine::ports::{MarketFeed, Venue};
+use stage4_engine::ports::Venue;
 
 use serde::Serialize;
 
@@ -537,16 +537,14 @@ impl SimBuilder {
             queue.push(f.start, Priority::VenueControl, Event::FaultStart(i));
             queue.push(f.end, Priority::VenueControl, Event::FaultEnd(i));
         }
-        let pending = source.next_event();
-        if let Some(e) = &pending {
+        if let Some(e) = source.peek() {
             queue.push(e.at(), Priority::MarketUpdate, Event::MarketUpdate);
         }
         Sim {
             seed: self.seed,
             clock: SimClock::new(start),
             queue,
-            source,
-            pending,
+            source: Some(source),
             venues,
             faults: self.faults.clone(),
             trace: Trace::new(),
@@ -588,8 +586,10 @@ pub struct Sim {
     seed: u64,
     clock: SimClock,
     queue: EventQueue<Event>,
-    source: MarketSource,
-    pending: Option<MarketEvent>,
+    /// The market, its next event waiting in place. Taken out while a market update reads
+    /// it (see [`Sim::market_update`]), so the events are read by reference while the rest of
+    /// the world changes.
+    source: Option<MarketSource>,
     venues: Vec<VenueRuntime>,
     faults: Vec<Fault>,
     trace: Trace,
@@ -907,10 +907,14 @@ impl Sim {
 
     fn market_update(&mut self, now: SimTime) {
         let mut reports = std::mem::take(&mut self.reports);
-        // The event is read where the source left it and handed on by reference: a copy taken
-        // per stage (filter, match, publish) costs more than the work on it.
-        let mut pending = self.pending.take();
-        while let Some(event) = pending.as_ref().filter(|e| e.at() <= now) {
+        // Each event is read where the source generated it and handed on by reference: a copy
+        // taken per stage (out of the source, filter, match, publish) costs more than the work
+        // on it. The one copy is the pipe's, in `send_market`.
+        let mut source = self
+            .source
+            .take()
+            .expect("the source is back after each update");
+        while let Some(event) = source.peek().filter(|e| e.at() <= now) {
             self.stats.market_events += 1;
             let vi = self
                 .venue_index(event.venue())
@@ -927,17 +931,17 @@ impl Sim {
             } else {
                 self.publish(vi, now, event);
             }
-            pending = self.source.next_event();
+            source.advance();
         }
-        self.pending = pending;
         self.reports = reports;
-        if let Some(next) = &self.pending {
+        if let Some(next) = source.peek() {
             self.queue.push(
                 next.at().max(now),
                 Priority::MarketUpdate,
                 Event::MarketUpdate,
             );
         }
+        self.source = Some(source);
     }
 
     /// Puts one venue event on its way to the driver through the venue's faults and latency.
