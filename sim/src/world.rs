@@ -632,19 +632,16 @@ impl Sim {
             self.clock.advance_to(t);
             self.stats.events_processed += 1;
             match event {
-                // Traced where it waits, then copied out whole before it leaves the pipe: a
-                // delivery assembled from pieces (the tag checked apart from the rest) makes
-                // the driver's first read of it wait for every piece to be stored.
+                // Traced where it waits, then moved out of the pipe straight into the
+                // delivery handed back (no staging copy in between).
                 Event::DeliverMarket(pipe) => {
                     let pipe = &mut self.market_pipes[pipe];
-                    let e = pipe.front().expect("one event per pipe entry");
-                    self.trace.market(t, e);
-                    let delivery = Delivery {
+                    self.trace
+                        .market(t, pipe.front().expect("one event per pipe entry"));
+                    return pipe.pop_front().map(|e| Delivery {
                         at: t,
-                        item: Delivered::Market(*e),
-                    };
-                    pipe.pop_front();
-                    return Some(delivery);
+                        item: Delivered::Market(e),
+                    });
                 }
                 Event::DeliverReport(pipe) => {
                     let pipe = &mut self.report_pipes[pipe];
