@@ -438,6 +438,12 @@ impl MarketBook {
 
     fn snapshot(&self, spec: &ScheduleSpec, bar: &Bar) -> Option<MarketSnapshot> {
         let inst = self.spec(bar.venue, bar.symbol)?;
+        Some(self.snapshot_of(spec, inst, bar))
+    }
+
+    /// [`MarketBook::snapshot`] with the bar's instrument spec already looked up (once for a
+    /// run of bars of one instrument, instead of once per bar).
+    fn snapshot_of(&self, spec: &ScheduleSpec, inst: &InstrumentSpec, bar: &Bar) -> MarketSnapshot {
         let px = |p: Price| inst.price_to_f64(p);
         let mut snapshot = plain_snapshot(inst, bar);
         let cross = spec.market.secondary_venue.and_then(|secondary| {
@@ -460,7 +466,7 @@ impl MarketBook {
             })
         });
         snapshot.cross = cross;
-        Some(snapshot)
+        snapshot
     }
 }
 
@@ -616,9 +622,12 @@ impl MarketBook {
     ) -> Option<SimTime> {
         let is_fresh = |b: &&Bar| b.close_at() <= now && after.is_none_or(|a| b.close_at() > a);
         let mut last = None;
+        // Every bar here is of `symbol` on the schedule's venue: one spec for all of them.
+        let inst = self.spec(spec.market.venue, symbol);
         let mut deliver = |b: &Bar| {
             last = Some(b.close_at());
-            out.extend(self.snapshot(spec, b));
+            debug_assert!(b.venue == spec.market.venue && b.symbol == symbol);
+            out.extend(inst.map(|inst| self.snapshot_of(spec, inst, b)));
         };
         match self.base_bars_as(spec.market.venue, symbol, spec.market.interval) {
             Some(ring) => ring.closed_between(after, now).for_each(&mut deliver),

@@ -16,10 +16,11 @@
 //! Within a class the sequence number (assigned at push, strictly increasing) keeps emission
 //! order, so the order is total and never depends on heap internals.
 //!
-//! Payloads live in a slab beside a heap of 16-byte keys, so pushing and popping moves
-//! small values and the slab's slots are reused: no allocation per event once warm.
+//! Each heap entry is the 16-byte key and the payload itself: the sim's payloads are small
+//! (which pipe to pop, which fault edge), so they ride in the heap rather than in a slab
+//! beside it, and the heap's buffer is reused: no allocation per event once warm.
 
-use std::cmp::Reverse;
+use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use serde::{Deserialize, Serialize};
@@ -50,10 +51,37 @@ const SEQ_BITS: u32 = 61;
 /// A min-queue of `T` keyed by `(time, priority, sequence)`.
 #[derive(Debug)]
 pub struct EventQueue<T> {
-    heap: BinaryHeap<Reverse<(u128, u32)>>,
-    slots: Vec<Option<T>>,
-    free: Vec<u32>,
+    heap: BinaryHeap<Pending<T>>,
     next_seq: u64,
+}
+
+/// One queued item under its packed key (time, class, sequence: unique per queue), ordered
+/// by the key alone and reversed, so the max-heap pops the earliest.
+#[derive(Debug)]
+struct Pending<T> {
+    key: u128,
+    item: T,
+}
+
+impl<T> PartialEq for Pending<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl<T> Eq for Pending<T> {}
+
+impl<T> PartialOrd for Pending<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T> Ord for Pending<T> {
+    #[inline]
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.key.cmp(&self.key)
+    }
 }
 
 impl<T> Default for EventQueue<T> {
@@ -67,8 +95,6 @@ impl<T> EventQueue<T> {
     pub fn new() -> EventQueue<T> {
         EventQueue {
             heap: BinaryHeap::new(),
-            slots: Vec::new(),
-            free: Vec::new(),
             next_seq: 0,
         }
     }
@@ -76,47 +102,50 @@ impl<T> EventQueue<T> {
     /// Schedules `item` at `at` in class `priority`; returns its sequence number.
     #[inline]
     pub fn push(&mut self, at: SimTime, priority: Priority, item: T) -> u64 {
+        let seq = self.take_seq();
+        self.push_with_seq(at, priority, seq, item);
+        seq
+    }
+
+    /// Takes the next sequence number without queueing anything yet, for an item that waits
+    /// behind another in a FIFO of the caller's and is queued only once it reaches the front
+    /// (with [`EventQueue::push_with_seq`]): it then sorts exactly where it would have had it
+    /// been pushed now, and the heap holds one entry per FIFO instead of one per item.
+    #[inline]
+    pub fn take_seq(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         assert!(seq < 1 << SEQ_BITS, "event sequence exhausted");
+        seq
+    }
+
+    /// Schedules `item` under a sequence number from [`EventQueue::take_seq`].
+    #[inline]
+    pub fn push_with_seq(&mut self, at: SimTime, priority: Priority, seq: u64, item: T) {
+        debug_assert!(seq < self.next_seq, "sequence numbers come from take_seq");
         let key = (u128::from(at.as_nanos()) << 64)
             | (u128::from(priority as u8) << SEQ_BITS)
             | u128::from(seq);
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.slots[s as usize] = Some(item);
-                s
-            }
-            None => {
-                self.slots.push(Some(item));
-                u32::try_from(self.slots.len() - 1).expect("fewer than 2³² pending events")
-            }
-        };
-        self.heap.push(Reverse((key, slot)));
-        seq
+        self.heap.push(Pending { key, item });
     }
 
     /// Removes and returns the earliest event with its time and class.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, Priority, T)> {
-        let Reverse((key, slot)) = self.heap.pop()?;
-        let item = self.slots[slot as usize]
-            .take()
-            .expect("queued slot holds an item");
-        self.free.push(slot);
+        let Pending { key, item } = self.heap.pop()?;
         Some((key_time(key), key_priority(key), item))
     }
 
     /// Time of the earliest event.
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|Reverse((key, _))| key_time(*key))
+        self.heap.peek().map(|p| key_time(p.key))
     }
 
     /// Time and class of the earliest event.
     pub fn peek(&self) -> Option<(SimTime, Priority)> {
         self.heap
             .peek()
-            .map(|Reverse((key, _))| (key_time(*key), key_priority(*key)))
+            .map(|p| (key_time(p.key), key_priority(p.key)))
     }
 
     /// Number of pending events.
@@ -178,13 +207,50 @@ mod tests {
         assert!(q.is_empty());
     }
 
-    #[test]
-    fn slots_are_reused() {
-        let mut q = EventQueue::new();
-        for i in 0..1000u64 {
-            q.push(SimTime::from_nanos(i), Priority::MarketUpdate, i);
-            assert_eq!(q.pop().map(|(_, _, x)| x), Some(i));
+    proptest::proptest! {
+        /// Pops in exactly the order of sorting every push by (time, class, push order).
+        #[test]
+        fn pops_in_time_class_emission_order(
+            script in proptest::collection::vec((0..20u64, 0..6u8, proptest::bool::ANY), 1..200)
+        ) {
+            let class = |c: u8| [
+                Priority::VenueControl,
+                Priority::OrderEntry,
+                Priority::MarketUpdate,
+                Priority::ReportDelivery,
+                Priority::MarketDelivery,
+                Priority::EngineTimer,
+            ][usize::from(c)];
+            let mut q = EventQueue::new();
+            let mut expected = Vec::new();
+            let mut popped = Vec::new();
+            for (n, &(at, c, pop_after)) in script.iter().enumerate() {
+                let at = SimTime::from_nanos(at);
+                let seq = q.push(at, class(c), n);
+                expected.push((at, class(c), seq, n));
+                if pop_after {
+                    popped.push(q.pop().unwrap());
+                }
+            }
+            while let Some(p) = q.pop() {
+                popped.push(p);
+            }
+            // Interleaved pops see only what was pushed before them; replay them on a sorted
+            // model to get the order a (time, class, sequence) queue must produce.
+            let mut model: Vec<(SimTime, Priority, u64, usize)> = Vec::new();
+            let mut want = Vec::new();
+            let mut pushes = expected.iter();
+            for &(_, _, pop_after) in &script {
+                model.push(*pushes.next().unwrap());
+                if pop_after {
+                    model.sort();
+                    let (at, class, _, n) = model.remove(0);
+                    want.push((at, class, n));
+                }
+            }
+            model.sort();
+            want.extend(model.into_iter().map(|(at, class, _, n)| (at, class, n)));
+            proptest::prop_assert_eq!(popped, want);
         }
-        assert_eq!(q.slots.len(), 1);
     }
 }

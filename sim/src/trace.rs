@@ -32,6 +32,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use stage4_engine::domain::ids::MAX_NAME_LEN;
 use stage4_engine::domain::{
     CancelRequest, ExecKind, ExecReport, Liquidity, MarketEvent, OrderKind, OrderRequest,
     RejectReason, Side, SimTime, TimeInForce, VenueId, VenueStatus,
@@ -95,7 +96,10 @@ impl TraceCounts {
 #[derive(Clone, Debug)]
 pub struct Trace {
     hasher: Sha256,
+    /// Staging buffer of fixed length: `stage[..fill]` is not hashed yet, and there is always
+    /// room for one more record after it, so a record is encoded straight into place.
     stage: Vec<u8>,
+    fill: usize,
     counts: TraceCounts,
 }
 
@@ -108,11 +112,13 @@ impl Default for Trace {
 impl Trace {
     /// An empty trace (the version header already hashed).
     pub fn new() -> Trace {
-        let mut stage = Vec::with_capacity(STAGE_BYTES + 256);
-        stage.extend_from_slice(b"stage4-trace/v1\n");
+        const HEADER: &[u8] = b"stage4-trace/v1\n";
+        let mut stage = vec![0; STAGE_BYTES + RECORD_BYTES];
+        stage[..HEADER.len()].copy_from_slice(HEADER);
         Trace {
             hasher: Sha256::new(),
             stage,
+            fill: HEADER.len(),
             counts: TraceCounts::default(),
         }
     }
@@ -125,44 +131,31 @@ impl Trace {
     /// Lower-case hex SHA-256 of everything recorded so far.
     pub fn digest_hex(&self) -> String {
         let mut h = self.hasher.clone();
-        h.update(&self.stage);
+        h.update(&self.stage[..self.fill]);
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// Opens a record with its tag and time, written in place after the staged bytes.
     #[inline]
-    fn flush_if_full(&mut self) {
-        if self.stage.len() >= STAGE_BYTES {
-            self.hasher.update(&self.stage);
-            self.stage.clear();
-        }
+    fn open(&mut self, tag: u8, t: SimTime) -> Record<'_> {
+        let buf = (&mut self.stage[self.fill..self.fill + RECORD_BYTES])
+            .try_into()
+            .expect("the stage keeps room for one record");
+        let mut r = Record { buf, len: 0 };
+        r.u8(tag);
+        r.u64(t.as_nanos());
+        r
     }
 
+    /// Stages the `len` bytes of the record just written, then hashes the staging buffer once
+    /// it holds a block's worth.
     #[inline]
-    fn u8(&mut self, v: u8) {
-        self.stage.push(v);
-    }
-    #[inline]
-    fn u32(&mut self, v: u32) {
-        self.stage.extend_from_slice(&v.to_le_bytes());
-    }
-    #[inline]
-    fn u64(&mut self, v: u64) {
-        self.stage.extend_from_slice(&v.to_le_bytes());
-    }
-    #[inline]
-    fn i64(&mut self, v: i64) {
-        self.stage.extend_from_slice(&v.to_le_bytes());
-    }
-    #[inline]
-    fn name(&mut self, bytes: &[u8]) {
-        self.stage
-            .push(u8::try_from(bytes.len()).expect("names are at most 31 bytes"));
-        self.stage.extend_from_slice(bytes);
-    }
-    #[inline]
-    fn head(&mut self, tag: u8, t: SimTime) {
-        self.u8(tag);
-        self.u64(t.as_nanos());
+    fn commit(&mut self, len: usize) {
+        self.fill += len;
+        if self.fill >= STAGE_BYTES {
+            self.hasher.update(&self.stage[..self.fill]);
+            self.fill = 0;
+        }
     }
 
     /// A market event delivered at `t`.
@@ -171,61 +164,73 @@ impl Trace {
         match event {
             MarketEvent::Quote(q) => {
                 self.counts.quotes += 1;
-                self.head(0x01, t);
-                self.name(q.venue.as_bytes());
-                self.name(q.symbol.as_bytes());
-                self.u64(q.at.as_nanos());
-                self.i64(q.bid.0);
-                self.i64(q.bid_qty.0);
-                self.i64(q.ask.0);
-                self.i64(q.ask_qty.0);
+                let mut r = self.open(0x01, t);
+                r.name(q.venue.padded_bytes(), q.venue.as_bytes().len());
+                r.name(q.symbol.padded_bytes(), q.symbol.as_bytes().len());
+                r.u64(q.at.as_nanos());
+                r.i64(q.bid.0);
+                r.i64(q.bid_qty.0);
+                r.i64(q.ask.0);
+                r.i64(q.ask_qty.0);
+                let len = r.len;
+                self.commit(len);
             }
             MarketEvent::Bar(b) => {
                 self.counts.bars += 1;
-                self.head(0x02, t);
-                self.name(b.venue.as_bytes());
-                self.name(b.symbol.as_bytes());
-                self.u64(b.open_at.as_nanos());
-                self.u64(b.interval.as_nanos());
+                let mut r = self.open(0x02, t);
+                r.name(b.venue.padded_bytes(), b.venue.as_bytes().len());
+                r.name(b.symbol.padded_bytes(), b.symbol.as_bytes().len());
+                r.u64(b.open_at.as_nanos());
+                r.u64(b.interval.as_nanos());
                 for p in [b.open, b.high, b.low, b.close] {
-                    self.i64(p.0);
+                    r.i64(p.0);
                 }
-                self.i64(b.volume.0);
+                r.i64(b.volume.0);
+                let len = r.len;
+                self.commit(len);
             }
             MarketEvent::Status { venue, at, status } => {
                 self.counts.status += 1;
-                self.head(0x03, t);
-                self.name(venue.as_bytes());
-                self.u64(at.as_nanos());
-                self.u8(match status {
+                let mut r = self.open(0x03, t);
+                r.name(venue.padded_bytes(), venue.as_bytes().len());
+                r.u64(at.as_nanos());
+                r.u8(match status {
                     VenueStatus::Up => 0,
                     VenueStatus::Down => 1,
                 });
+                let len = r.len;
+                self.commit(len);
             }
         }
-        self.flush_if_full();
     }
 
     /// An execution report delivered at `t`.
     #[inline]
     pub fn report(&mut self, t: SimTime, r: &ExecReport) {
-        self.head(0x04, t);
-        self.name(r.venue.as_bytes());
-        self.u32(r.account.0);
-        self.name(r.symbol.as_bytes());
-        self.u64(r.client_order_id.0);
-        self.u64(r.at.as_nanos());
         match r.kind {
-            ExecKind::Ack { order_id } => {
-                self.counts.acks += 1;
-                self.u8(0);
-                self.u64(order_id.0);
-            }
+            ExecKind::Ack { .. } => self.counts.acks += 1,
             ExecKind::Reject { reason } => {
                 self.counts.rejects += 1;
                 *self.counts.rejects_by_reason.entry(reason).or_default() += 1;
-                self.u8(1);
-                self.name(reason.as_str().as_bytes());
+            }
+            ExecKind::Fill { .. } => self.counts.fills += 1,
+            ExecKind::Cancelled { .. } => self.counts.cancelled += 1,
+            ExecKind::Expired { .. } => self.counts.expired += 1,
+        }
+        let mut w = self.open(0x04, t);
+        w.name(r.venue.padded_bytes(), r.venue.as_bytes().len());
+        w.u32(r.account.0);
+        w.name(r.symbol.padded_bytes(), r.symbol.as_bytes().len());
+        w.u64(r.client_order_id.0);
+        w.u64(r.at.as_nanos());
+        match r.kind {
+            ExecKind::Ack { order_id } => {
+                w.u8(0);
+                w.u64(order_id.0);
+            }
+            ExecKind::Reject { reason } => {
+                w.u8(1);
+                w.text(reason.as_str());
             }
             ExecKind::Fill {
                 price,
@@ -235,79 +240,80 @@ impl Trace {
                 liquidity,
                 leaves,
             } => {
-                self.counts.fills += 1;
-                self.u8(2);
-                self.i64(price.0);
-                self.i64(qty.0);
-                self.stage.extend_from_slice(&fee.0.to_le_bytes());
-                self.name(fee_asset.as_bytes());
-                self.u8(match liquidity {
+                w.u8(2);
+                w.i64(price.0);
+                w.i64(qty.0);
+                w.put(fee.0.to_le_bytes());
+                w.name(fee_asset.padded_bytes(), fee_asset.as_bytes().len());
+                w.u8(match liquidity {
                     Liquidity::Maker => 0,
                     Liquidity::Taker => 1,
                 });
-                self.i64(leaves.0);
+                w.i64(leaves.0);
             }
             ExecKind::Cancelled { leaves } => {
-                self.counts.cancelled += 1;
-                self.u8(3);
-                self.i64(leaves.0);
+                w.u8(3);
+                w.i64(leaves.0);
             }
             ExecKind::Expired { leaves } => {
-                self.counts.expired += 1;
-                self.u8(4);
-                self.i64(leaves.0);
+                w.u8(4);
+                w.i64(leaves.0);
             }
         }
-        self.flush_if_full();
+        let len = w.len;
+        self.commit(len);
     }
 
     /// A driver timer fired at `t`.
     pub fn timer(&mut self, t: SimTime, token: u64) {
         self.counts.timers += 1;
-        self.head(0x05, t);
-        self.u64(token);
-        self.flush_if_full();
+        let mut r = self.open(0x05, t);
+        r.u64(token);
+        let len = r.len;
+        self.commit(len);
     }
 
     /// An order submitted at `t`.
     #[inline]
     pub fn order(&mut self, t: SimTime, o: &OrderRequest) {
         self.counts.orders_submitted += 1;
-        self.head(0x10, t);
-        self.u64(o.client_order_id.0);
-        self.u32(o.account.0);
-        self.name(o.venue.as_bytes());
-        self.name(o.symbol.as_bytes());
-        self.u8(match o.side {
+        let mut r = self.open(0x10, t);
+        r.u64(o.client_order_id.0);
+        r.u32(o.account.0);
+        r.name(o.venue.padded_bytes(), o.venue.as_bytes().len());
+        r.name(o.symbol.padded_bytes(), o.symbol.as_bytes().len());
+        r.u8(match o.side {
             Side::Buy => 0,
             Side::Sell => 1,
         });
         match o.kind {
-            OrderKind::Market => self.u8(0),
+            OrderKind::Market => r.u8(0),
             OrderKind::Limit { price } => {
-                self.u8(1);
-                self.i64(price.0);
+                r.u8(1);
+                r.i64(price.0);
             }
         }
-        self.u8(match o.tif {
+        r.u8(match o.tif {
             TimeInForce::Gtc => 0,
             TimeInForce::Ioc => 1,
             TimeInForce::PostOnly => 2,
         });
-        self.i64(o.qty.0);
-        self.name(o.strategy.as_bytes());
-        self.flush_if_full();
+        r.i64(o.qty.0);
+        r.name(o.strategy.padded_bytes(), o.strategy.as_bytes().len());
+        let len = r.len;
+        self.commit(len);
     }
 
     /// A cancel submitted at `t`.
     pub fn cancel(&mut self, t: SimTime, c: &CancelRequest) {
         self.counts.cancels_submitted += 1;
-        self.head(0x11, t);
-        self.u64(c.client_order_id.0);
-        self.u32(c.account.0);
-        self.name(c.venue.as_bytes());
-        self.name(c.symbol.as_bytes());
-        self.flush_if_full();
+        let mut r = self.open(0x11, t);
+        r.u64(c.client_order_id.0);
+        r.u32(c.account.0);
+        r.name(c.venue.padded_bytes(), c.venue.as_bytes().len());
+        r.name(c.symbol.padded_bytes(), c.symbol.as_bytes().len());
+        let len = r.len;
+        self.commit(len);
     }
 
     /// A fault window opened (`started`) or closed at `t`.
@@ -317,11 +323,66 @@ impl Trace {
         } else {
             self.counts.faults_ended += 1;
         }
-        self.head(if started { 0x20 } else { 0x21 }, t);
-        self.u32(u32::try_from(index).expect("fewer than 2³² faults"));
-        self.name(venue.as_bytes());
-        self.name(kind.as_bytes());
-        self.flush_if_full();
+        let mut r = self.open(if started { 0x20 } else { 0x21 }, t);
+        r.u32(u32::try_from(index).expect("fewer than 2³² faults"));
+        r.name(venue.padded_bytes(), venue.as_bytes().len());
+        r.text(kind);
+        let len = r.len;
+        self.commit(len);
+    }
+}
+
+/// Longest record: a fill report (9 + 32 + 4 + 32 + 8 + 8 + 1 + 8 + 8 + 16 + 32 + 1 + 8 =
+/// 167 bytes), plus the slack a padded name copy writes past its length.
+const RECORD_BYTES: usize = 256;
+
+/// One record being encoded in place, in the staging buffer's spare room: the field stores
+/// go through a fixed-size array and a local cursor, so the compiler neither reloads the
+/// buffer's length after each byte written nor copies the record again to append it.
+struct Record<'a> {
+    buf: &'a mut [u8; RECORD_BYTES],
+    len: usize,
+}
+
+impl Record<'_> {
+    #[inline]
+    fn put<const N: usize>(&mut self, bytes: [u8; N]) {
+        self.buf[self.len..self.len + N].copy_from_slice(&bytes);
+        self.len += N;
+    }
+    #[inline]
+    fn u8(&mut self, v: u8) {
+        self.put([v]);
+    }
+    #[inline]
+    fn u32(&mut self, v: u32) {
+        self.put(v.to_le_bytes());
+    }
+    #[inline]
+    fn u64(&mut self, v: u64) {
+        self.put(v.to_le_bytes());
+    }
+    #[inline]
+    fn i64(&mut self, v: i64) {
+        self.put(v.to_le_bytes());
+    }
+
+    /// A name: its length byte, then its bytes. The whole zero-padded array is copied (a
+    /// fixed-size move) and the cursor advanced by the name's length only, so the padding is
+    /// overwritten by the next field or left out of [`Record::bytes`].
+    #[inline]
+    fn name(&mut self, padded: &[u8; MAX_NAME_LEN], len: usize) {
+        self.u8(u8::try_from(len).expect("names are at most 31 bytes"));
+        self.buf[self.len..self.len + MAX_NAME_LEN].copy_from_slice(padded);
+        self.len += len;
+    }
+
+    /// A name given as text (reject reasons, fault kinds), same encoding as [`Record::name`].
+    fn text(&mut self, name: &str) {
+        let bytes = name.as_bytes();
+        self.u8(u8::try_from(bytes.len()).expect("names are at most 31 bytes"));
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
     }
 }
 

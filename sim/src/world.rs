@@ -44,7 +44,7 @@ use stage4_engine::domain::{
 };
 use std::collections::VecDeque;
 
-use stage4_engine::ports::{MarketFeed, Venue};
+use stage4_engine::ports::Venue;
 
 use serde::Serialize;
 
@@ -117,7 +117,9 @@ enum Event {
     /// Head of venue `i`'s order-entry pipe reaches its matching engine.
     Entry(usize),
     MarketUpdate,
-    /// Head of venue `i`'s market-data pipe reaches the driver.
+    /// Head of venue `i`'s market-data pipe reaches the driver. Only the head of a market pipe
+    /// is queued; the events behind it wait in the pipe with the time and sequence number they
+    /// will be queued under when they reach the front (see [`Sim::send_market`]).
     DeliverMarket(usize),
     /// Head of report pipe `i` reaches the driver (`i == venues.len()`: the gateway's pipe of
     /// rejects for unknown venues).
@@ -510,6 +512,10 @@ impl SimBuilder {
                     published: vec![None; specs.len()],
                     frozen: vec![None; specs.len()],
                     last_bars: Vec::new(),
+                    freezes: self
+                        .faults
+                        .iter()
+                        .any(|f| f.venue == v.name && matches!(f.kind, FaultKind::StaleFeed)),
                 }
             })
             .collect();
@@ -533,16 +539,14 @@ impl SimBuilder {
             queue.push(f.start, Priority::VenueControl, Event::FaultStart(i));
             queue.push(f.end, Priority::VenueControl, Event::FaultEnd(i));
         }
-        let pending = source.next_event();
-        if let Some(e) = &pending {
+        if let Some(e) = source.peek() {
             queue.push(e.at(), Priority::MarketUpdate, Event::MarketUpdate);
         }
         Sim {
             seed: self.seed,
             clock: SimClock::new(start),
             queue,
-            source,
-            pending,
+            source: Some(source),
             venues,
             faults: self.faults.clone(),
             trace: Trace::new(),
@@ -550,6 +554,7 @@ impl SimBuilder {
             reports: Vec::new(),
             entry_pipes: vec![VecDeque::new(); self.venues.len()],
             market_pipes: vec![VecDeque::new(); self.venues.len()],
+            waiting: 0,
             report_pipes: vec![VecDeque::new(); self.venues.len() + 1],
         }
     }
@@ -573,6 +578,9 @@ struct VenueRuntime {
     frozen: Vec<Option<Quote>>,
     /// Last bar published per (symbol, interval).
     last_bars: Vec<stage4_engine::domain::Bar>,
+    /// True when a stale-feed fault is scheduled on this venue: only then is what it publishes
+    /// remembered (`published`, `last_bars`), since only a stale feed reads it back.
+    freezes: bool,
 }
 
 /// The simulated world of one run.
@@ -581,15 +589,22 @@ pub struct Sim {
     seed: u64,
     clock: SimClock,
     queue: EventQueue<Event>,
-    source: MarketSource,
-    pending: Option<MarketEvent>,
+    /// The market, its next event waiting in place. Taken out while a market update reads
+    /// it (see [`Sim::market_update`]), so the events are read by reference while the rest of
+    /// the world changes.
+    source: Option<MarketSource>,
     venues: Vec<VenueRuntime>,
     faults: Vec<Fault>,
     trace: Trace,
     stats: SimStats,
     reports: Vec<ExecReport>,
     entry_pipes: Vec<VecDeque<Entry>>,
-    market_pipes: Vec<VecDeque<MarketEvent>>,
+    /// Market events on their way to the driver, per venue, each with its delivery time and
+    /// queue sequence number.
+    market_pipes: Vec<VecDeque<(SimTime, u64, MarketEvent)>>,
+    /// Market events waiting behind their pipe's head, so not (yet) in the queue: the queue
+    /// length plus these is what a queue of every pending event would hold.
+    waiting: u64,
     report_pipes: Vec<VecDeque<ExecReport>>,
 }
 
@@ -625,19 +640,27 @@ impl Sim {
             self.clock.advance_to(t);
             self.stats.events_processed += 1;
             match event {
-                // Traced where it waits, then copied out whole before it leaves the pipe: a
-                // delivery assembled from pieces (the tag checked apart from the rest) makes
-                // the driver's first read of it wait for every piece to be stored.
-                Event::DeliverMarket(pipe) => {
-                    let pipe = &mut self.market_pipes[pipe];
-                    let e = pipe.front().expect("one event per pipe entry");
+                // Traced where it waits, then moved out of the pipe straight into the
+                // delivery handed back (no staging copy in between).
+                Event::DeliverMarket(vi) => {
+                    let pipe = &mut self.market_pipes[vi];
+                    // The event behind this one becomes the head: queue it now, under the
+                    // time and sequence number it was sent with.
+                    if let Some(&(at, seq, _)) = pipe.get(1) {
+                        self.waiting -= 1;
+                        self.queue.push_with_seq(
+                            at,
+                            Priority::MarketDelivery,
+                            seq,
+                            Event::DeliverMarket(vi),
+                        );
+                    }
+                    let (_, _, e) = pipe.front().expect("one queued head per pipe");
                     self.trace.market(t, e);
-                    let delivery = Delivery {
+                    return pipe.pop_front().map(|(_, _, e)| Delivery {
                         at: t,
-                        item: Delivered::Market(*e),
-                    };
-                    pipe.pop_front();
-                    return Some(delivery);
+                        item: Delivered::Market(e),
+                    });
                 }
                 Event::DeliverReport(pipe) => {
                     let pipe = &mut self.report_pipes[pipe];
@@ -722,7 +745,7 @@ impl Sim {
 
     #[inline]
     fn note_queue(&mut self) {
-        let len = self.queue.len() as u64;
+        let len = self.queue.len() as u64 + self.waiting;
         if len > self.stats.peak_queue {
             self.stats.peak_queue = len;
         }
@@ -900,76 +923,83 @@ impl Sim {
 
     fn market_update(&mut self, now: SimTime) {
         let mut reports = std::mem::take(&mut self.reports);
-        while let Some(event) = self.pending.filter(|e| e.at() <= now) {
+        // Each event is read where the source generated it and handed on by reference: a copy
+        // taken per stage (out of the source, filter, match, publish) costs more than the work
+        // on it. The one copy is the pipe's, in `send_market`.
+        let mut source = self
+            .source
+            .take()
+            .expect("the source is back after each update");
+        while let Some(event) = source.peek().filter(|e| e.at() <= now) {
             self.stats.market_events += 1;
             let vi = self
                 .venue_index(event.venue())
                 .expect("feeds only carry configured venues");
-            match event {
-                MarketEvent::Quote(q) => {
-                    if !self.venues[vi].faults.is_down() {
-                        reports.clear();
-                        let top = self.venues[vi].exchange.on_quote(now, &q, &mut reports);
-                        self.schedule_reports(vi, now, &mut reports);
-                        if let Some(top) = top {
-                            self.publish(vi, now, MarketEvent::Quote(top));
-                        }
-                    } else {
-                        self.stats.suppressed_by_outage += 1;
-                    }
+            if self.venues[vi].faults.is_down() {
+                self.stats.suppressed_by_outage += 1;
+            } else if let MarketEvent::Quote(q) = event {
+                reports.clear();
+                let top = self.venues[vi].exchange.on_quote(now, q, &mut reports);
+                self.schedule_reports(vi, now, &mut reports);
+                if let Some(top) = top {
+                    self.publish(vi, now, &MarketEvent::Quote(top));
                 }
-                other => {
-                    if self.venues[vi].faults.is_down() {
-                        self.stats.suppressed_by_outage += 1;
-                    } else {
-                        self.publish(vi, now, other);
-                    }
-                }
+            } else {
+                self.publish(vi, now, event);
             }
-            self.pending = self.source.next_event();
+            source.advance();
         }
         self.reports = reports;
-        if let Some(next) = &self.pending {
+        if let Some(next) = source.peek() {
             self.queue.push(
                 next.at().max(now),
                 Priority::MarketUpdate,
                 Event::MarketUpdate,
             );
         }
+        self.source = Some(source);
     }
 
     /// Puts one venue event on its way to the driver through the venue's faults and latency.
-    fn publish(&mut self, vi: usize, now: SimTime, event: MarketEvent) {
+    fn publish(&mut self, vi: usize, now: SimTime, event: &MarketEvent) {
+        if self.venues[vi].faults.is_clear() {
+            return self.send_market(vi, now, event);
+        }
         let v = &mut self.venues[vi];
-        let mut event = event;
-        if !v.faults.is_clear() {
-            if v.faults.stale > 0 && !matches!(event, MarketEvent::Status { .. }) {
-                match stale_copy(v, &event) {
-                    Some(e) => {
-                        event = e;
-                        self.stats.stale_repeats += 1;
-                    }
-                    None => return,
+        let mut event = *event;
+        if v.faults.stale > 0 && !matches!(event, MarketEvent::Status { .. }) {
+            match stale_copy(v, &event) {
+                Some(e) => {
+                    event = e;
+                    self.stats.stale_repeats += 1;
                 }
-            }
-            if !v.faults.gaps.is_empty()
-                && !matches!(event, MarketEvent::Status { .. })
-                && v.gap_rng.bernoulli(v.faults.gap_probability())
-            {
-                self.stats.dropped_by_gap += 1;
-                return;
-            }
-            let skew = v.faults.skew_ns();
-            if skew != 0 {
-                match &mut event {
-                    MarketEvent::Quote(q) => q.at = skewed(q.at, skew),
-                    MarketEvent::Bar(b) => b.open_at = skewed(b.open_at, skew),
-                    MarketEvent::Status { at, .. } => *at = skewed(*at, skew),
-                }
+                None => return,
             }
         }
-        if v.faults.stale == 0 {
-            remember_published(v, &event);
+        if !v.faults.gaps.is_empty()
+            && !matches!(event, MarketEvent::Status { .. })
+            && v.gap_rng.bernoulli(v.faults.gap_probability())
+        {
+            self.stats.dropped_by_gap += 1;
+            return;
+        }
+        let skew = v.faults.skew_ns();
+        if skew != 0 {
+            match &mut event {
+                MarketEvent::Quote(q) => q.at = skewed(q.at, skew),
+                MarketEvent::Bar(b) => b.open_at = skewed(b.open_at, skew),
+                MarketEvent::Status { at, .. } => *at = skewed(*at, skew),
+            }
+        }
+        self.send_market(vi, now, &event);
+    }
+
+    /// The last leg of [`Sim::publish`]: remembers what the venue published (for a later stale
+    /// feed), draws the feed latency and queues the event for the driver.
+    fn send_market(&mut self, vi: usize, now: SimTime, event: &MarketEvent) {
+        let v = &mut self.venues[vi];
+        if v.freezes && v.faults.stale == 0 {
+            remember_published(v, event);
         }
         let latency = v
             .faults
@@ -979,9 +1009,21 @@ impl Sim {
             .unwrap_or(SimTime::MAX)
             .max(v.last_market);
         v.last_market = delivery;
-        self.market_pipes[vi].push_back(event);
-        self.queue
-            .push(delivery, Priority::MarketDelivery, Event::DeliverMarket(vi));
+        // The pipe is FIFO in (delivery, sequence), so only its head can be the earliest
+        // pending market event: the rest wait in the pipe, out of the heap.
+        let seq = self.queue.take_seq();
+        let pipe = &mut self.market_pipes[vi];
+        if pipe.is_empty() {
+            self.queue.push_with_seq(
+                delivery,
+                Priority::MarketDelivery,
+                seq,
+                Event::DeliverMarket(vi),
+            );
+        } else {
+            self.waiting += 1;
+        }
+        pipe.push_back((delivery, seq, *event));
         self.note_queue();
     }
 
@@ -1010,7 +1052,7 @@ impl Sim {
             self.publish(
                 vi,
                 now,
-                MarketEvent::Status {
+                &MarketEvent::Status {
                     venue: fault.venue,
                     at: now,
                     status,

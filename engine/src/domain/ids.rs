@@ -85,6 +85,12 @@ macro_rules! name_id {
             pub fn as_bytes(&self) -> &[u8] {
                 &self.0.bytes[..usize::from(self.0.len)]
             }
+            /// The name's bytes, zero-padded to [`MAX_NAME_LEN`]: a fixed-size copy for hot-path
+            /// encoders, which then keep the first `as_bytes().len()` bytes.
+            #[inline]
+            pub fn padded_bytes(&self) -> &[u8; MAX_NAME_LEN] {
+                &self.0.bytes
+            }
         }
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -215,6 +221,16 @@ mod tests {
         assert!(Symbol::new("").is_err());
         assert!(StrategyId::new(&"x".repeat(32)).is_err());
         assert!(StrategyId::new("mean_reversion_intraday").is_ok());
+    }
+
+    #[test]
+    fn padded_bytes_are_the_name_then_zeros() {
+        for name in ["B", "BTC_USDT", &"X".repeat(MAX_NAME_LEN)] {
+            let s = Symbol::new(name).unwrap();
+            let padded = s.padded_bytes();
+            assert_eq!(&padded[..name.len()], name.as_bytes());
+            assert!(padded[name.len()..].iter().all(|&b| b == 0), "{name}");
+        }
     }
 
     #[test]

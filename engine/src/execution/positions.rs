@@ -97,6 +97,8 @@ struct ScheduleBook {
     /// Equity now: kept current by every change (see [`PositionLedger::observe_peaks`]).
     equity: Amount,
     peak_equity: Amount,
+    /// Lowest equity seen since the peak last moved (see [`observe_drawdown`]).
+    trough_equity: Amount,
     /// Most negative `pnl_drawdown_pct` seen.
     worst_drawdown_pct: f64,
 }
@@ -104,12 +106,31 @@ struct ScheduleBook {
 impl ScheduleBook {
     /// Raises the peak to the current equity and records the drawdown from it.
     fn observe(&mut self) {
-        if self.equity > self.peak_equity {
-            self.peak_equity = self.equity;
-        }
-        self.worst_drawdown_pct = self
-            .worst_drawdown_pct
-            .min(drawdown_pct(self.equity, self.peak_equity));
+        observe_drawdown(
+            self.equity,
+            &mut self.peak_equity,
+            &mut self.trough_equity,
+            &mut self.worst_drawdown_pct,
+        );
+    }
+}
+
+/// Raises `peak` to `equity`, or records the drawdown from it in `worst` (the most negative
+/// [`drawdown_pct`] seen). At a fixed peak the drawdown only falls as equity falls (every step
+/// of it — the exact integer difference, the conversions, the division by the positive peak —
+/// is monotone), so only a new low since the peak moved (`trough`) can set a new worst: every
+/// other observation is settled by integer comparisons, without the two `i128` → `f64`
+/// conversions and the division a drawdown costs. Whoever moves `peak` otherwise must set
+/// `trough` to it.
+#[inline]
+fn observe_drawdown(equity: Amount, peak: &mut Amount, trough: &mut Amount, worst: &mut f64) {
+    if equity > *peak {
+        // A new peak: a drawdown of 0, which never lowers `worst` (≤ 0).
+        *peak = equity;
+        *trough = equity;
+    } else if equity < *trough {
+        *trough = equity;
+        *worst = worst.min(drawdown_pct(equity, *peak));
     }
 }
 
@@ -260,6 +281,8 @@ pub struct PositionLedger {
     schedules: Vec<ScheduleBook>,
     total_equity: Amount,
     total_peak: Amount,
+    /// Lowest total equity seen since `total_peak` last moved.
+    total_trough: Amount,
     total_worst_drawdown_pct: f64,
     /// The slot of the instrument marked last. Market data comes round the instruments in the
     /// same order again and again, so the next event is usually for the slot after it (or for
@@ -306,6 +329,7 @@ impl PositionLedger {
             schedules: Vec::new(),
             total_equity: Amount::ZERO,
             total_peak: Amount::ZERO,
+            total_trough: Amount::ZERO,
             total_worst_drawdown_pct: 0.0,
             last_mark_slot: 0,
         }
@@ -361,9 +385,11 @@ impl PositionLedger {
             starting_capital,
             equity: starting_capital,
             peak_equity: starting_capital,
+            trough_equity: starting_capital,
             worst_drawdown_pct: 0.0,
         });
         self.total_peak += starting_capital;
+        self.total_trough = self.total_peak;
         self.observe_peaks();
         Ok(())
     }
@@ -655,12 +681,12 @@ impl PositionLedger {
 
     /// Raises the total peak to the total equity and records the drawdown from it.
     fn observe_total(&mut self) {
-        if self.total_equity > self.total_peak {
-            self.total_peak = self.total_equity;
-        }
-        self.total_worst_drawdown_pct = self
-            .total_worst_drawdown_pct
-            .min(drawdown_pct(self.total_equity, self.total_peak));
+        observe_drawdown(
+            self.total_equity,
+            &mut self.total_peak,
+            &mut self.total_trough,
+            &mut self.total_worst_drawdown_pct,
+        );
     }
 
     /// The `pnl_drawdown_pct` metric of a schedule: `(equity − peak) / peak × 100`, ≤ 0.

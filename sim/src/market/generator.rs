@@ -302,15 +302,30 @@ fn exp_small(b: f64) -> f64 {
     }
 }
 
-impl MarketFeed for MarketGenerator {
-    fn next_event(&mut self) -> Option<MarketEvent> {
+impl MarketGenerator {
+    /// The next event, left in place (generating the next instant when the current one is
+    /// used up); `None` once the market has ended.
+    #[inline]
+    pub fn peek(&mut self) -> Option<&MarketEvent> {
         while self.pos >= self.out.len() {
             if !self.generate_step() {
                 return None;
             }
         }
-        let event = self.out[self.pos];
+        Some(&self.out[self.pos])
+    }
+
+    /// Moves past the event [`MarketGenerator::peek`] returned.
+    #[inline]
+    pub fn advance(&mut self) {
         self.pos += 1;
+    }
+}
+
+impl MarketFeed for MarketGenerator {
+    fn next_event(&mut self) -> Option<MarketEvent> {
+        let event = *self.peek()?;
+        self.advance();
         Some(event)
     }
 }

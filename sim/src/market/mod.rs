@@ -95,12 +95,32 @@ pub enum MarketSource {
     Replay(Box<ReplayFeed>),
 }
 
+impl MarketSource {
+    /// The next event, left in place: a reader that only needs a reference (the sim, which
+    /// copies each event once, into its delivery pipe) spares the copy out.
+    #[inline]
+    pub fn peek(&mut self) -> Option<&MarketEvent> {
+        match self {
+            MarketSource::Generated(g) => g.peek(),
+            MarketSource::Replay(r) => r.peek(),
+        }
+    }
+
+    /// Moves past the event [`MarketSource::peek`] returned.
+    #[inline]
+    pub fn advance(&mut self) {
+        match self {
+            MarketSource::Generated(g) => g.advance(),
+            MarketSource::Replay(r) => r.advance(),
+        }
+    }
+}
+
 impl MarketFeed for MarketSource {
     #[inline]
     fn next_event(&mut self) -> Option<MarketEvent> {
-        match self {
-            MarketSource::Generated(g) => g.next_event(),
-            MarketSource::Replay(r) => r.next_event(),
-        }
+        let event = *self.peek()?;
+        self.advance();
+        Some(event)
     }
 }

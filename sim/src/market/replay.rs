@@ -268,15 +268,30 @@ fn path_price(bar: &Bar, k: u64, n: u64) -> i64 {
     (from + (to - from) * frac).round() as i64
 }
 
-impl MarketFeed for ReplayFeed {
-    fn next_event(&mut self) -> Option<MarketEvent> {
+impl ReplayFeed {
+    /// The next event, left in place (refilling when the current batch is used up); `None`
+    /// once the recording has ended.
+    #[inline]
+    pub fn peek(&mut self) -> Option<&MarketEvent> {
         while self.pos >= self.out.len() {
             if !self.refill() {
                 return None;
             }
         }
-        let event = self.out[self.pos];
+        Some(&self.out[self.pos])
+    }
+
+    /// Moves past the event [`ReplayFeed::peek`] returned.
+    #[inline]
+    pub fn advance(&mut self) {
         self.pos += 1;
+    }
+}
+
+impl MarketFeed for ReplayFeed {
+    fn next_event(&mut self) -> Option<MarketEvent> {
+        let event = *self.peek()?;
+        self.advance();
         Some(event)
     }
 }
