@@ -1102,15 +1102,14 @@ fn fault(
         }
         "latency_spike" | "outage" | "stale_feed" | "gapped_feed" | "reject_storm"
         | "clock_skew" | "feed_delay" => {
-            reject_extra(&[
-                "venue",
-                "operation",
-                "factor",
-                "extra",
-                "probability",
-                "offset_ms",
-                "delay",
-            ])?;
+            // Each venue-fault kind takes `venue` and a few fields of its own.
+            reject_extra(match kind {
+                "latency_spike" => &["venue", "operation", "factor", "extra"],
+                "outage" | "stale_feed" => &["venue"],
+                "gapped_feed" | "reject_storm" => &["venue", "probability"],
+                "clock_skew" => &["venue", "offset_ms"],
+                _ => &["venue", "delay"],
+            })?;
             let v = f.venue.as_ref().ok_or_else(|| {
                 loc.spanned(
                     &f.kind,
@@ -1143,28 +1142,8 @@ fn fault(
                     format!("a `{kind}` fault needs `{field}`"),
                 )
             };
-            // The venue-fault fields, in the order errors name them; each kind takes a few.
-            let fields = [
-                ("operation", f.operation.is_some()),
-                ("factor", f.factor.is_some()),
-                ("extra", f.extra.is_some()),
-                ("probability", f.probability.is_some()),
-                ("offset_ms", f.offset_ms.is_some()),
-                ("delay", f.delay.is_some()),
-            ];
-            let takes_only = |takes: &[&str]| -> Result<(), ScenarioError> {
-                match fields.iter().find(|(k, set)| *set && !takes.contains(k)) {
-                    Some((k, _)) => Err(loc.spanned(
-                        &f.kind,
-                        key(k),
-                        format!("`{k}` does not apply to a `{kind}` fault"),
-                    )),
-                    None => Ok(()),
-                }
-            };
             let fk = match kind {
                 "latency_spike" => {
-                    takes_only(&["operation", "factor", "extra"])?;
                     let operation = match f.operation.as_deref() {
                         Some("order_entry") => Operation::OrderEntry,
                         Some("reports") => Operation::Reports,
@@ -1179,7 +1158,6 @@ fn fault(
                     }
                 }
                 "outage" | "stale_feed" => {
-                    takes_only(&[])?;
                     if kind == "outage" {
                         FaultKind::Outage
                     } else {
@@ -1187,7 +1165,6 @@ fn fault(
                     }
                 }
                 "gapped_feed" | "reject_storm" => {
-                    takes_only(&["probability"])?;
                     if kind == "gapped_feed" {
                         FaultKind::GappedFeed {
                             probability: f.probability.unwrap_or(1.0),
@@ -1198,18 +1175,12 @@ fn fault(
                         }
                     }
                 }
-                "clock_skew" => {
-                    takes_only(&["offset_ms"])?;
-                    FaultKind::ClockSkew {
-                        offset_ms: f.offset_ms.ok_or_else(|| need("offset_ms"))?,
-                    }
-                }
-                _ => {
-                    takes_only(&["delay"])?;
-                    FaultKind::FeedDelay {
-                        delay: dur(&f.delay, "delay")?.ok_or_else(|| need("delay"))?,
-                    }
-                }
+                "clock_skew" => FaultKind::ClockSkew {
+                    offset_ms: f.offset_ms.ok_or_else(|| need("offset_ms"))?,
+                },
+                _ => FaultKind::FeedDelay {
+                    delay: dur(&f.delay, "delay")?.ok_or_else(|| need("delay"))?,
+                },
             };
             let fault = Fault {
                 venue,
@@ -2007,23 +1978,23 @@ schedules = 2
         let cases = [
             (
                 fault("latency_spike", "operation = \"reports\"\nprobability = 0.5"),
-                "`faults[0].probability`: `probability` does not apply to a `latency_spike` fault",
+                "`faults[0].probability`: `probability` does not apply to a `latency_spike` fault (it takes: venue, operation, factor, extra)",
             ),
             (
                 fault("outage", "delay = \"1s\"\nfactor = 2"),
-                "`faults[0].factor`: `factor` does not apply to a `outage` fault",
+                "`faults[0].factor`: `factor` does not apply to a `outage` fault (it takes: venue)",
             ),
             (
                 fault("gapped_feed", "probability = 0.5\noffset_ms = 10"),
-                "`faults[0].offset_ms`: `offset_ms` does not apply to a `gapped_feed` fault",
+                "`faults[0].offset_ms`: `offset_ms` does not apply to a `gapped_feed` fault (it takes: venue, probability)",
             ),
             (
                 fault("clock_skew", "offset_ms = 10\nextra = \"1s\""),
-                "`faults[0].extra`: `extra` does not apply to a `clock_skew` fault",
+                "`faults[0].extra`: `extra` does not apply to a `clock_skew` fault (it takes: venue, offset_ms)",
             ),
             (
                 fault("feed_delay", "delay = \"1s\"\noffset_ms = 10"),
-                "`faults[0].offset_ms`: `offset_ms` does not apply to a `feed_delay` fault",
+                "`faults[0].offset_ms`: `offset_ms` does not apply to a `feed_delay` fault (it takes: venue, delay)",
             ),
             (fault("clock_skew", "offset_ms = 10"), ""),
             (
