@@ -483,24 +483,6 @@ mod tests {
     use crate::scenario::observe::{ActionResult, Observations, OrderSeen};
     use crate::scenario::plan::{self, Check};
 
-    const PLAN: &str = r#"
-name = "unit"
-description = "expectation rules"
-seed = 1
-as_of = "2026-11-28T09:00:00Z"
-duration = "1h"
-
-[market]
-venues = ["binance"]
-symbols = ["BTC_USDT"]
-bar = "1m"
-
-[[schedules]]
-name = "mr_core"
-strategy = { kind = "mean_reversion", lookback = 30 }
-cadence = "60s"
-"#;
-
     const KEY: &str = "unit-test-decision-log-key";
 
     fn start() -> SimTime {
@@ -513,7 +495,7 @@ cadence = "60s"
 
     fn outcome(observations: Observations) -> RunOutcome {
         RunOutcome {
-            plan: plan::parse(Path::new("unit.toml"), PLAN).unwrap(),
+            plan: plan::parse(Path::new("unit.toml"), plan::tests::BASE).unwrap(),
             digest: String::new(),
             sim_digest: String::new(),
             decision_log: String::new(),

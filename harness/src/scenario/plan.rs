@@ -1899,10 +1899,12 @@ fn describe(check: &Check, start: SimTime) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const BASE: &str = r#"
+    /// A minimal valid plan (one venue, symbol and schedule, one load-test action); other
+    /// modules' tests build their plans from it too.
+    pub(crate) const BASE: &str = r#"
 name = "unit"
 description = "unit test"
 seed = 1
