@@ -745,22 +745,7 @@ mod tests {
             ),
             regime in prop_oneof![Just(None), Just(Some(Regime::LongEntry)), Just(Some(Regime::ShortExit))],
         ) {
-            let mut m = SignalMetadata::default();
-            m.set_zscore(values[0]);
-            m.set_volatility(values[1]);
-            m.set_regime(regime);
-            m.set_target_allocation(values[2]);
-            m.set_current_allocation(values[3]);
-            m.set_realized_volatility(values[4]);
-            m.set_target_volatility(values[5]);
-            m.set_entry_spread(values[6]);
-            m.set_exit_spread(values[7]);
-            m.set_spread(values[8]);
-            m.set_secondary_delay_ms(values[9]);
-            m.set_elapsed_seconds(values[10]);
-            m.set_max_notional(values[11]);
-            m.set_taker_fee_rate(values[12]);
-            m.set_lot_size(values[13]);
+            let m = crate::strategy::tests::metadata_from(&values, regime);
             prop_assert_eq!(to_json(&m).ok(), via_value(&m).ok());
             prop_assert_eq!(non_null_members(&m).map(|m| Json::Object(m).canonical()), filtered(&m).map(|m| Json::Object(m).canonical()));
         }

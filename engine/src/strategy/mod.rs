@@ -396,7 +396,7 @@ pub trait Strategy: Send + fmt::Debug {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::{Just, any, prop_assert, prop_assert_eq, prop_oneof, proptest};
     use proptest::strategy::Strategy as ValueStrategy;
 
@@ -428,9 +428,9 @@ mod tests {
         ]
     }
 
-    /// The same metadata set both ways: through the compact type's setters, and as the
-    /// struct of options it replaced (kept as its wire form).
-    fn both(v: &[Option<f64>], regime: Option<Regime>) -> (SignalMetadata, wire::SignalMetadata) {
+    /// Metadata with every numeric field set from `v` (declaration order, 14 values) through
+    /// the setters, and `regime`; other modules' tests build theirs with it too.
+    pub(crate) fn metadata_from(v: &[Option<f64>], regime: Option<Regime>) -> SignalMetadata {
         let mut m = SignalMetadata::default();
         m.set_zscore(v[0]);
         m.set_volatility(v[1]);
@@ -447,6 +447,13 @@ mod tests {
         m.set_max_notional(v[11]);
         m.set_taker_fee_rate(v[12]);
         m.set_lot_size(v[13]);
+        m
+    }
+
+    /// The same metadata set both ways: through the compact type's setters, and as the
+    /// struct of options it replaced (kept as its wire form).
+    fn both(v: &[Option<f64>], regime: Option<Regime>) -> (SignalMetadata, wire::SignalMetadata) {
+        let m = metadata_from(v, regime);
         let old = wire::SignalMetadata {
             zscore: v[0],
             volatility: v[1],
