@@ -1,9 +1,41 @@
 //! Same seed ⇒ same digest; different seed ⇒ different digest; forking by label.
 
-use stage4_engine::domain::{MarketEvent, Side, SimDuration, TimeInForce};
-use stage4_sim::{Delivered, SimBuilder, SimStats};
+use stage4_engine::domain::{MarketEvent, OrderKind, Side, SimDuration, TimeInForce};
+use stage4_sim::{Delivered, Sim, SimBuilder, SimStats};
 
 use crate::support::*;
+
+/// Steps `sim` to its end, sending a market IOC order of `qty` lots on every bar of `symbol`
+/// on `venue` (the n-th order's side is `side_of(n)`), so a digest covers order flow and
+/// reports too.
+fn trade_every_bar(
+    sim: &mut Sim,
+    venue_name: &str,
+    symbol: &str,
+    qty: i64,
+    side_of: fn(u64) -> Side,
+) {
+    let mut cid = 0;
+    while let Some(d) = sim.step() {
+        if let Delivered::Market(MarketEvent::Bar(bar)) = d.item
+            && bar.venue == venue(venue_name)
+            && bar.symbol == sym(symbol)
+        {
+            cid += 1;
+            let o = order(
+                cid,
+                1,
+                venue_name,
+                symbol,
+                side_of(cid),
+                OrderKind::Market,
+                TimeInForce::Ioc,
+                qty,
+            );
+            sim.submit_order(d.at, &o);
+        }
+    }
+}
 
 fn run_digest(seed: u64) -> (String, u64) {
     let mut cfg = config(
@@ -18,32 +50,10 @@ fn run_digest(seed: u64) -> (String, u64) {
         "binance",
         &[("USDT", "1000000"), ("BTC", "10")],
     );
-    let builder = SimBuilder::new(cfg).unwrap();
-    let mut sim = builder.build();
-    // A few orders so the digest covers order flow and reports too.
-    let mut cid = 0;
-    while let Some(d) = sim.step() {
-        if let Delivered::Market(MarketEvent::Bar(bar)) = d.item
-            && bar.venue == venue("binance")
-            && bar.symbol == sym("BTC_USDT")
-        {
-            cid += 1;
-            let side = if cid % 2 == 0 { Side::Buy } else { Side::Sell };
-            sim.submit_order(
-                d.at,
-                &order(
-                    cid,
-                    1,
-                    "binance",
-                    "BTC_USDT",
-                    side,
-                    stage4_engine::domain::OrderKind::Market,
-                    TimeInForce::Ioc,
-                    10,
-                ),
-            );
-        }
-    }
+    let mut sim = SimBuilder::new(cfg).unwrap().build();
+    trade_every_bar(&mut sim, "binance", "BTC_USDT", 10, |n| {
+        if n % 2 == 0 { Side::Buy } else { Side::Sell }
+    });
     (sim.digest_hex(), sim.counts().fills)
 }
 
@@ -207,16 +217,7 @@ fn every_fault_run(seed: u64) -> (String, u64, stage4_sim::trace::TraceCounts, S
             let side = if cid % 2 == 0 { Side::Buy } else { Side::Sell };
             sim.submit_order(
                 d.at,
-                &order(
-                    cid,
-                    1,
-                    v,
-                    s,
-                    side,
-                    stage4_engine::domain::OrderKind::Market,
-                    TimeInForce::Ioc,
-                    3,
-                ),
+                &order(cid, 1, v, s, side, OrderKind::Market, TimeInForce::Ioc, 3),
             );
             if cid % 5 == 0 {
                 // A resting order, cancelled on the next turn (or already gone: a reject).
@@ -276,7 +277,7 @@ fn every_fault_kind_run_keeps_its_pinned_digest() {
 /// replayed on 15 s quotes through both venues with a market order on every kraken ETH bar.
 #[test]
 fn replay_of_the_market_fixture_keeps_its_pinned_digest() {
-    use stage4_engine::domain::{OrderKind, SimTime, Symbol};
+    use stage4_engine::domain::{SimTime, Symbol};
     use stage4_sim::market::instruments::default_spec;
     use stage4_sim::market::replay::parse_csv;
     use std::collections::BTreeMap;
@@ -307,29 +308,9 @@ fn replay_of_the_market_fixture_keeps_its_pinned_digest() {
         &[("USDT", "1000000"), ("ETH", "100")],
     );
     let mut sim = SimBuilder::new(cfg).unwrap().build();
-    let mut cid = 0;
-    while let Some(d) = sim.step() {
-        if let Delivered::Market(MarketEvent::Bar(b)) = d.item
-            && b.venue == venue("kraken")
-            && b.symbol == sym("ETH_USDT")
-        {
-            cid += 1;
-            let side = if cid % 3 == 0 { Side::Sell } else { Side::Buy };
-            sim.submit_order(
-                d.at,
-                &order(
-                    cid,
-                    1,
-                    "kraken",
-                    "ETH_USDT",
-                    side,
-                    OrderKind::Market,
-                    TimeInForce::Ioc,
-                    20,
-                ),
-            );
-        }
-    }
+    trade_every_bar(&mut sim, "kraken", "ETH_USDT", 20, |n| {
+        if n % 3 == 0 { Side::Sell } else { Side::Buy }
+    });
     assert!(sim.counts().fills > 100, "{:?}", sim.counts());
     assert_eq!(
         (sim.digest_hex().as_str(), sim.counts().total()),
