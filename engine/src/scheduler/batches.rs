@@ -117,7 +117,8 @@ impl SignalBatches {
     /// previous batch (none: no batch). `pending` must not have lost signals of earlier
     /// batches.
     pub(crate) fn close_batch(&mut self, pending: &[Signal], symbol: Symbol, snapshot_at: SimTime) {
-        let previous_end = self.last_end();
+        // `end` is where the last batch ends (the run's start before the first one).
+        let previous_end = self.end;
         debug_assert!(
             pending.len() >= previous_end,
             "earlier batches lost signals"
@@ -136,15 +137,6 @@ impl SignalBatches {
             self.rest.push(head);
         }
         self.end = end.get();
-    }
-
-    /// Where the last batch ends in the scheduler call's vector (the run's start before the
-    /// first batch).
-    fn last_end(&self) -> usize {
-        self.rest
-            .last()
-            .or(self.first.as_ref())
-            .map_or(self.start, |h| h.end.get())
     }
 
     /// Gives a run with signals the scheduler call's signals, once the call has ended.
@@ -263,7 +255,7 @@ mod tests {
                     signals: raw.clone(),
                 });
             }
-            assert_eq!(batches.last_end(), pending.len());
+            assert_eq!(batches.end, pending.len());
             pending.extend(raw);
             batches.close_batch(&pending, sym, at);
         }
