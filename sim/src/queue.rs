@@ -102,31 +102,14 @@ impl<T> EventQueue<T> {
     /// Schedules `item` at `at` in class `priority`; returns its sequence number.
     #[inline]
     pub fn push(&mut self, at: SimTime, priority: Priority, item: T) -> u64 {
-        let seq = self.take_seq();
-        self.push_with_seq(at, priority, seq, item);
-        seq
-    }
-
-    /// Takes the next sequence number without queueing anything yet, for an item that waits
-    /// behind another in a FIFO of the caller's and is queued only once it reaches the front
-    /// (with [`EventQueue::push_with_seq`]): it then sorts exactly where it would have had it
-    /// been pushed now, and the heap holds one entry per FIFO instead of one per item.
-    #[inline]
-    pub fn take_seq(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         assert!(seq < 1 << SEQ_BITS, "event sequence exhausted");
-        seq
-    }
-
-    /// Schedules `item` under a sequence number from [`EventQueue::take_seq`].
-    #[inline]
-    pub fn push_with_seq(&mut self, at: SimTime, priority: Priority, seq: u64, item: T) {
-        debug_assert!(seq < self.next_seq, "sequence numbers come from take_seq");
         let key = (u128::from(at.as_nanos()) << 64)
             | (u128::from(priority as u8) << SEQ_BITS)
             | u128::from(seq);
         self.heap.push(Pending { key, item });
+        seq
     }
 
     /// Removes and returns the earliest event with its time and class.

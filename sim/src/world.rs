@@ -117,9 +117,7 @@ enum Event {
     /// Head of venue `i`'s order-entry pipe reaches its matching engine.
     Entry(usize),
     MarketUpdate,
-    /// Head of venue `i`'s market-data pipe reaches the driver. Only the head of a market pipe
-    /// is queued; the events behind it wait in the pipe with the time and sequence number they
-    /// will be queued under when they reach the front (see [`Sim::send_market`]).
+    /// Head of venue `i`'s market-data pipe reaches the driver.
     DeliverMarket(usize),
     /// Head of report pipe `i` reaches the driver (`i == venues.len()`: the gateway's pipe of
     /// rejects for unknown venues).
@@ -554,7 +552,6 @@ impl SimBuilder {
             reports: Vec::new(),
             entry_pipes: vec![VecDeque::new(); self.venues.len()],
             market_pipes: vec![VecDeque::new(); self.venues.len()],
-            waiting: 0,
             report_pipes: vec![VecDeque::new(); self.venues.len() + 1],
         }
     }
@@ -599,12 +596,7 @@ pub struct Sim {
     stats: SimStats,
     reports: Vec<ExecReport>,
     entry_pipes: Vec<VecDeque<Entry>>,
-    /// Market events on their way to the driver, per venue, each with its delivery time and
-    /// queue sequence number.
-    market_pipes: Vec<VecDeque<(SimTime, u64, MarketEvent)>>,
-    /// Market events waiting behind their pipe's head, so not (yet) in the queue: the queue
-    /// length plus these is what a queue of every pending event would hold.
-    waiting: u64,
+    market_pipes: Vec<VecDeque<MarketEvent>>,
     report_pipes: Vec<VecDeque<ExecReport>>,
 }
 
@@ -642,22 +634,11 @@ impl Sim {
             match event {
                 // Traced where it waits, then moved out of the pipe straight into the
                 // delivery handed back (no staging copy in between).
-                Event::DeliverMarket(vi) => {
-                    let pipe = &mut self.market_pipes[vi];
-                    // The event behind this one becomes the head: queue it now, under the
-                    // time and sequence number it was sent with.
-                    if let Some(&(at, seq, _)) = pipe.get(1) {
-                        self.waiting -= 1;
-                        self.queue.push_with_seq(
-                            at,
-                            Priority::MarketDelivery,
-                            seq,
-                            Event::DeliverMarket(vi),
-                        );
-                    }
-                    let (_, _, e) = pipe.front().expect("one queued head per pipe");
-                    self.trace.market(t, e);
-                    return pipe.pop_front().map(|(_, _, e)| Delivery {
+                Event::DeliverMarket(pipe) => {
+                    let pipe = &mut self.market_pipes[pipe];
+                    self.trace
+                        .market(t, pipe.front().expect("one event per pipe entry"));
+                    return pipe.pop_front().map(|e| Delivery {
                         at: t,
                         item: Delivered::Market(e),
                     });
@@ -745,7 +726,7 @@ impl Sim {
 
     #[inline]
     fn note_queue(&mut self) {
-        let len = self.queue.len() as u64 + self.waiting;
+        let len = self.queue.len() as u64;
         if len > self.stats.peak_queue {
             self.stats.peak_queue = len;
         }
@@ -1009,21 +990,9 @@ impl Sim {
             .unwrap_or(SimTime::MAX)
             .max(v.last_market);
         v.last_market = delivery;
-        // The pipe is FIFO in (delivery, sequence), so only its head can be the earliest
-        // pending market event: the rest wait in the pipe, out of the heap.
-        let seq = self.queue.take_seq();
-        let pipe = &mut self.market_pipes[vi];
-        if pipe.is_empty() {
-            self.queue.push_with_seq(
-                delivery,
-                Priority::MarketDelivery,
-                seq,
-                Event::DeliverMarket(vi),
-            );
-        } else {
-            self.waiting += 1;
-        }
-        pipe.push_back((delivery, seq, *event));
+        self.market_pipes[vi].push_back(*event);
+        self.queue
+            .push(delivery, Priority::MarketDelivery, Event::DeliverMarket(vi));
         self.note_queue();
     }
 
