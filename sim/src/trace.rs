@@ -135,23 +135,18 @@ impl Trace {
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Opens a record with its tag and time, written in place after the staged bytes.
+    /// Writes one record — its tag and time, then what `write` puts — in place after the
+    /// staged bytes, stages it, and hashes the staging buffer once it holds a block's worth.
     #[inline]
-    fn open(&mut self, tag: u8, t: SimTime) -> Record<'_> {
+    fn record(&mut self, tag: u8, t: SimTime, write: impl FnOnce(&mut Record<'_>)) {
         let buf = (&mut self.stage[self.fill..self.fill + RECORD_BYTES])
             .try_into()
             .expect("the stage keeps room for one record");
         let mut r = Record { buf, len: 0 };
         r.u8(tag);
         r.u64(t.as_nanos());
-        r
-    }
-
-    /// Stages the `len` bytes of the record just written, then hashes the staging buffer once
-    /// it holds a block's worth.
-    #[inline]
-    fn commit(&mut self, len: usize) {
-        self.fill += len;
+        write(&mut r);
+        self.fill += r.len;
         if self.fill >= STAGE_BYTES {
             self.hasher.update(&self.stage[..self.fill]);
             self.fill = 0;
@@ -164,42 +159,39 @@ impl Trace {
         match event {
             MarketEvent::Quote(q) => {
                 self.counts.quotes += 1;
-                let mut r = self.open(0x01, t);
-                r.name(q.venue.padded_bytes(), q.venue.as_bytes().len());
-                r.name(q.symbol.padded_bytes(), q.symbol.as_bytes().len());
-                r.u64(q.at.as_nanos());
-                r.i64(q.bid.0);
-                r.i64(q.bid_qty.0);
-                r.i64(q.ask.0);
-                r.i64(q.ask_qty.0);
-                let len = r.len;
-                self.commit(len);
+                self.record(0x01, t, |r| {
+                    r.name(q.venue.padded_bytes(), q.venue.as_bytes().len());
+                    r.name(q.symbol.padded_bytes(), q.symbol.as_bytes().len());
+                    r.u64(q.at.as_nanos());
+                    r.i64(q.bid.0);
+                    r.i64(q.bid_qty.0);
+                    r.i64(q.ask.0);
+                    r.i64(q.ask_qty.0);
+                });
             }
             MarketEvent::Bar(b) => {
                 self.counts.bars += 1;
-                let mut r = self.open(0x02, t);
-                r.name(b.venue.padded_bytes(), b.venue.as_bytes().len());
-                r.name(b.symbol.padded_bytes(), b.symbol.as_bytes().len());
-                r.u64(b.open_at.as_nanos());
-                r.u64(b.interval.as_nanos());
-                for p in [b.open, b.high, b.low, b.close] {
-                    r.i64(p.0);
-                }
-                r.i64(b.volume.0);
-                let len = r.len;
-                self.commit(len);
+                self.record(0x02, t, |r| {
+                    r.name(b.venue.padded_bytes(), b.venue.as_bytes().len());
+                    r.name(b.symbol.padded_bytes(), b.symbol.as_bytes().len());
+                    r.u64(b.open_at.as_nanos());
+                    r.u64(b.interval.as_nanos());
+                    for p in [b.open, b.high, b.low, b.close] {
+                        r.i64(p.0);
+                    }
+                    r.i64(b.volume.0);
+                });
             }
             MarketEvent::Status { venue, at, status } => {
                 self.counts.status += 1;
-                let mut r = self.open(0x03, t);
-                r.name(venue.padded_bytes(), venue.as_bytes().len());
-                r.u64(at.as_nanos());
-                r.u8(match status {
-                    VenueStatus::Up => 0,
-                    VenueStatus::Down => 1,
+                self.record(0x03, t, |r| {
+                    r.name(venue.padded_bytes(), venue.as_bytes().len());
+                    r.u64(at.as_nanos());
+                    r.u8(match status {
+                        VenueStatus::Up => 0,
+                        VenueStatus::Down => 1,
+                    });
                 });
-                let len = r.len;
-                self.commit(len);
             }
         }
     }
@@ -217,103 +209,99 @@ impl Trace {
             ExecKind::Cancelled { .. } => self.counts.cancelled += 1,
             ExecKind::Expired { .. } => self.counts.expired += 1,
         }
-        let mut w = self.open(0x04, t);
-        w.name(r.venue.padded_bytes(), r.venue.as_bytes().len());
-        w.u32(r.account.0);
-        w.name(r.symbol.padded_bytes(), r.symbol.as_bytes().len());
-        w.u64(r.client_order_id.0);
-        w.u64(r.at.as_nanos());
-        match r.kind {
-            ExecKind::Ack { order_id } => {
-                w.u8(0);
-                w.u64(order_id.0);
+        self.record(0x04, t, |w| {
+            w.name(r.venue.padded_bytes(), r.venue.as_bytes().len());
+            w.u32(r.account.0);
+            w.name(r.symbol.padded_bytes(), r.symbol.as_bytes().len());
+            w.u64(r.client_order_id.0);
+            w.u64(r.at.as_nanos());
+            match r.kind {
+                ExecKind::Ack { order_id } => {
+                    w.u8(0);
+                    w.u64(order_id.0);
+                }
+                ExecKind::Reject { reason } => {
+                    w.u8(1);
+                    w.text(reason.as_str());
+                }
+                ExecKind::Fill {
+                    price,
+                    qty,
+                    fee,
+                    fee_asset,
+                    liquidity,
+                    leaves,
+                } => {
+                    w.u8(2);
+                    w.i64(price.0);
+                    w.i64(qty.0);
+                    w.put(fee.0.to_le_bytes());
+                    w.name(fee_asset.padded_bytes(), fee_asset.as_bytes().len());
+                    w.u8(match liquidity {
+                        Liquidity::Maker => 0,
+                        Liquidity::Taker => 1,
+                    });
+                    w.i64(leaves.0);
+                }
+                ExecKind::Cancelled { leaves } => {
+                    w.u8(3);
+                    w.i64(leaves.0);
+                }
+                ExecKind::Expired { leaves } => {
+                    w.u8(4);
+                    w.i64(leaves.0);
+                }
             }
-            ExecKind::Reject { reason } => {
-                w.u8(1);
-                w.text(reason.as_str());
-            }
-            ExecKind::Fill {
-                price,
-                qty,
-                fee,
-                fee_asset,
-                liquidity,
-                leaves,
-            } => {
-                w.u8(2);
-                w.i64(price.0);
-                w.i64(qty.0);
-                w.put(fee.0.to_le_bytes());
-                w.name(fee_asset.padded_bytes(), fee_asset.as_bytes().len());
-                w.u8(match liquidity {
-                    Liquidity::Maker => 0,
-                    Liquidity::Taker => 1,
-                });
-                w.i64(leaves.0);
-            }
-            ExecKind::Cancelled { leaves } => {
-                w.u8(3);
-                w.i64(leaves.0);
-            }
-            ExecKind::Expired { leaves } => {
-                w.u8(4);
-                w.i64(leaves.0);
-            }
-        }
-        let len = w.len;
-        self.commit(len);
+        });
     }
 
     /// A driver timer fired at `t`.
     pub fn timer(&mut self, t: SimTime, token: u64) {
         self.counts.timers += 1;
-        let mut r = self.open(0x05, t);
-        r.u64(token);
-        let len = r.len;
-        self.commit(len);
+        self.record(0x05, t, |r| {
+            r.u64(token);
+        });
     }
 
     /// An order submitted at `t`.
     #[inline]
     pub fn order(&mut self, t: SimTime, o: &OrderRequest) {
         self.counts.orders_submitted += 1;
-        let mut r = self.open(0x10, t);
-        r.u64(o.client_order_id.0);
-        r.u32(o.account.0);
-        r.name(o.venue.padded_bytes(), o.venue.as_bytes().len());
-        r.name(o.symbol.padded_bytes(), o.symbol.as_bytes().len());
-        r.u8(match o.side {
-            Side::Buy => 0,
-            Side::Sell => 1,
-        });
-        match o.kind {
-            OrderKind::Market => r.u8(0),
-            OrderKind::Limit { price } => {
-                r.u8(1);
-                r.i64(price.0);
+        self.record(0x10, t, |r| {
+            r.u64(o.client_order_id.0);
+            r.u32(o.account.0);
+            r.name(o.venue.padded_bytes(), o.venue.as_bytes().len());
+            r.name(o.symbol.padded_bytes(), o.symbol.as_bytes().len());
+            r.u8(match o.side {
+                Side::Buy => 0,
+                Side::Sell => 1,
+            });
+            match o.kind {
+                OrderKind::Market => r.u8(0),
+                OrderKind::Limit { price } => {
+                    r.u8(1);
+                    r.i64(price.0);
+                }
             }
-        }
-        r.u8(match o.tif {
-            TimeInForce::Gtc => 0,
-            TimeInForce::Ioc => 1,
-            TimeInForce::PostOnly => 2,
+            r.u8(match o.tif {
+                TimeInForce::Gtc => 0,
+                TimeInForce::Ioc => 1,
+                TimeInForce::PostOnly => 2,
+            });
+            r.i64(o.qty.0);
+            r.name(o.strategy.padded_bytes(), o.strategy.as_bytes().len());
         });
-        r.i64(o.qty.0);
-        r.name(o.strategy.padded_bytes(), o.strategy.as_bytes().len());
-        let len = r.len;
-        self.commit(len);
     }
 
     /// A cancel submitted at `t`.
     pub fn cancel(&mut self, t: SimTime, c: &CancelRequest) {
         self.counts.cancels_submitted += 1;
-        let mut r = self.open(0x11, t);
-        r.u64(c.client_order_id.0);
-        r.u32(c.account.0);
-        r.name(c.venue.padded_bytes(), c.venue.as_bytes().len());
-        r.name(c.symbol.padded_bytes(), c.symbol.as_bytes().len());
-        let len = r.len;
-        self.commit(len);
+        self.record(0x11, t, |r| {
+            r.u64(c.client_order_id.0);
+            r.u32(c.account.0);
+            r.name(c.venue.padded_bytes(), c.venue.as_bytes().len());
+            r.name(c.symbol.padded_bytes(), c.symbol.as_bytes().len());
+        });
     }
 
     /// A fault window opened (`started`) or closed at `t`.
@@ -323,12 +311,11 @@ impl Trace {
         } else {
             self.counts.faults_ended += 1;
         }
-        let mut r = self.open(if started { 0x20 } else { 0x21 }, t);
-        r.u32(u32::try_from(index).expect("fewer than 2³² faults"));
-        r.name(venue.padded_bytes(), venue.as_bytes().len());
-        r.text(kind);
-        let len = r.len;
-        self.commit(len);
+        self.record(if started { 0x20 } else { 0x21 }, t, |r| {
+            r.u32(u32::try_from(index).expect("fewer than 2³² faults"));
+            r.name(venue.padded_bytes(), venue.as_bytes().len());
+            r.text(kind);
+        });
     }
 }
 
