@@ -792,7 +792,11 @@ impl Scheduler {
     ) -> RunRecord {
         self.run_seq += 1;
         let run_seq = self.run_seq;
-        self.purge_expired(start);
+        // Holding no suspension and no override is the usual case: skip the purge calls,
+        // which would each build and drop an empty vector.
+        if !(self.suspensions.is_empty() && self.limits.is_empty()) {
+            self.purge_expired(start);
+        }
         let names = self.schedules[idx].names.clone();
         let name: &str = &names.schedule;
         timer.begin(name, start);
@@ -802,12 +806,16 @@ impl Scheduler {
             s.last_run = Some(start);
         }
         let state = &self.schedules[idx];
-        let suspension = self.suspensions.resolve(
-            start,
-            &state.spec.name,
-            &state.spec.tags,
-            state.spec.effective_primary_tag(),
-        );
+        let suspension = if self.suspensions.is_empty() {
+            None
+        } else {
+            self.suspensions.resolve(
+                start,
+                &state.spec.name,
+                &state.spec.tags,
+                state.spec.effective_primary_tag(),
+            )
+        };
 
         if self.rollback_active || suspension.is_some() {
             // Suspended path (§3.5): allocation still rebalances, zeroed metrics are emitted.

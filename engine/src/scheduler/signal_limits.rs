@@ -147,6 +147,13 @@ pub struct OverrideView {
 }
 
 impl SignalLimitOverrides {
+    /// True when no override is held (the usual case: the scheduler checks this before every
+    /// run and skips the purge).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Sets (or replaces) an override and returns it.
     pub fn set(&mut self, now: SimTime, request: &LimitRequest) -> SignalLimitOverride {
         let entry = SignalLimitOverride {

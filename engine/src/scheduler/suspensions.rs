@@ -111,6 +111,13 @@ pub struct SuspensionSnapshot {
 }
 
 impl Suspensions {
+    /// True when nothing is suspended (the usual case: the scheduler checks this before every
+    /// run and skips the purge and the lookup).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.schedules.is_empty() && self.tags.is_empty()
+    }
+
     /// Suspends a schedule or tag and returns the record; a blank reason becomes `manual`.
     pub fn suspend(&mut self, now: SimTime, request: &SuspendRequest) -> Suspension {
         let reason = request.reason.trim();
