@@ -113,6 +113,7 @@ fn run(world: &World, cadence: SimDuration, signed_log: bool) -> (u64, u64, usiz
                 policy: CapitalPolicy::EqualWeight,
                 rebalance_seconds: None,
             },
+            governor: None,
         },
         schedules,
         Rbac::default(),

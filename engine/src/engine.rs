@@ -1430,6 +1430,32 @@ impl Engine {
                         );
                     });
                 }
+                SchedulerEvent::PortfolioDecision { at, decision } => {
+                    // The governor works in weights; the portfolio's value is ours to add.
+                    let entry = log_entry::PortfolioDecision {
+                        at,
+                        environment: self.settings.environment.clone(),
+                        portfolio: self.settings.portfolio.clone(),
+                        rebalance_required: decision.rebalance_required,
+                        portfolio_value: self.ledger.total_equity().to_units_f64(),
+                        weights: decision.weights.clone(),
+                        adjustments: decision
+                            .adjustments
+                            .iter()
+                            .map(|a| log_entry::WeightChange {
+                                strategy: a.strategy.clone(),
+                                previous_weight: a.previous_weight,
+                                weight: a.weight,
+                            })
+                            .collect(),
+                        advisories: decision
+                            .advisories
+                            .iter()
+                            .map(|a| Json::from_serialize(a).unwrap_or(Json::Null))
+                            .collect(),
+                    };
+                    self.write(&entry);
+                }
                 SchedulerEvent::Aborted {
                     at,
                     schedule,

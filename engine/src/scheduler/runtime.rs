@@ -28,6 +28,7 @@ use serde::Serialize;
 use super::batches::SignalBatches;
 use super::capital::{AllocationInput, CapitalPolicy, PolicyConfig, normalize_weights};
 use super::config::{ScheduleError, ScheduleSpec, window_open};
+use super::governor::{GovernorConfig, GovernorDecision, PortfolioGovernor};
 use super::rbac::{AccessDenied, Rbac, SCOPE_READ, SCOPE_WRITE};
 use super::rollback::{RollbackOverride, RollbackTransition};
 use super::run_telemetry::{MetricName, RunTelemetry};
@@ -305,6 +306,14 @@ pub enum SchedulerEvent {
         /// New weights by schedule.
         weights: BTreeMap<String, f64>,
     },
+    /// The portfolio governor took a decision (engine.md §3.3 step 13); every schedule's
+    /// limit has been recomputed from it.
+    PortfolioDecision {
+        /// When.
+        at: SimTime,
+        /// The decision.
+        decision: Box<GovernorDecision>,
+    },
     /// Continuous mode stopped after too many consecutive failures.
     Aborted {
         /// When.
@@ -337,6 +346,9 @@ pub struct SchedulerSettings {
     /// Capital policy and cooldown; the reference runtime default is risk parity without a
     /// cooldown.
     pub capital: PolicyConfig,
+    /// The portfolio governor, if any (engine.md §5). `None`, or a configuration with
+    /// `enabled: false`, means none: factor 1, weight 0, floor 1, as before.
+    pub governor: Option<GovernorConfig>,
 }
 
 impl Default for SchedulerSettings {
@@ -348,6 +360,7 @@ impl Default for SchedulerSettings {
                 policy: CapitalPolicy::RiskParity,
                 rebalance_seconds: None,
             },
+            governor: None,
         }
     }
 }
@@ -374,6 +387,12 @@ struct ScheduleState {
     /// Metrics of the last run (what capital policies read).
     metrics: RunTelemetry,
     allocator_weight: f64,
+    /// The base limit: `max_signals`, or the governor's hint once it gave one.
+    base_max_signals: u32,
+    /// The governor's signal factor (1 without a governor).
+    governor_factor: f64,
+    /// The governor's weight for the strategy (0 without a governor).
+    portfolio_weight: f64,
     active_max_signals: u32,
     failure_streak: u32,
     failover_count: u32,
@@ -455,6 +474,8 @@ pub struct ScheduleView {
 pub struct Scheduler {
     settings: SchedulerSettings,
     schedules: Vec<ScheduleState>,
+    /// The portfolio governor, when one is configured and enabled.
+    governor: Option<PortfolioGovernor>,
     last_rebalance: Option<SimTime>,
     /// The weights of a policy that reads no run metrics, once computed.
     metric_free_weights: Option<ResolvedWeights>,
@@ -481,7 +502,9 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// A scheduler over `schedules` (spec + strategy), validated together: unique names,
-    /// fallbacks that exist. Execution order is priority (high first), then registration.
+    /// fallbacks that exist, a valid governor configuration. Execution order is priority
+    /// (high first), then registration. A governor configured with `enabled: false` is not
+    /// attached.
     pub fn new(
         settings: SchedulerSettings,
         schedules: Vec<(ScheduleSpec, Box<dyn Strategy>)>,
@@ -502,11 +525,21 @@ impl Scheduler {
                 });
             }
         }
+        let governor = match &settings.governor {
+            Some(config) if config.enabled => Some(
+                PortfolioGovernor::new(config.clone())
+                    .map_err(|e| ScheduleError::Governor(e.to_string()))?,
+            ),
+            _ => None,
+        };
         let n = schedules.len().max(1) as f64;
         let mut states: Vec<ScheduleState> = schedules
             .into_iter()
             .map(|(spec, strategy)| ScheduleState {
                 active_max_signals: spec.max_signals,
+                base_max_signals: spec.max_signals,
+                governor_factor: 1.0,
+                portfolio_weight: 0.0,
                 names: Arc::new(RunNames::of(&spec)),
                 spec,
                 strategy,
@@ -526,6 +559,7 @@ impl Scheduler {
         Ok(Scheduler {
             settings,
             schedules: states,
+            governor,
             last_rebalance: None,
             metric_free_weights: None,
             snapshots: Vec::new(),
@@ -548,6 +582,11 @@ impl Scheduler {
     /// Scheduler-wide settings.
     pub fn settings(&self) -> &SchedulerSettings {
         &self.settings
+    }
+
+    /// The portfolio governor, when one is attached.
+    pub fn governor(&self) -> Option<&PortfolioGovernor> {
+        self.governor.as_ref()
     }
 
     /// Schedule specs in execution order.
@@ -815,7 +854,8 @@ impl Scheduler {
             let latency = timer.end(name, 0);
             let s = &mut self.schedules[idx];
             let mut m = RunTelemetry::new();
-            m.set(MetricName::BaseMaxSignals, f64::from(s.spec.max_signals));
+            // Without a governor these are max_signals, 1 and 0.
+            m.set(MetricName::BaseMaxSignals, f64::from(s.base_max_signals));
             m.set(MetricName::ActiveMaxSignals, 0.0);
             m.set(MetricName::Signals, 0.0);
             m.set(MetricName::Suspended, 1.0);
@@ -824,8 +864,11 @@ impl Scheduler {
                 MetricName::AllocatorSignalFactor,
                 s.allocator_weight.max(0.0),
             );
-            m.set(MetricName::GovernorSignalFactor, 1.0);
-            m.set(MetricName::PortfolioWeight, 0.0);
+            m.set(MetricName::GovernorSignalFactor, s.governor_factor);
+            m.set(MetricName::PortfolioWeight, s.portfolio_weight);
+            if self.governor.is_some() {
+                m.set(MetricName::PortfolioWeightTarget, s.portfolio_weight);
+            }
             m.set(MetricName::LatencyMs, 0.0);
             m.set(MetricName::DriftSeconds, drift.as_secs_f64());
             m.set(
@@ -850,7 +893,7 @@ impl Scheduler {
             };
             s.active_max_signals = 0;
             s.metrics = m;
-            return RunRecord {
+            let record = RunRecord {
                 run_seq,
                 names,
                 due_at: due,
@@ -863,6 +906,9 @@ impl Scheduler {
                 outcome,
                 telemetry: Some(m),
             };
+            // The governor still observes the zeroed metrics and may rebalance (§3.5).
+            self.feed_governor(&record.names, &m, start);
+            return record;
         }
 
         // 1. capital rebalance (reads every schedule's previous-run metrics)
@@ -885,7 +931,7 @@ impl Scheduler {
             }
         }
 
-        // 3–7. metric reset, (no governor), signal limit, bookkeeping metrics
+        // 3–7. metric reset, governor, signal limit, bookkeeping metrics
         let now = start;
         let override_limit = {
             let s = &self.schedules[idx];
@@ -895,22 +941,46 @@ impl Scheduler {
         };
         let s = &mut self.schedules[idx];
         let mut m = RunTelemetry::new();
-        let base = s.spec.max_signals;
         let weight = s.allocator_weight;
+        // 4. the governor's allocation (without one: factor 1, weight 0, floor 1)
+        let (base, governor_factor, floor) = match self.governor.as_mut() {
+            None => {
+                m.set(MetricName::PortfolioWeightTarget, 0.0);
+                m.set(MetricName::PortfolioSignalFactor, 1.0);
+                m.set(MetricName::PortfolioWeight, 0.0);
+                (s.spec.max_signals, 1.0, 1)
+            }
+            Some(governor) => {
+                let alloc = governor.resolve_allocation(&s.spec.strategy_name, &s.spec.risk_profile);
+                if let Some(hint) = alloc.max_signal_hint {
+                    s.base_max_signals = hint.max(1);
+                }
+                s.governor_factor = alloc.signal_factor.max(0.0);
+                s.portfolio_weight = alloc.weight;
+                m.set(MetricName::PortfolioWeightTarget, alloc.weight);
+                m.set(MetricName::PortfolioSignalFactor, alloc.signal_factor);
+                m.set(MetricName::PortfolioWeight, alloc.weight);
+                (
+                    s.base_max_signals,
+                    s.governor_factor,
+                    governor.min_signal_floor(),
+                )
+            }
+        };
         m.set(MetricName::BaseMaxSignals, f64::from(base));
-        m.set(MetricName::PortfolioWeightTarget, 0.0);
-        m.set(MetricName::PortfolioSignalFactor, 1.0);
         m.set(MetricName::AllocatorSignalFactor, weight.max(0.0));
         m.set(MetricName::AllocatorWeightTarget, weight);
         m.set(MetricName::AllocatorWeight, weight);
-        m.set(MetricName::GovernorSignalFactor, 1.0);
-        m.set(MetricName::PortfolioWeight, 0.0);
-        m.set(MetricName::GovernorMaxSignals, f64::from(base));
+        m.set(MetricName::GovernorSignalFactor, governor_factor);
+        m.set(
+            MetricName::GovernorMaxSignals,
+            f64::from(base) * governor_factor,
+        );
         let active = active_max_signals(LimitInputs {
             base,
-            governor_factor: 1.0,
+            governor_factor,
             allocator_factor: weight,
-            floor: 1,
+            floor,
             override_limit: override_limit.map(|o| o.0),
         });
         s.active_max_signals = active;
@@ -1043,7 +1113,62 @@ impl Scheduler {
                 metadata: BTreeMap::new(),
             });
         }
+        // 13. governor feedback (the run's metrics include `signals`)
+        self.feed_governor(&names, &m, now);
         record(names, latency, RunOutcome::Completed { batches }, Some(m))
+    }
+
+    /// §3.3 step 13: the governor observes a run's metrics and may take a decision, which is
+    /// applied to every schedule at once.
+    fn feed_governor(&mut self, names: &RunNames, metrics: &RunTelemetry, now: SimTime) {
+        let Some(governor) = self.governor.as_mut() else {
+            return;
+        };
+        governor.observe(&names.strategy, metrics, now, &names.risk_profile);
+        if let Some(decision) = governor.maybe_rebalance(now) {
+            self.apply_portfolio_decision(now, decision);
+        }
+    }
+
+    /// Gives every schedule its allocation after a decision and recomputes its limit (the
+    /// reference `_apply_portfolio_decision`), then reports the decision.
+    fn apply_portfolio_decision(&mut self, now: SimTime, decision: GovernorDecision) {
+        let Some(governor) = self.governor.as_mut() else {
+            return;
+        };
+        let floor = governor.min_signal_floor();
+        for s in &mut self.schedules {
+            let alloc = governor.resolve_allocation(&s.spec.strategy_name, &s.spec.risk_profile);
+            if let Some(hint) = alloc.max_signal_hint {
+                s.base_max_signals = hint.max(1);
+            }
+            s.governor_factor = alloc.signal_factor.max(0.0);
+            s.portfolio_weight = alloc.weight;
+            s.metrics.set(MetricName::PortfolioWeight, alloc.weight);
+            s.metrics
+                .set(MetricName::PortfolioSignalFactor, alloc.signal_factor);
+            s.metrics
+                .set(MetricName::GovernorSignalFactor, s.governor_factor);
+            s.metrics.set(
+                MetricName::GovernorMaxSignals,
+                f64::from(s.base_max_signals) * s.governor_factor,
+            );
+            let override_limit = self
+                .limits
+                .active(now, &s.spec.strategy_name, &s.spec.risk_profile)
+                .map(|o| o.limit);
+            s.active_max_signals = active_max_signals(LimitInputs {
+                base: s.base_max_signals,
+                governor_factor: s.governor_factor,
+                allocator_factor: s.allocator_weight,
+                floor,
+                override_limit,
+            });
+        }
+        self.events.push(SchedulerEvent::PortfolioDecision {
+            at: now,
+            decision: Box::new(decision),
+        });
     }
 
     fn fail(&mut self, idx: usize, now: SimTime, reason: FailureReason, error: &str) {
@@ -1248,7 +1373,7 @@ impl Scheduler {
                 cadence_seconds: s.spec.cadence.as_secs_f64(),
                 max_drift_seconds: s.spec.max_drift.as_secs_f64(),
                 warmup_bars: s.spec.warmup_bars,
-                base_max_signals: s.spec.max_signals,
+                base_max_signals: s.base_max_signals,
                 active_max_signals: s.active_max_signals,
                 allocator_weight: s.allocator_weight,
                 warmed_up: s.warmed_up,

@@ -166,6 +166,7 @@ impl LoadWorld {
             environment: "load_test".to_owned(),
             portfolio: "paper".to_owned(),
             capital: set.capital.clone(),
+            governor: None,
         };
         let scheduler = Scheduler::new(settings, schedules, Rbac::default())?;
         let mut world = LoadWorld {

@@ -114,6 +114,9 @@ pub struct RawEngine {
     pub position_size: Option<f64>,
     /// Capital policy (a name or a table, as in `core.yaml`; default `risk_parity`).
     pub capital_policy: Option<serde_json::Value>,
+    /// Portfolio governor: `true` / `"reference"` for the reference `core.yaml` one, or a table
+    /// in its shape (default none).
+    pub portfolio_governor: Option<serde_json::Value>,
     /// Env variable holding the decision-log HMAC key; default `LIVE_DECISION_LOG_HMAC` from
     /// the training site's secrets.
     pub decision_log_key_env: Option<String>,
