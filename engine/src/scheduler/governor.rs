@@ -92,7 +92,7 @@ impl Default for ScoringWeights {
 
 /// One strategy's bounds in the governor configuration (`portfolio_governor.strategies.<name>`).
 /// Missing weights take the governor's defaults.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StrategyAllocation {
     /// Weight at rest (default `default_baseline_weight`).
@@ -117,6 +117,20 @@ pub struct StrategyAllocation {
 
 fn one() -> f64 {
     1.0
+}
+
+impl Default for StrategyAllocation {
+    /// Every weight from the governor's defaults, no hint, factor cap 1.
+    fn default() -> Self {
+        StrategyAllocation {
+            baseline_weight: None,
+            min_weight: None,
+            max_weight: None,
+            baseline_max_signals: None,
+            max_signal_factor: 1.0,
+            risk_profile: None,
+        }
+    }
 }
 
 /// The governor configuration: the reference `portfolio_governor` section of `core.yaml`
