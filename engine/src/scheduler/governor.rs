@@ -184,27 +184,31 @@ impl Default for GovernorConfig {
     }
 }
 
-/// A governor configuration that cannot be used; `key` is the path of the offending key under
-/// `portfolio_governor`.
+/// A governor configuration that cannot be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum GovernorError {
+#[error("portfolio_governor{}{key}: {problem}", if key.is_empty() { "" } else { "." })]
+pub struct GovernorError {
+    /// Path of the offending key under `portfolio_governor` (`smoothing`,
+    /// `strategies.core_mean_reversion.min_weight`, …); empty for the section itself.
+    pub key: String,
+    /// What is wrong with it.
+    pub problem: GovernorProblem,
+}
+
+/// What is wrong with a governor key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GovernorProblem {
     /// A number outside its range.
-    #[error("portfolio_governor.{key}: expected {expected}, got {value}")]
+    #[error("expected {expected}, got {value}")]
     OutOfRange {
-        /// Key path.
-        key: String,
         /// What was expected.
         expected: &'static str,
         /// What was given.
         value: f64,
     },
     /// min ≤ baseline ≤ max does not hold.
-    #[error(
-        "portfolio_governor.{key}: expected min_weight ≤ baseline_weight ≤ max_weight, got {min} / {baseline} / {max}"
-    )]
+    #[error("expected min_weight ≤ baseline_weight ≤ max_weight, got {min} / {baseline} / {max}")]
     Bounds {
-        /// Key path of the strategy (or `default_*`).
-        key: String,
         /// Minimum weight.
         min: f64,
         /// Baseline weight.
@@ -213,11 +217,20 @@ pub enum GovernorError {
         max: f64,
     },
     /// The configured minimums alone exceed the whole portfolio.
-    #[error("portfolio_governor.strategies: the min_weight values sum to {0}, more than 1")]
+    #[error("the min_weight values sum to {0}, more than 1")]
     MinimumsExceedPortfolio(f64),
-    /// The section is neither a boolean, a known name nor a map of the right shape.
-    #[error("portfolio_governor: {0}")]
+    /// Not a boolean, a known name or a map of the right shape.
+    #[error("{0}")]
     Shape(String),
+}
+
+impl GovernorError {
+    fn new(key: impl Into<String>, problem: GovernorProblem) -> GovernorError {
+        GovernorError {
+            key: key.into(),
+            problem,
+        }
+    }
 }
 
 impl GovernorConfig {
@@ -267,16 +280,22 @@ impl GovernorConfig {
                 GovernorConfig::reference_core()
             }
             Value::String(name) => {
-                return Err(GovernorError::Shape(format!(
-                    "unknown governor `{name}`; expected true, \"reference\", \"stage6_core\" or a map"
-                )));
+                return Err(GovernorError::new(
+                    "",
+                    GovernorProblem::Shape(format!(
+                        "unknown governor `{name}`; expected true, \"reference\", \"stage6_core\" or a map"
+                    )),
+                ));
             }
             Value::Object(_) => serde_json::from_value(value.clone())
-                .map_err(|e| GovernorError::Shape(e.to_string()))?,
+                .map_err(|e| GovernorError::new("", GovernorProblem::Shape(e.to_string())))?,
             other => {
-                return Err(GovernorError::Shape(format!(
-                    "expected true, false, \"reference\" or a map, got {other}"
-                )));
+                return Err(GovernorError::new(
+                    "",
+                    GovernorProblem::Shape(format!(
+                        "expected true, false, \"reference\" or a map, got {other}"
+                    )),
+                ));
             }
         };
         config.validate()?;
@@ -291,26 +310,28 @@ impl GovernorConfig {
             if value.is_finite() && ok {
                 Ok(())
             } else {
-                Err(GovernorError::OutOfRange {
-                    key: key.to_owned(),
-                    expected,
-                    value,
-                })
+                Err(GovernorError::new(
+                    key,
+                    GovernorProblem::OutOfRange { expected, value },
+                ))
             }
         };
         let weight = |key: &str, value: f64| {
-            check(key, value, (0.0..=1.0).contains(&value), "a weight in [0, 1]")
+            check(
+                key,
+                value,
+                (0.0..=1.0).contains(&value),
+                "a weight in [0, 1]",
+            )
         };
         let bounds = |key: &str, min: f64, baseline: f64, max: f64| {
             if min <= baseline && baseline <= max {
                 Ok(())
             } else {
-                Err(GovernorError::Bounds {
-                    key: key.to_owned(),
-                    min,
-                    baseline,
-                    max,
-                })
+                Err(GovernorError::new(
+                    key,
+                    GovernorProblem::Bounds { min, baseline, max },
+                ))
             }
         };
         let interval = self.rebalance_interval_minutes;
@@ -321,7 +342,12 @@ impl GovernorConfig {
             "a positive number of minutes",
         )?;
         let s = self.smoothing;
-        check("smoothing", s, (0.0..=1.0).contains(&s), "a factor in [0, 1]")?;
+        check(
+            "smoothing",
+            s,
+            (0.0..=1.0).contains(&s),
+            "a factor in [0, 1]",
+        )?;
         for (key, v) in [
             ("scoring.alpha", self.scoring.alpha),
             ("scoring.cost", self.scoring.cost),
@@ -356,16 +382,21 @@ impl GovernorConfig {
                 "a positive factor",
             )?;
             if a.baseline_max_signals == Some(0) {
-                return Err(GovernorError::OutOfRange {
-                    key: key("baseline_max_signals"),
-                    expected: "at least 1",
-                    value: 0.0,
-                });
+                return Err(GovernorError::new(
+                    key("baseline_max_signals"),
+                    GovernorProblem::OutOfRange {
+                        expected: "at least 1",
+                        value: 0.0,
+                    },
+                ));
             }
             minimums += r.min;
         }
         if minimums > 1.0 + EPSILON {
-            return Err(GovernorError::MinimumsExceedPortfolio(minimums));
+            return Err(GovernorError::new(
+                "strategies",
+                GovernorProblem::MinimumsExceedPortfolio(minimums),
+            ));
         }
         Ok(())
     }
@@ -681,10 +712,8 @@ impl PortfolioGovernor {
         let mut decision_weights = BTreeMap::new();
         let mut previous_weights = BTreeMap::new();
         let mut decision_scores = BTreeMap::new();
-        for ((name, s), (weight, components)) in self
-            .strategies
-            .iter_mut()
-            .zip(weights.iter().zip(&scores))
+        for ((name, s), (weight, components)) in
+            self.strategies.iter_mut().zip(weights.iter().zip(&scores))
         {
             let previous = s.weight();
             if (weight - previous).abs() > ADJUSTMENT_TOLERANCE {
@@ -883,7 +912,11 @@ mod tests {
             (0.28, 0.08, 0.5)
         );
         assert_eq!(
-            (c.min_score_threshold, c.default_cost_bps, c.max_signal_floor),
+            (
+                c.min_score_threshold,
+                c.default_cost_bps,
+                c.max_signal_floor
+            ),
             (0.08, 5.0, 1)
         );
         assert_eq!(
@@ -915,7 +948,10 @@ strategies:
     fn config_values_and_shorthands() {
         use serde_json::json;
         let reference = Some(GovernorConfig::reference_core());
-        assert_eq!(GovernorConfig::from_config(&json!(true)).unwrap(), reference);
+        assert_eq!(
+            GovernorConfig::from_config(&json!(true)).unwrap(),
+            reference
+        );
         assert_eq!(
             GovernorConfig::from_config(&json!("stage6_core")).unwrap(),
             reference
@@ -1013,7 +1049,11 @@ strategies:
             ("core_volatility_target", 0.12 + 0.51 * 0.23, 0.23, 1.15),
         ];
         for (name, weight, baseline, cap) in expected {
-            assert!(close(d.weights[name], weight), "{name}: {}", d.weights[name]);
+            assert!(
+                close(d.weights[name], weight),
+                "{name}: {}",
+                d.weights[name]
+            );
             assert_eq!(d.scores[name].score, 0.0);
             assert!(close(d.previous_weights[name], baseline));
             let a = g.resolve_allocation(name, "balanced");
@@ -1169,7 +1209,10 @@ strategies:
         .unwrap();
         g.observe("core_mean_reversion", &metrics(&[]), t(0), "conservative");
         let first = g.maybe_rebalance(t(0)).unwrap();
-        assert!(first.rebalance_required, "baselines → baseline distribution");
+        assert!(
+            first.rebalance_required,
+            "baselines → baseline distribution"
+        );
         for m in [1, 10, 19] {
             assert_eq!(g.maybe_rebalance(t(m)), None, "{m} min after");
         }

@@ -31,7 +31,7 @@ pub use batches::{BatchView, Batches, SignalBatch, SignalBatches};
 pub use capital::{CapitalPolicy, MetricLookup, PolicyConfig};
 pub use config::{ScheduleError, ScheduleMarket, ScheduleSpec, TradingWindow};
 pub use governor::{
-    Allocation, GovernorAdvisory, GovernorConfig, GovernorDecision, GovernorError,
+    Allocation, GovernorAdvisory, GovernorConfig, GovernorDecision, GovernorError, GovernorProblem,
     PortfolioGovernor, StrategyAllocation, WeightAdjustment,
 };
 pub use rbac::{AccessDenied, AccessToken, Rbac, SCOPE_READ, SCOPE_WRITE};

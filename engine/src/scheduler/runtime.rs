@@ -951,7 +951,8 @@ impl Scheduler {
                 (s.spec.max_signals, 1.0, 1)
             }
             Some(governor) => {
-                let alloc = governor.resolve_allocation(&s.spec.strategy_name, &s.spec.risk_profile);
+                let alloc =
+                    governor.resolve_allocation(&s.spec.strategy_name, &s.spec.risk_profile);
                 if let Some(hint) = alloc.max_signal_hint {
                     s.base_max_signals = hint.max(1);
                 }

@@ -828,7 +828,10 @@ fn the_governor_sets_base_factor_and_limit() {
     let six = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
     let mut s = Scheduler::new(
         governed(),
-        vec![(mr, scripted(&six)), (spec("vt", &["BTC_USDT"]), scripted(&six))],
+        vec![
+            (mr, scripted(&six)),
+            (spec("vt", &["BTC_USDT"]), scripted(&six)),
+        ],
         rbac(),
     )
     .unwrap();
@@ -896,7 +899,12 @@ fn a_suspended_schedule_still_feeds_the_governor() {
     s.suspend(
         OPS,
         t(0),
-        &req(SuspensionScope::Schedule, "vt", "maintenance", Expiry::Never),
+        &req(
+            SuspensionScope::Schedule,
+            "vt",
+            "maintenance",
+            Expiry::Never,
+        ),
     )
     .unwrap();
     let records = s.run_once(t(0), &mut Feed::default(), &mut SimulatedCompute::default());

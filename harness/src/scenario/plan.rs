@@ -770,7 +770,11 @@ fn resolve(
             governor: match &e.portfolio_governor {
                 None => None,
                 Some(v) => GovernorConfig::from_config(v).map_err(|err| {
-                    loc.at(0..0, "engine.portfolio_governor", err.to_string())
+                    let key = match err.key.as_str() {
+                        "" => "engine.portfolio_governor".to_owned(),
+                        key => format!("engine.portfolio_governor.{key}"),
+                    };
+                    loc.at(0..0, key, err.problem.to_string())
                 })?,
             },
         },
