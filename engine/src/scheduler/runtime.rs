@@ -365,6 +365,42 @@ impl Default for SchedulerSettings {
     }
 }
 
+/// §3.3 steps 4–5 with a governor: the schedule's allocation becomes its base limit (the
+/// hint), factor and weight and the run's `portfolio_*` / `governor_*` metrics; returns the
+/// limit. Out of line so that runs without a governor do not carry it.
+#[inline(never)]
+fn governed_limit(
+    governor: &mut PortfolioGovernor,
+    s: &mut ScheduleState,
+    m: &mut RunTelemetry,
+    allocator_weight: f64,
+    override_limit: Option<u32>,
+) -> u32 {
+    let alloc = governor.resolve_allocation(&s.spec.strategy_name, &s.spec.risk_profile);
+    if let Some(hint) = alloc.max_signal_hint {
+        s.base_max_signals = hint.max(1);
+    }
+    s.governor_factor = alloc.signal_factor.max(0.0);
+    s.portfolio_weight = alloc.weight;
+    let base = s.base_max_signals;
+    m.set(MetricName::BaseMaxSignals, f64::from(base));
+    m.set(MetricName::PortfolioWeightTarget, alloc.weight);
+    m.set(MetricName::PortfolioSignalFactor, alloc.signal_factor);
+    m.set(MetricName::GovernorSignalFactor, s.governor_factor);
+    m.set(MetricName::PortfolioWeight, alloc.weight);
+    m.set(
+        MetricName::GovernorMaxSignals,
+        f64::from(base) * s.governor_factor,
+    );
+    active_max_signals(LimitInputs {
+        base,
+        governor_factor: s.governor_factor,
+        allocator_factor: allocator_weight,
+        floor: governor.min_signal_floor(),
+        override_limit,
+    })
+}
+
 /// Capital weights with each schedule's share resolved, in schedule order: the weight under its
 /// own name (what a change is judged by) and the one it takes (its name's, else its
 /// strategy's).
@@ -474,8 +510,9 @@ pub struct ScheduleView {
 pub struct Scheduler {
     settings: SchedulerSettings,
     schedules: Vec<ScheduleState>,
-    /// The portfolio governor, when one is configured and enabled.
-    governor: Option<PortfolioGovernor>,
+    /// The portfolio governor, when one is configured and enabled (boxed: the scheduler
+    /// without one stays as small as it was).
+    governor: Option<Box<PortfolioGovernor>>,
     last_rebalance: Option<SimTime>,
     /// The weights of a policy that reads no run metrics, once computed.
     metric_free_weights: Option<ResolvedWeights>,
@@ -526,10 +563,10 @@ impl Scheduler {
             }
         }
         let governor = match &settings.governor {
-            Some(config) if config.enabled => Some(
+            Some(config) if config.enabled => Some(Box::new(
                 PortfolioGovernor::new(config.clone())
                     .map_err(|e| ScheduleError::Governor(e.to_string()))?,
-            ),
+            )),
             _ => None,
         };
         let n = schedules.len().max(1) as f64;
@@ -586,7 +623,7 @@ impl Scheduler {
 
     /// The portfolio governor, when one is attached.
     pub fn governor(&self) -> Option<&PortfolioGovernor> {
-        self.governor.as_ref()
+        self.governor.as_deref()
     }
 
     /// Schedule specs in execution order.
@@ -907,7 +944,9 @@ impl Scheduler {
                 telemetry: Some(m),
             };
             // The governor still observes the zeroed metrics and may rebalance (§3.5).
-            self.feed_governor(&record.names, &m, start);
+            if self.governor.is_some() {
+                self.feed_governor(&record.names, &m, start);
+            }
             return record;
         }
 
@@ -942,48 +981,32 @@ impl Scheduler {
         let s = &mut self.schedules[idx];
         let mut m = RunTelemetry::new();
         let weight = s.allocator_weight;
-        // 4. the governor's allocation (without one: factor 1, weight 0, floor 1)
-        let (base, governor_factor, floor) = match self.governor.as_mut() {
-            None => {
-                m.set(MetricName::PortfolioWeightTarget, 0.0);
-                m.set(MetricName::PortfolioSignalFactor, 1.0);
-                m.set(MetricName::PortfolioWeight, 0.0);
-                (s.spec.max_signals, 1.0, 1)
-            }
-            Some(governor) => {
-                let alloc =
-                    governor.resolve_allocation(&s.spec.strategy_name, &s.spec.risk_profile);
-                if let Some(hint) = alloc.max_signal_hint {
-                    s.base_max_signals = hint.max(1);
-                }
-                s.governor_factor = alloc.signal_factor.max(0.0);
-                s.portfolio_weight = alloc.weight;
-                m.set(MetricName::PortfolioWeightTarget, alloc.weight);
-                m.set(MetricName::PortfolioSignalFactor, alloc.signal_factor);
-                m.set(MetricName::PortfolioWeight, alloc.weight);
-                (
-                    s.base_max_signals,
-                    s.governor_factor,
-                    governor.min_signal_floor(),
-                )
-            }
-        };
-        m.set(MetricName::BaseMaxSignals, f64::from(base));
+        // 4–5. the governor's allocation and the signal limit. Without a governor the
+        // formula gets constants (factor 1, floor 1), which the compiler folds: a runtime
+        // factor of 1 cost the scheduler bench several percent.
+        let override_cap = override_limit.map(|o| o.0);
         m.set(MetricName::AllocatorSignalFactor, weight.max(0.0));
         m.set(MetricName::AllocatorWeightTarget, weight);
         m.set(MetricName::AllocatorWeight, weight);
-        m.set(MetricName::GovernorSignalFactor, governor_factor);
-        m.set(
-            MetricName::GovernorMaxSignals,
-            f64::from(base) * governor_factor,
-        );
-        let active = active_max_signals(LimitInputs {
-            base,
-            governor_factor,
-            allocator_factor: weight,
-            floor,
-            override_limit: override_limit.map(|o| o.0),
-        });
+        let active = match self.governor.as_mut() {
+            None => {
+                let base = s.spec.max_signals;
+                m.set(MetricName::BaseMaxSignals, f64::from(base));
+                m.set(MetricName::PortfolioWeightTarget, 0.0);
+                m.set(MetricName::PortfolioSignalFactor, 1.0);
+                m.set(MetricName::GovernorSignalFactor, 1.0);
+                m.set(MetricName::PortfolioWeight, 0.0);
+                m.set(MetricName::GovernorMaxSignals, f64::from(base));
+                active_max_signals(LimitInputs {
+                    base,
+                    governor_factor: 1.0,
+                    allocator_factor: weight,
+                    floor: 1,
+                    override_limit: override_cap,
+                })
+            }
+            Some(governor) => governed_limit(governor, s, &mut m, weight, override_cap),
+        };
         s.active_max_signals = active;
         if let Some((limit, expires_at, has_reason)) = override_limit {
             m.set(MetricName::SignalLimitOverride, f64::from(limit));
@@ -1115,12 +1138,16 @@ impl Scheduler {
             });
         }
         // 13. governor feedback (the run's metrics include `signals`)
-        self.feed_governor(&names, &m, now);
+        if self.governor.is_some() {
+            self.feed_governor(&names, &m, now);
+        }
         record(names, latency, RunOutcome::Completed { batches }, Some(m))
     }
 
     /// §3.3 step 13: the governor observes a run's metrics and may take a decision, which is
-    /// applied to every schedule at once.
+    /// applied to every schedule at once. Kept out of line: runs without a governor only pay
+    /// for the check at the call site (the scheduler bench measures that path).
+    #[inline(never)]
     fn feed_governor(&mut self, names: &RunNames, metrics: &RunTelemetry, now: SimTime) {
         let Some(governor) = self.governor.as_mut() else {
             return;
