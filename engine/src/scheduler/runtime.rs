@@ -28,7 +28,7 @@ use serde::Serialize;
 use super::batches::SignalBatches;
 use super::capital::{AllocationInput, CapitalPolicy, PolicyConfig, normalize_weights};
 use super::config::{ScheduleError, ScheduleSpec, window_open};
-use super::governor::{GovernorConfig, GovernorDecision, PortfolioGovernor};
+use super::governor::{Allocation, GovernorConfig, GovernorDecision, PortfolioGovernor};
 use super::rbac::{AccessDenied, Rbac, SCOPE_READ, SCOPE_WRITE};
 use super::rollback::{RollbackOverride, RollbackTransition};
 use super::run_telemetry::{MetricName, RunTelemetry};
@@ -365,40 +365,70 @@ impl Default for SchedulerSettings {
     }
 }
 
-/// §3.3 steps 4–5 with a governor: the schedule's allocation becomes its base limit (the
-/// hint), factor and weight and the run's `portfolio_*` / `governor_*` metrics; returns the
-/// limit. Out of line so that runs without a governor do not carry it.
-#[inline(never)]
-fn governed_limit(
-    governor: &mut PortfolioGovernor,
-    s: &mut ScheduleState,
-    m: &mut RunTelemetry,
-    allocator_weight: f64,
-    override_limit: Option<u32>,
-) -> u32 {
-    let alloc = governor.resolve_allocation(&s.spec.strategy_name, &s.spec.risk_profile);
-    if let Some(hint) = alloc.max_signal_hint {
-        s.base_max_signals = hint.max(1);
+/// The governor and what it gave each schedule.
+#[derive(Debug)]
+struct Governed {
+    governor: PortfolioGovernor,
+    /// One per schedule, in schedule order.
+    shares: Vec<GovernorShare>,
+}
+
+/// What the governor gave one schedule last (the reference keeps these on the schedule).
+#[derive(Clone, Copy, Debug)]
+struct GovernorShare {
+    /// `max_signals`, or the governor's hint once it gave one.
+    base_max_signals: u32,
+    /// Signal factor, at least 0.
+    factor: f64,
+    /// Portfolio weight of the schedule's strategy.
+    weight: f64,
+}
+
+impl GovernorShare {
+    /// Takes an allocation: the hint as base (at least 1), the factor (at least 0), the weight.
+    fn take(&mut self, alloc: &Allocation) {
+        if let Some(hint) = alloc.max_signal_hint {
+            self.base_max_signals = hint.max(1);
+        }
+        self.factor = alloc.signal_factor.max(0.0);
+        self.weight = alloc.weight;
     }
-    s.governor_factor = alloc.signal_factor.max(0.0);
-    s.portfolio_weight = alloc.weight;
-    let base = s.base_max_signals;
-    m.set(MetricName::BaseMaxSignals, f64::from(base));
-    m.set(MetricName::PortfolioWeightTarget, alloc.weight);
-    m.set(MetricName::PortfolioSignalFactor, alloc.signal_factor);
-    m.set(MetricName::GovernorSignalFactor, s.governor_factor);
-    m.set(MetricName::PortfolioWeight, alloc.weight);
-    m.set(
-        MetricName::GovernorMaxSignals,
-        f64::from(base) * s.governor_factor,
-    );
-    active_max_signals(LimitInputs {
-        base,
-        governor_factor: s.governor_factor,
-        allocator_factor: allocator_weight,
-        floor: governor.min_signal_floor(),
-        override_limit,
-    })
+}
+
+/// What §3.3 step 4 takes from the governor for one run.
+#[derive(Clone, Copy, Debug)]
+struct GovernedRun {
+    /// Base limit (the hint once given, else `max_signals`).
+    base: u32,
+    /// Signal factor, at least 0.
+    factor: f64,
+    /// The factor as the governor gave it (`portfolio_signal_factor`).
+    signal_factor: f64,
+    /// Portfolio weight.
+    weight: f64,
+    /// The governor's `min_signal_floor`.
+    floor: u32,
+}
+
+impl Governed {
+    /// §3.3 step 4 with a governor: the schedule's allocation becomes its base limit (the
+    /// hint), factor and weight. Out of line, and handed no run metrics, so that runs without
+    /// a governor compile as they did before it existed (the scheduler bench measures them).
+    #[inline(never)]
+    fn allocate(&mut self, idx: usize, spec: &ScheduleSpec) -> GovernedRun {
+        let alloc = self
+            .governor
+            .resolve_allocation(&spec.strategy_name, &spec.risk_profile);
+        let share = &mut self.shares[idx];
+        share.take(&alloc);
+        GovernedRun {
+            base: share.base_max_signals,
+            factor: share.factor,
+            signal_factor: alloc.signal_factor,
+            weight: alloc.weight,
+            floor: self.governor.min_signal_floor(),
+        }
+    }
 }
 
 /// Capital weights with each schedule's share resolved, in schedule order: the weight under its
@@ -423,12 +453,6 @@ struct ScheduleState {
     /// Metrics of the last run (what capital policies read).
     metrics: RunTelemetry,
     allocator_weight: f64,
-    /// The base limit: `max_signals`, or the governor's hint once it gave one.
-    base_max_signals: u32,
-    /// The governor's signal factor (1 without a governor).
-    governor_factor: f64,
-    /// The governor's weight for the strategy (0 without a governor).
-    portfolio_weight: f64,
     active_max_signals: u32,
     failure_streak: u32,
     failover_count: u32,
@@ -510,9 +534,10 @@ pub struct ScheduleView {
 pub struct Scheduler {
     settings: SchedulerSettings,
     schedules: Vec<ScheduleState>,
-    /// The portfolio governor, when one is configured and enabled (boxed: the scheduler
-    /// without one stays as small as it was).
-    governor: Option<Box<PortfolioGovernor>>,
+    /// The portfolio governor and each schedule's share of it, when one is configured and
+    /// enabled (boxed, and kept apart from the schedules: a scheduler without one carries
+    /// nothing of it).
+    governor: Option<Box<Governed>>,
     last_rebalance: Option<SimTime>,
     /// The weights of a policy that reads no run metrics, once computed.
     metric_free_weights: Option<ResolvedWeights>,
@@ -563,10 +588,10 @@ impl Scheduler {
             }
         }
         let governor = match &settings.governor {
-            Some(config) if config.enabled => Some(Box::new(
+            Some(config) if config.enabled => Some(
                 PortfolioGovernor::new(config.clone())
                     .map_err(|e| ScheduleError::Governor(e.to_string()))?,
-            )),
+            ),
             _ => None,
         };
         let n = schedules.len().max(1) as f64;
@@ -574,9 +599,6 @@ impl Scheduler {
             .into_iter()
             .map(|(spec, strategy)| ScheduleState {
                 active_max_signals: spec.max_signals,
-                base_max_signals: spec.max_signals,
-                governor_factor: 1.0,
-                portfolio_weight: 0.0,
                 names: Arc::new(RunNames::of(&spec)),
                 spec,
                 strategy,
@@ -593,6 +615,19 @@ impl Scheduler {
             .collect();
         // Stable sort keeps registration order among equal priorities.
         states.sort_by_key(|s| std::cmp::Reverse(s.spec.priority));
+        let governor = governor.map(|governor| {
+            Box::new(Governed {
+                governor,
+                shares: states
+                    .iter()
+                    .map(|s| GovernorShare {
+                        base_max_signals: s.spec.max_signals,
+                        factor: 1.0,
+                        weight: 0.0,
+                    })
+                    .collect(),
+            })
+        });
         Ok(Scheduler {
             settings,
             schedules: states,
@@ -623,7 +658,7 @@ impl Scheduler {
 
     /// The portfolio governor, when one is attached.
     pub fn governor(&self) -> Option<&PortfolioGovernor> {
-        self.governor.as_deref()
+        self.governor.as_deref().map(|g| &g.governor)
     }
 
     /// Schedule specs in execution order.
@@ -890,9 +925,19 @@ impl Scheduler {
             self.rebalance(start);
             let latency = timer.end(name, 0);
             let s = &mut self.schedules[idx];
+            let share = match &self.governor {
+                Some(g) => g.shares[idx],
+                None => GovernorShare {
+                    base_max_signals: s.spec.max_signals,
+                    factor: 1.0,
+                    weight: 0.0,
+                },
+            };
             let mut m = RunTelemetry::new();
-            // Without a governor these are max_signals, 1 and 0.
-            m.set(MetricName::BaseMaxSignals, f64::from(s.base_max_signals));
+            m.set(
+                MetricName::BaseMaxSignals,
+                f64::from(share.base_max_signals),
+            );
             m.set(MetricName::ActiveMaxSignals, 0.0);
             m.set(MetricName::Signals, 0.0);
             m.set(MetricName::Suspended, 1.0);
@@ -901,10 +946,10 @@ impl Scheduler {
                 MetricName::AllocatorSignalFactor,
                 s.allocator_weight.max(0.0),
             );
-            m.set(MetricName::GovernorSignalFactor, s.governor_factor);
-            m.set(MetricName::PortfolioWeight, s.portfolio_weight);
+            m.set(MetricName::GovernorSignalFactor, share.factor);
+            m.set(MetricName::PortfolioWeight, share.weight);
             if self.governor.is_some() {
-                m.set(MetricName::PortfolioWeightTarget, s.portfolio_weight);
+                m.set(MetricName::PortfolioWeightTarget, share.weight);
             }
             m.set(MetricName::LatencyMs, 0.0);
             m.set(MetricName::DriftSeconds, drift.as_secs_f64());
@@ -930,7 +975,15 @@ impl Scheduler {
             };
             s.active_max_signals = 0;
             s.metrics = m;
-            let record = RunRecord {
+            let drift_exceeded = drift > s.spec.max_drift;
+            let allocator_weight = s.allocator_weight;
+            // The governor still observes the zeroed metrics and may rebalance (§3.5). Fed
+            // before the record is built, so that the record is still written straight into
+            // the caller's slot (a local returned later costs every run a copy of it).
+            if self.governor.is_some() {
+                self.feed_governor(idx, start);
+            }
+            return RunRecord {
                 run_seq,
                 names,
                 due_at: due,
@@ -938,16 +991,11 @@ impl Scheduler {
                 finished_at: start + latency,
                 latency,
                 drift,
-                drift_exceeded: drift > s.spec.max_drift,
-                allocator_weight: s.allocator_weight,
+                drift_exceeded,
+                allocator_weight,
                 outcome,
                 telemetry: Some(m),
             };
-            // The governor still observes the zeroed metrics and may rebalance (§3.5).
-            if self.governor.is_some() {
-                self.feed_governor(&record.names, &m, start);
-            }
-            return record;
         }
 
         // 1. capital rebalance (reads every schedule's previous-run metrics)
@@ -1005,7 +1053,22 @@ impl Scheduler {
                     override_limit: override_cap,
                 })
             }
-            Some(governor) => governed_limit(governor, s, &mut m, weight, override_cap),
+            Some(governed) => {
+                let g = governed.allocate(idx, &s.spec);
+                m.set(MetricName::BaseMaxSignals, f64::from(g.base));
+                m.set(MetricName::PortfolioWeightTarget, g.weight);
+                m.set(MetricName::PortfolioSignalFactor, g.signal_factor);
+                m.set(MetricName::GovernorSignalFactor, g.factor);
+                m.set(MetricName::PortfolioWeight, g.weight);
+                m.set(MetricName::GovernorMaxSignals, f64::from(g.base) * g.factor);
+                active_max_signals(LimitInputs {
+                    base: g.base,
+                    governor_factor: g.factor,
+                    allocator_factor: weight,
+                    floor: g.floor,
+                    override_limit: override_cap,
+                })
+            }
         };
         s.active_max_signals = active;
         if let Some((limit, expires_at, has_reason)) = override_limit {
@@ -1139,7 +1202,7 @@ impl Scheduler {
         }
         // 13. governor feedback (the run's metrics include `signals`)
         if self.governor.is_some() {
-            self.feed_governor(&names, &m, now);
+            self.feed_governor(idx, now);
         }
         record(names, latency, RunOutcome::Completed { batches }, Some(m))
     }
@@ -1148,11 +1211,13 @@ impl Scheduler {
     /// applied to every schedule at once. Kept out of line: runs without a governor only pay
     /// for the check at the call site (the scheduler bench measures that path).
     #[inline(never)]
-    fn feed_governor(&mut self, names: &RunNames, metrics: &RunTelemetry, now: SimTime) {
-        let Some(governor) = self.governor.as_mut() else {
+    fn feed_governor(&mut self, idx: usize, now: SimTime) {
+        let Some(governed) = self.governor.as_mut() else {
             return;
         };
-        governor.observe(&names.strategy, metrics, now, &names.risk_profile);
+        let governor = &mut governed.governor;
+        let s = &self.schedules[idx];
+        governor.observe(&s.spec.strategy_name, &s.metrics, now, &s.spec.risk_profile);
         if let Some(decision) = governor.maybe_rebalance(now) {
             self.apply_portfolio_decision(now, decision);
         }
@@ -1161,33 +1226,31 @@ impl Scheduler {
     /// Gives every schedule its allocation after a decision and recomputes its limit (the
     /// reference `_apply_portfolio_decision`), then reports the decision.
     fn apply_portfolio_decision(&mut self, now: SimTime, decision: GovernorDecision) {
-        let Some(governor) = self.governor.as_mut() else {
+        let Some(governed) = self.governor.as_mut() else {
             return;
         };
-        let floor = governor.min_signal_floor();
-        for s in &mut self.schedules {
-            let alloc = governor.resolve_allocation(&s.spec.strategy_name, &s.spec.risk_profile);
-            if let Some(hint) = alloc.max_signal_hint {
-                s.base_max_signals = hint.max(1);
-            }
-            s.governor_factor = alloc.signal_factor.max(0.0);
-            s.portfolio_weight = alloc.weight;
+        let floor = governed.governor.min_signal_floor();
+        for (s, share) in self.schedules.iter_mut().zip(governed.shares.iter_mut()) {
+            let alloc = governed
+                .governor
+                .resolve_allocation(&s.spec.strategy_name, &s.spec.risk_profile);
+            share.take(&alloc);
             s.metrics.set(MetricName::PortfolioWeight, alloc.weight);
             s.metrics
                 .set(MetricName::PortfolioSignalFactor, alloc.signal_factor);
             s.metrics
-                .set(MetricName::GovernorSignalFactor, s.governor_factor);
+                .set(MetricName::GovernorSignalFactor, share.factor);
             s.metrics.set(
                 MetricName::GovernorMaxSignals,
-                f64::from(s.base_max_signals) * s.governor_factor,
+                f64::from(share.base_max_signals) * share.factor,
             );
             let override_limit = self
                 .limits
                 .active(now, &s.spec.strategy_name, &s.spec.risk_profile)
                 .map(|o| o.limit);
             s.active_max_signals = active_max_signals(LimitInputs {
-                base: s.base_max_signals,
-                governor_factor: s.governor_factor,
+                base: share.base_max_signals,
+                governor_factor: share.factor,
                 allocator_factor: s.allocator_weight,
                 floor,
                 override_limit,
@@ -1394,14 +1457,18 @@ impl Scheduler {
         Ok(self
             .schedules
             .iter()
-            .map(|s| ScheduleView {
+            .enumerate()
+            .map(|(i, s)| ScheduleView {
                 name: s.spec.name.clone(),
                 strategy_name: s.spec.strategy_name.clone(),
                 risk_profile: s.spec.risk_profile.clone(),
                 cadence_seconds: s.spec.cadence.as_secs_f64(),
                 max_drift_seconds: s.spec.max_drift.as_secs_f64(),
                 warmup_bars: s.spec.warmup_bars,
-                base_max_signals: s.base_max_signals,
+                base_max_signals: self
+                    .governor
+                    .as_ref()
+                    .map_or(s.spec.max_signals, |g| g.shares[i].base_max_signals),
                 active_max_signals: s.active_max_signals,
                 allocator_weight: s.allocator_weight,
                 warmed_up: s.warmed_up,
