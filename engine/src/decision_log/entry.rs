@@ -1641,4 +1641,57 @@ mod tests {
             Some(IncidentSeverity::Critical)
         );
     }
+
+    #[test]
+    fn a_portfolio_decision_is_a_rebalance_or_a_review() {
+        let mut d = PortfolioDecision {
+            at: t("2026-11-28T10:00:00Z"),
+            environment: "paper".to_owned(),
+            portfolio: "core".to_owned(),
+            rebalance_required: true,
+            portfolio_value: 300_125.5,
+            weights: BTreeMap::from([
+                ("mr".to_owned(), 0.237_700_000_4),
+                ("vt".to_owned(), 2.0 / 3.0),
+            ]),
+            adjustments: vec![WeightChange {
+                strategy: "mr".to_owned(),
+                previous_weight: 0.27,
+                weight: 0.237_700_000_4,
+            }],
+            advisories: vec![Json::parse(r#"{"kind":"baseline_fallback"}"#).unwrap()],
+        };
+        let e = d.to_json();
+        let text = |k: &str| e.get(k).and_then(Json::as_str).unwrap().to_owned();
+        assert_eq!(text("event"), "portfolio_rebalance");
+        assert_eq!(text("timestamp"), "2026-11-28T10:00:00Z");
+        assert_eq!(text("risk_profile"), "portfolio");
+        assert_eq!(text("schedule"), "portfolio_governor");
+        assert_eq!(text("strategy"), "portfolio_governor");
+        assert_eq!(text("rebalance_required"), "1");
+        assert_eq!(text("portfolio_value"), "300125.5");
+        assert_eq!(text("adjustment_count"), "1");
+        assert_eq!(text("advisory_count"), "1");
+        assert_eq!(text("weights"), r#"{"mr":0.2377,"vt":0.666667}"#);
+        assert_eq!(
+            text("adjustments_json"),
+            r#"[{"previous_weight":0.27,"strategy":"mr","weight":0.2377}]"#
+        );
+        assert_eq!(text("advisories_json"), r#"[{"kind":"baseline_fallback"}]"#);
+        assert_eq!(d.to_object_text().to_json(), e, "text and tree agree");
+
+        d.rebalance_required = false;
+        d.adjustments.clear();
+        d.advisories.clear();
+        let e = d.to_json();
+        assert_eq!(
+            e.get("event").and_then(Json::as_str),
+            Some("portfolio_review")
+        );
+        assert_eq!(
+            e.get("rebalance_required").and_then(Json::as_str),
+            Some("0")
+        );
+        assert!(e.get("adjustments_json").is_none() && e.get("advisories_json").is_none());
+    }
 }

@@ -1029,9 +1029,8 @@ impl Scheduler {
         let s = &mut self.schedules[idx];
         let mut m = RunTelemetry::new();
         let weight = s.allocator_weight;
-        // 4–5. the governor's allocation and the signal limit. Without a governor the
-        // formula gets constants (factor 1, floor 1), which the compiler folds: a runtime
-        // factor of 1 cost the scheduler bench several percent.
+        // 4–5. the governor's allocation and the signal limit; without a governor, factor 1,
+        // weight 0, floor 1, exactly as before there was one.
         let override_cap = override_limit.map(|o| o.0);
         m.set(MetricName::AllocatorSignalFactor, weight.max(0.0));
         m.set(MetricName::AllocatorWeightTarget, weight);
