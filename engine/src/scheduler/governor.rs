@@ -113,6 +113,9 @@ pub struct StrategyAllocation {
     /// The strategy's risk profile (informational; filled from the schedule when absent).
     #[serde(default)]
     pub risk_profile: Option<String>,
+    /// Free labels, as the reference `core.yaml` writes them (informational).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 fn one() -> f64 {
@@ -129,6 +132,7 @@ impl Default for StrategyAllocation {
             baseline_max_signals: None,
             max_signal_factor: 1.0,
             risk_profile: None,
+            tags: Vec::new(),
         }
     }
 }
@@ -244,6 +248,7 @@ impl GovernorConfig {
             baseline_max_signals: Some(signals),
             max_signal_factor: factor,
             risk_profile: Some(profile.to_owned()),
+            tags: Vec::new(),
         };
         GovernorConfig {
             strategies: BTreeMap::from([

@@ -798,6 +798,7 @@ fn governed() -> SchedulerSettings {
         baseline_max_signals: Some(hint),
         max_signal_factor: 1.5,
         risk_profile: None,
+        tags: Vec::new(),
     };
     SchedulerSettings {
         governor: Some(GovernorConfig {
