@@ -137,6 +137,7 @@ fn run(
                 policy: CapitalPolicy::EqualWeight,
                 rebalance_seconds: None,
             },
+            governor: None,
         },
         schedules,
         Rbac::default(),

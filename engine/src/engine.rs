@@ -42,8 +42,8 @@ use crate::risk::{
 };
 use crate::scheduler::runtime::SuspensionChange as SchedSuspensionChange;
 use crate::scheduler::{
-    RollbackOverride, RollbackTransition, RunOutcome, RunRecord, RunTimer, Scheduler,
-    SchedulerAlert, SchedulerEvent,
+    GovernorDecision, RollbackOverride, RollbackTransition, RunOutcome, RunRecord, RunTimer,
+    Scheduler, SchedulerAlert, SchedulerEvent,
 };
 use crate::strategy::{Regime, Signal, SignalSide};
 use crate::telemetry::{
@@ -1429,6 +1429,37 @@ impl Engine {
                             &Json::from_serialize(&weights).unwrap_or(Json::Null),
                         );
                     });
+                }
+                SchedulerEvent::PortfolioDecision { at, decision } => {
+                    let GovernorDecision {
+                        weights,
+                        rebalance_required,
+                        adjustments,
+                        advisories,
+                        ..
+                    } = *decision;
+                    // The governor works in weights; the portfolio's value is ours to add.
+                    let entry = log_entry::PortfolioDecision {
+                        at,
+                        environment: self.settings.environment.clone(),
+                        portfolio: self.settings.portfolio.clone(),
+                        rebalance_required,
+                        portfolio_value: self.ledger.total_equity().to_units_f64(),
+                        weights,
+                        adjustments: adjustments
+                            .into_iter()
+                            .map(|a| log_entry::WeightChange {
+                                strategy: a.strategy,
+                                previous_weight: a.previous_weight,
+                                weight: a.weight,
+                            })
+                            .collect(),
+                        advisories: advisories
+                            .iter()
+                            .map(|a| Json::from_serialize(a).unwrap_or(Json::Null))
+                            .collect(),
+                    };
+                    self.write(&entry);
                 }
                 SchedulerEvent::Aborted {
                     at,

@@ -14,6 +14,7 @@
 //! | `execution_report` | [`ExecutionReport`] | a venue acks, rejects, fills, cancels or expires it |
 //! | `schedule_suspension` | [`ScheduleSuspension`] | a schedule is suspended, resumed or auto-resumed |
 //! | `override_transition` | [`OverrideTransition`] | the rollback override becomes active, expires or is removed |
+//! | `portfolio_rebalance` / `portfolio_review` | [`PortfolioDecision`] | the portfolio governor moves weights / reviews them without a move |
 //! | `alert_transition` | [`AlertTransition`] | an alert rule goes pending, firing or resolved |
 //! | `incident` | [`IncidentEntry`] | an operator opens, acknowledges, escalates or resolves an incident |
 //! | `audit_result` | [`AuditResult`] | an audit tool finishes |
@@ -59,6 +60,10 @@ pub mod events {
     pub const SCHEDULE_SUSPENSION: &str = "schedule_suspension";
     /// A rollback override change.
     pub const OVERRIDE_TRANSITION: &str = "override_transition";
+    /// A portfolio-governor decision that moved weights.
+    pub const PORTFOLIO_REBALANCE: &str = "portfolio_rebalance";
+    /// A portfolio-governor decision that moved nothing.
+    pub const PORTFOLIO_REVIEW: &str = "portfolio_review";
     /// An alert state change.
     pub const ALERT_TRANSITION: &str = "alert_transition";
     /// An incident lifecycle step.
@@ -724,6 +729,121 @@ impl Entry for ScheduleSuspension {
                 put_opt_str(&mut e, "actor", actor);
             }
             SuspensionChange::AutoResumed => put(&mut e, "status", "auto_resumed"),
+        }
+        e
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// portfolio_rebalance / portfolio_review
+
+/// Who a portfolio decision is journalled under: the reference's `risk_profile`, and its
+/// `schedule` and `strategy`.
+pub const PORTFOLIO_RISK_PROFILE: &str = "portfolio";
+/// `schedule` and `strategy` of a portfolio decision.
+pub const PORTFOLIO_GOVERNOR: &str = "portfolio_governor";
+
+/// One strategy's weight change in a portfolio decision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightChange {
+    /// Strategy name.
+    pub strategy: String,
+    /// Weight before.
+    pub previous_weight: f64,
+    /// Weight after.
+    pub weight: f64,
+}
+
+/// `portfolio_rebalance` (when `rebalance_required`) or `portfolio_review`: a decision of the
+/// portfolio governor (engine.md §6). As in the reference journal every value is a string:
+/// `rebalance_required` `"1"`/`"0"`, `portfolio_value`, `adjustment_count`, `advisory_count`,
+/// `weights` (compact JSON, rounded to 6 decimals) and, when there are any,
+/// `adjustments_json` and — ours — `advisories_json`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PortfolioDecision {
+    /// When.
+    pub at: SimTime,
+    /// Deployment environment.
+    pub environment: String,
+    /// Portfolio name.
+    pub portfolio: String,
+    /// Whether any weight moved.
+    pub rebalance_required: bool,
+    /// The portfolio's value (total equity, valuation units) when the decision was journalled.
+    pub portfolio_value: f64,
+    /// The new weight of every strategy.
+    pub weights: BTreeMap<String, f64>,
+    /// The strategies whose weight moved.
+    pub adjustments: Vec<WeightChange>,
+    /// What the governor advises, one JSON object each.
+    pub advisories: Vec<Json>,
+}
+
+/// A weight as the journal prints it: rounded to 6 decimals.
+fn weight6(v: f64) -> Json {
+    Json::Float((v * 1e6).round() / 1e6)
+}
+
+impl Entry for PortfolioDecision {
+    fn event(&self) -> &'static str {
+        if self.rebalance_required {
+            events::PORTFOLIO_REBALANCE
+        } else {
+            events::PORTFOLIO_REVIEW
+        }
+    }
+
+    fn to_json(&self) -> Json {
+        let mut e = base_entry(self.event(), self.at);
+        put(&mut e, "environment", self.environment.as_str());
+        put(&mut e, "portfolio", self.portfolio.as_str());
+        put(&mut e, "risk_profile", PORTFOLIO_RISK_PROFILE);
+        put(&mut e, "schedule", PORTFOLIO_GOVERNOR);
+        put(&mut e, "strategy", PORTFOLIO_GOVERNOR);
+        put(
+            &mut e,
+            "rebalance_required",
+            if self.rebalance_required { "1" } else { "0" },
+        );
+        put(
+            &mut e,
+            "portfolio_value",
+            journal_string(&Json::Float(self.portfolio_value)),
+        );
+        put(
+            &mut e,
+            "adjustment_count",
+            self.adjustments.len().to_string(),
+        );
+        put(&mut e, "advisory_count", self.advisories.len().to_string());
+        let weights = Json::Object(
+            self.weights
+                .iter()
+                .map(|(k, v)| (k.clone(), weight6(*v)))
+                .collect(),
+        );
+        put(&mut e, "weights", weights.canonical());
+        if !self.adjustments.is_empty() {
+            let adjustments = Json::Array(
+                self.adjustments
+                    .iter()
+                    .map(|a| {
+                        let mut o = Json::object();
+                        o.insert("strategy", Json::str(a.strategy.as_str()))
+                            .insert("previous_weight", weight6(a.previous_weight))
+                            .insert("weight", weight6(a.weight));
+                        o
+                    })
+                    .collect(),
+            );
+            put(&mut e, "adjustments_json", adjustments.canonical());
+        }
+        if !self.advisories.is_empty() {
+            put(
+                &mut e,
+                "advisories_json",
+                Json::Array(self.advisories.clone()).canonical(),
+            );
         }
         e
     }
@@ -1520,5 +1640,58 @@ mod tests {
             IncidentSeverity::from_name("Critical"),
             Some(IncidentSeverity::Critical)
         );
+    }
+
+    #[test]
+    fn a_portfolio_decision_is_a_rebalance_or_a_review() {
+        let mut d = PortfolioDecision {
+            at: t("2026-11-28T10:00:00Z"),
+            environment: "paper".to_owned(),
+            portfolio: "core".to_owned(),
+            rebalance_required: true,
+            portfolio_value: 300_125.5,
+            weights: BTreeMap::from([
+                ("mr".to_owned(), 0.237_700_000_4),
+                ("vt".to_owned(), 2.0 / 3.0),
+            ]),
+            adjustments: vec![WeightChange {
+                strategy: "mr".to_owned(),
+                previous_weight: 0.27,
+                weight: 0.237_700_000_4,
+            }],
+            advisories: vec![Json::parse(r#"{"kind":"baseline_fallback"}"#).unwrap()],
+        };
+        let e = d.to_json();
+        let text = |k: &str| e.get(k).and_then(Json::as_str).unwrap().to_owned();
+        assert_eq!(text("event"), "portfolio_rebalance");
+        assert_eq!(text("timestamp"), "2026-11-28T10:00:00Z");
+        assert_eq!(text("risk_profile"), "portfolio");
+        assert_eq!(text("schedule"), "portfolio_governor");
+        assert_eq!(text("strategy"), "portfolio_governor");
+        assert_eq!(text("rebalance_required"), "1");
+        assert_eq!(text("portfolio_value"), "300125.5");
+        assert_eq!(text("adjustment_count"), "1");
+        assert_eq!(text("advisory_count"), "1");
+        assert_eq!(text("weights"), r#"{"mr":0.2377,"vt":0.666667}"#);
+        assert_eq!(
+            text("adjustments_json"),
+            r#"[{"previous_weight":0.27,"strategy":"mr","weight":0.2377}]"#
+        );
+        assert_eq!(text("advisories_json"), r#"[{"kind":"baseline_fallback"}]"#);
+        assert_eq!(d.to_object_text().to_json(), e, "text and tree agree");
+
+        d.rebalance_required = false;
+        d.adjustments.clear();
+        d.advisories.clear();
+        let e = d.to_json();
+        assert_eq!(
+            e.get("event").and_then(Json::as_str),
+            Some("portfolio_review")
+        );
+        assert_eq!(
+            e.get("rebalance_required").and_then(Json::as_str),
+            Some("0")
+        );
+        assert!(e.get("adjustments_json").is_none() && e.get("advisories_json").is_none());
     }
 }

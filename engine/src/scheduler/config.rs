@@ -142,6 +142,9 @@ pub enum ScheduleError {
     /// The name is empty.
     #[error("a schedule needs a name")]
     EmptyName,
+    /// The portfolio governor configuration is invalid (the governor's error text).
+    #[error("{0}")]
+    Governor(String),
 }
 
 impl ScheduleSpec {

@@ -9,6 +9,8 @@
 //! - [`signal_limits`]: the limit formula and operator overrides.
 //! - [`suspensions`]: schedule and tag suspensions with expiry.
 //! - [`capital`]: capital policies.
+//! - [`governor`]: the optional portfolio governor ([`PortfolioGovernor`]): weights, signal
+//!   factors and base limits per strategy.
 //! - [`rbac`]: tokens and scopes for the control API.
 //! - [`rollback`]: the `multi_strategy_disable.json` override.
 //! - [`timing`]: how long runs take ([`RunTimer`], [`SimulatedCompute`]).
@@ -16,6 +18,7 @@
 pub mod batches;
 pub mod capital;
 pub mod config;
+pub mod governor;
 pub mod rbac;
 pub mod rollback;
 pub mod run_telemetry;
@@ -27,6 +30,10 @@ pub mod timing;
 pub use batches::{BatchView, Batches, SignalBatch, SignalBatches};
 pub use capital::{CapitalPolicy, MetricLookup, PolicyConfig};
 pub use config::{ScheduleError, ScheduleMarket, ScheduleSpec, TradingWindow};
+pub use governor::{
+    Allocation, GovernorAdvisory, GovernorConfig, GovernorDecision, GovernorError, GovernorProblem,
+    PortfolioGovernor, StrategyAllocation, WeightAdjustment,
+};
 pub use rbac::{AccessDenied, AccessToken, Rbac, SCOPE_READ, SCOPE_WRITE};
 pub use rollback::{RollbackOverride, RollbackTransition};
 pub use run_telemetry::{MetricName, RunTelemetry};

@@ -28,6 +28,7 @@ use serde::Serialize;
 use super::batches::SignalBatches;
 use super::capital::{AllocationInput, CapitalPolicy, PolicyConfig, normalize_weights};
 use super::config::{ScheduleError, ScheduleSpec, window_open};
+use super::governor::{Allocation, GovernorConfig, GovernorDecision, PortfolioGovernor};
 use super::rbac::{AccessDenied, Rbac, SCOPE_READ, SCOPE_WRITE};
 use super::rollback::{RollbackOverride, RollbackTransition};
 use super::run_telemetry::{MetricName, RunTelemetry};
@@ -305,6 +306,14 @@ pub enum SchedulerEvent {
         /// New weights by schedule.
         weights: BTreeMap<String, f64>,
     },
+    /// The portfolio governor took a decision (engine.md §3.3 step 13); every schedule's
+    /// limit has been recomputed from it.
+    PortfolioDecision {
+        /// When.
+        at: SimTime,
+        /// The decision.
+        decision: Box<GovernorDecision>,
+    },
     /// Continuous mode stopped after too many consecutive failures.
     Aborted {
         /// When.
@@ -337,6 +346,9 @@ pub struct SchedulerSettings {
     /// Capital policy and cooldown; the reference runtime default is risk parity without a
     /// cooldown.
     pub capital: PolicyConfig,
+    /// The portfolio governor, if any (engine.md §5). `None`, or a configuration with
+    /// `enabled: false`, means none: factor 1, weight 0, floor 1, as before.
+    pub governor: Option<GovernorConfig>,
 }
 
 impl Default for SchedulerSettings {
@@ -348,6 +360,73 @@ impl Default for SchedulerSettings {
                 policy: CapitalPolicy::RiskParity,
                 rebalance_seconds: None,
             },
+            governor: None,
+        }
+    }
+}
+
+/// The governor and what it gave each schedule.
+#[derive(Debug)]
+struct Governed {
+    governor: PortfolioGovernor,
+    /// One per schedule, in schedule order.
+    shares: Vec<GovernorShare>,
+}
+
+/// What the governor gave one schedule last (the reference keeps these on the schedule).
+#[derive(Clone, Copy, Debug)]
+struct GovernorShare {
+    /// `max_signals`, or the governor's hint once it gave one.
+    base_max_signals: u32,
+    /// Signal factor, at least 0.
+    factor: f64,
+    /// Portfolio weight of the schedule's strategy.
+    weight: f64,
+}
+
+impl GovernorShare {
+    /// Takes an allocation: the hint as base (at least 1), the factor (at least 0), the weight.
+    fn take(&mut self, alloc: &Allocation) {
+        if let Some(hint) = alloc.max_signal_hint {
+            self.base_max_signals = hint.max(1);
+        }
+        self.factor = alloc.signal_factor.max(0.0);
+        self.weight = alloc.weight;
+    }
+}
+
+/// What §3.3 step 4 takes from the governor for one run.
+#[derive(Clone, Copy, Debug)]
+struct GovernedRun {
+    /// Base limit (the hint once given, else `max_signals`).
+    base: u32,
+    /// Signal factor, at least 0.
+    factor: f64,
+    /// The factor as the governor gave it (`portfolio_signal_factor`).
+    signal_factor: f64,
+    /// Portfolio weight.
+    weight: f64,
+    /// The governor's `min_signal_floor`.
+    floor: u32,
+}
+
+impl Governed {
+    /// §3.3 step 4 with a governor: the schedule's allocation becomes its base limit (the
+    /// hint), factor and weight. Out of line, and handed no run metrics, so that runs without
+    /// a governor compile as they did before it existed (the scheduler bench measures them).
+    #[inline(never)]
+    fn allocate(&mut self, idx: usize, spec: &ScheduleSpec) -> GovernedRun {
+        let alloc = self
+            .governor
+            .resolve_allocation(&spec.strategy_name, &spec.risk_profile);
+        let share = &mut self.shares[idx];
+        share.take(&alloc);
+        GovernedRun {
+            base: share.base_max_signals,
+            factor: share.factor,
+            signal_factor: alloc.signal_factor,
+            weight: alloc.weight,
+            floor: self.governor.min_signal_floor(),
         }
     }
 }
@@ -455,6 +534,10 @@ pub struct ScheduleView {
 pub struct Scheduler {
     settings: SchedulerSettings,
     schedules: Vec<ScheduleState>,
+    /// The portfolio governor and each schedule's share of it, when one is configured and
+    /// enabled (boxed, and kept apart from the schedules: a scheduler without one carries
+    /// nothing of it).
+    governor: Option<Box<Governed>>,
     last_rebalance: Option<SimTime>,
     /// The weights of a policy that reads no run metrics, once computed.
     metric_free_weights: Option<ResolvedWeights>,
@@ -481,7 +564,9 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// A scheduler over `schedules` (spec + strategy), validated together: unique names,
-    /// fallbacks that exist. Execution order is priority (high first), then registration.
+    /// fallbacks that exist, a valid governor configuration. Execution order is priority
+    /// (high first), then registration. A governor configured with `enabled: false` is not
+    /// attached.
     pub fn new(
         settings: SchedulerSettings,
         schedules: Vec<(ScheduleSpec, Box<dyn Strategy>)>,
@@ -502,6 +587,13 @@ impl Scheduler {
                 });
             }
         }
+        let governor = match &settings.governor {
+            Some(config) if config.enabled => Some(
+                PortfolioGovernor::new(config.clone())
+                    .map_err(|e| ScheduleError::Governor(e.to_string()))?,
+            ),
+            _ => None,
+        };
         let n = schedules.len().max(1) as f64;
         let mut states: Vec<ScheduleState> = schedules
             .into_iter()
@@ -523,9 +615,23 @@ impl Scheduler {
             .collect();
         // Stable sort keeps registration order among equal priorities.
         states.sort_by_key(|s| std::cmp::Reverse(s.spec.priority));
+        let governor = governor.map(|governor| {
+            Box::new(Governed {
+                governor,
+                shares: states
+                    .iter()
+                    .map(|s| GovernorShare {
+                        base_max_signals: s.spec.max_signals,
+                        factor: 1.0,
+                        weight: 0.0,
+                    })
+                    .collect(),
+            })
+        });
         Ok(Scheduler {
             settings,
             schedules: states,
+            governor,
             last_rebalance: None,
             metric_free_weights: None,
             snapshots: Vec::new(),
@@ -548,6 +654,11 @@ impl Scheduler {
     /// Scheduler-wide settings.
     pub fn settings(&self) -> &SchedulerSettings {
         &self.settings
+    }
+
+    /// The portfolio governor, when one is attached.
+    pub fn governor(&self) -> Option<&PortfolioGovernor> {
+        self.governor.as_deref().map(|g| &g.governor)
     }
 
     /// Schedule specs in execution order.
@@ -822,8 +933,19 @@ impl Scheduler {
             self.rebalance(start);
             let latency = timer.end(name, 0);
             let s = &mut self.schedules[idx];
+            let share = match &self.governor {
+                Some(g) => g.shares[idx],
+                None => GovernorShare {
+                    base_max_signals: s.spec.max_signals,
+                    factor: 1.0,
+                    weight: 0.0,
+                },
+            };
             let mut m = RunTelemetry::new();
-            m.set(MetricName::BaseMaxSignals, f64::from(s.spec.max_signals));
+            m.set(
+                MetricName::BaseMaxSignals,
+                f64::from(share.base_max_signals),
+            );
             m.set(MetricName::ActiveMaxSignals, 0.0);
             m.set(MetricName::Signals, 0.0);
             m.set(MetricName::Suspended, 1.0);
@@ -832,8 +954,11 @@ impl Scheduler {
                 MetricName::AllocatorSignalFactor,
                 s.allocator_weight.max(0.0),
             );
-            m.set(MetricName::GovernorSignalFactor, 1.0);
-            m.set(MetricName::PortfolioWeight, 0.0);
+            m.set(MetricName::GovernorSignalFactor, share.factor);
+            m.set(MetricName::PortfolioWeight, share.weight);
+            if self.governor.is_some() {
+                m.set(MetricName::PortfolioWeightTarget, share.weight);
+            }
             m.set(MetricName::LatencyMs, 0.0);
             m.set(MetricName::DriftSeconds, drift.as_secs_f64());
             m.set(
@@ -858,6 +983,14 @@ impl Scheduler {
             };
             s.active_max_signals = 0;
             s.metrics = m;
+            let drift_exceeded = drift > s.spec.max_drift;
+            let allocator_weight = s.allocator_weight;
+            // The governor still observes the zeroed metrics and may rebalance (§3.5). Fed
+            // before the record is built, so that the record is still written straight into
+            // the caller's slot (a local returned later costs every run a copy of it).
+            if self.governor.is_some() {
+                self.feed_governor(idx, start);
+            }
             return RunRecord {
                 run_seq,
                 names,
@@ -866,8 +999,8 @@ impl Scheduler {
                 finished_at: start + latency,
                 latency,
                 drift,
-                drift_exceeded: drift > s.spec.max_drift,
-                allocator_weight: s.allocator_weight,
+                drift_exceeded,
+                allocator_weight,
                 outcome,
                 telemetry: Some(m),
             };
@@ -893,7 +1026,7 @@ impl Scheduler {
             }
         }
 
-        // 3–7. metric reset, (no governor), signal limit, bookkeeping metrics
+        // 3–7. metric reset, governor, signal limit, bookkeeping metrics
         let now = start;
         let override_limit = {
             let s = &self.schedules[idx];
@@ -903,24 +1036,47 @@ impl Scheduler {
         };
         let s = &mut self.schedules[idx];
         let mut m = RunTelemetry::new();
-        let base = s.spec.max_signals;
         let weight = s.allocator_weight;
-        m.set(MetricName::BaseMaxSignals, f64::from(base));
-        m.set(MetricName::PortfolioWeightTarget, 0.0);
-        m.set(MetricName::PortfolioSignalFactor, 1.0);
+        // 4–5. the governor's allocation and the signal limit; without a governor, factor 1,
+        // weight 0, floor 1, exactly as before there was one.
+        let override_cap = override_limit.map(|o| o.0);
         m.set(MetricName::AllocatorSignalFactor, weight.max(0.0));
         m.set(MetricName::AllocatorWeightTarget, weight);
         m.set(MetricName::AllocatorWeight, weight);
-        m.set(MetricName::GovernorSignalFactor, 1.0);
-        m.set(MetricName::PortfolioWeight, 0.0);
-        m.set(MetricName::GovernorMaxSignals, f64::from(base));
-        let active = active_max_signals(LimitInputs {
-            base,
-            governor_factor: 1.0,
-            allocator_factor: weight,
-            floor: 1,
-            override_limit: override_limit.map(|o| o.0),
-        });
+        let active = match self.governor.as_mut() {
+            None => {
+                let base = s.spec.max_signals;
+                m.set(MetricName::BaseMaxSignals, f64::from(base));
+                m.set(MetricName::PortfolioWeightTarget, 0.0);
+                m.set(MetricName::PortfolioSignalFactor, 1.0);
+                m.set(MetricName::GovernorSignalFactor, 1.0);
+                m.set(MetricName::PortfolioWeight, 0.0);
+                m.set(MetricName::GovernorMaxSignals, f64::from(base));
+                active_max_signals(LimitInputs {
+                    base,
+                    governor_factor: 1.0,
+                    allocator_factor: weight,
+                    floor: 1,
+                    override_limit: override_cap,
+                })
+            }
+            Some(governed) => {
+                let g = governed.allocate(idx, &s.spec);
+                m.set(MetricName::BaseMaxSignals, f64::from(g.base));
+                m.set(MetricName::PortfolioWeightTarget, g.weight);
+                m.set(MetricName::PortfolioSignalFactor, g.signal_factor);
+                m.set(MetricName::GovernorSignalFactor, g.factor);
+                m.set(MetricName::PortfolioWeight, g.weight);
+                m.set(MetricName::GovernorMaxSignals, f64::from(g.base) * g.factor);
+                active_max_signals(LimitInputs {
+                    base: g.base,
+                    governor_factor: g.factor,
+                    allocator_factor: weight,
+                    floor: g.floor,
+                    override_limit: override_cap,
+                })
+            }
+        };
         s.active_max_signals = active;
         if let Some((limit, expires_at, has_reason)) = override_limit {
             m.set(MetricName::SignalLimitOverride, f64::from(limit));
@@ -1051,7 +1207,66 @@ impl Scheduler {
                 metadata: BTreeMap::new(),
             });
         }
+        // 13. governor feedback (the run's metrics include `signals`)
+        if self.governor.is_some() {
+            self.feed_governor(idx, now);
+        }
         record(names, latency, RunOutcome::Completed { batches }, Some(m))
+    }
+
+    /// §3.3 step 13: the governor observes a run's metrics and may take a decision, which is
+    /// applied to every schedule at once. Kept out of line: runs without a governor only pay
+    /// for the check at the call site (the scheduler bench measures that path).
+    #[inline(never)]
+    fn feed_governor(&mut self, idx: usize, now: SimTime) {
+        let Some(governed) = self.governor.as_mut() else {
+            return;
+        };
+        let governor = &mut governed.governor;
+        let s = &self.schedules[idx];
+        governor.observe(&s.spec.strategy_name, &s.metrics, now, &s.spec.risk_profile);
+        if let Some(decision) = governor.maybe_rebalance(now) {
+            self.apply_portfolio_decision(now, decision);
+        }
+    }
+
+    /// Gives every schedule its allocation after a decision and recomputes its limit (the
+    /// reference `_apply_portfolio_decision`), then reports the decision.
+    fn apply_portfolio_decision(&mut self, now: SimTime, decision: GovernorDecision) {
+        let Some(governed) = self.governor.as_mut() else {
+            return;
+        };
+        let floor = governed.governor.min_signal_floor();
+        for (s, share) in self.schedules.iter_mut().zip(governed.shares.iter_mut()) {
+            let alloc = governed
+                .governor
+                .resolve_allocation(&s.spec.strategy_name, &s.spec.risk_profile);
+            share.take(&alloc);
+            s.metrics.set(MetricName::PortfolioWeight, alloc.weight);
+            s.metrics
+                .set(MetricName::PortfolioSignalFactor, alloc.signal_factor);
+            s.metrics
+                .set(MetricName::GovernorSignalFactor, share.factor);
+            s.metrics.set(
+                MetricName::GovernorMaxSignals,
+                f64::from(share.base_max_signals) * share.factor,
+            );
+            let override_limit = self
+                .limits
+                .active(now, &s.spec.strategy_name, &s.spec.risk_profile)
+                .map(|o| o.limit);
+            s.active_max_signals = active_max_signals(LimitInputs {
+                base: share.base_max_signals,
+                governor_factor: share.factor,
+                allocator_factor: s.allocator_weight,
+                floor,
+                override_limit,
+            });
+        }
+        self.events.push(SchedulerEvent::PortfolioDecision {
+            at: now,
+            decision: Box::new(decision),
+        });
     }
 
     fn fail(&mut self, idx: usize, now: SimTime, reason: FailureReason, error: &str) {
@@ -1249,14 +1464,18 @@ impl Scheduler {
         Ok(self
             .schedules
             .iter()
-            .map(|s| ScheduleView {
+            .enumerate()
+            .map(|(i, s)| ScheduleView {
                 name: s.spec.name.clone(),
                 strategy_name: s.spec.strategy_name.clone(),
                 risk_profile: s.spec.risk_profile.clone(),
                 cadence_seconds: s.spec.cadence.as_secs_f64(),
                 max_drift_seconds: s.spec.max_drift.as_secs_f64(),
                 warmup_bars: s.spec.warmup_bars,
-                base_max_signals: s.spec.max_signals,
+                base_max_signals: self
+                    .governor
+                    .as_ref()
+                    .map_or(s.spec.max_signals, |g| g.shares[i].base_max_signals),
                 active_max_signals: s.active_max_signals,
                 allocator_weight: s.allocator_weight,
                 warmed_up: s.warmed_up,

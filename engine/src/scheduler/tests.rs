@@ -783,3 +783,189 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------- portfolio governor
+
+/// Two schedules whose strategies the governor knows: `mr` (max_signals 4, hint 5) and `vt`
+/// (hint 3). With the default cost every score is 0, so a decision gives the baseline
+/// distribution: mins 0.1 + 0.4, the remaining 0.5 split by baselines 0.5 / 0.5 → mr 0.35,
+/// vt 0.65; factors 0.35 / 0.5 = 0.7 and 0.65 / 0.5 = 1.3.
+fn governed() -> SchedulerSettings {
+    let allocation = |baseline, min, hint| StrategyAllocation {
+        baseline_weight: Some(baseline),
+        min_weight: Some(min),
+        max_weight: Some(0.9),
+        baseline_max_signals: Some(hint),
+        max_signal_factor: 1.5,
+        risk_profile: None,
+        tags: Vec::new(),
+    };
+    SchedulerSettings {
+        governor: Some(GovernorConfig {
+            strategies: BTreeMap::from([
+                ("mr".to_owned(), allocation(0.5, 0.1, 5)),
+                ("vt".to_owned(), allocation(0.5, 0.4, 3)),
+            ]),
+            ..GovernorConfig::default()
+        }),
+        ..equal_weight()
+    }
+}
+
+fn decisions(events: &[SchedulerEvent]) -> Vec<&GovernorDecision> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            SchedulerEvent::PortfolioDecision { decision, .. } => Some(&**decision),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_governor_sets_base_factor_and_limit() {
+    let mut mr = spec("mr", &["BTC_USDT"]);
+    mr.max_signals = 4;
+    let six = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
+    let mut s = Scheduler::new(
+        governed(),
+        vec![
+            (mr, scripted(&six)),
+            (spec("vt", &["BTC_USDT"]), scripted(&six)),
+        ],
+        rbac(),
+    )
+    .unwrap();
+    let mut feed = Feed::default();
+    let mut timer = SimulatedCompute::default();
+
+    // First pass: no decision before mr runs, so its weight is its baseline (factor 1) and
+    // the hint alone sets its limit: 5, not 4.
+    let first = s.run_once(t(0), &mut feed, &mut timer);
+    let mr1 = first[0].telemetry.unwrap();
+    assert_eq!(mr1["base_max_signals"], 5.0);
+    assert_eq!(mr1["governor_signal_factor"], 1.0);
+    assert_eq!(mr1["portfolio_weight"], 0.5);
+    assert_eq!(mr1["portfolio_weight_target"], 0.5);
+    assert_eq!(mr1["active_max_signals"], 5.0);
+    assert_eq!(first[0].signals().count(), 5);
+    // vt's run completes the metrics: the governor decides at once.
+    let events = s.drain_events();
+    let d = decisions(&events);
+    assert_eq!(d.len(), 1, "{events:?}");
+    assert!(d[0].rebalance_required);
+    assert!((d[0].weights["mr"] - 0.35).abs() < 1e-12);
+    assert!((d[0].weights["vt"] - 0.65).abs() < 1e-12);
+    // The decision recomputed every limit: mr round_half_even(5 × 0.7 = 3.5) = 4,
+    // vt round_half_even(3 × 1.3 = 3.9) = 4.
+    let view = s.describe(OPS, t(1)).unwrap();
+    let limits: Vec<(&str, u32)> = view
+        .iter()
+        .map(|v| (v.name.as_str(), v.active_max_signals))
+        .collect();
+    assert_eq!(limits, [("mr", 4), ("vt", 4)]);
+
+    // Second pass, within the 20-minute interval: the new factors apply, no new decision.
+    let second = s.run_once(t(60), &mut feed, &mut timer);
+    let mr2 = second[0].telemetry.unwrap();
+    assert!((mr2["governor_signal_factor"] - 0.7).abs() < 1e-12);
+    assert!((mr2["portfolio_weight"] - 0.35).abs() < 1e-12);
+    assert!((mr2["governor_max_signals"] - 3.5).abs() < 1e-12);
+    assert_eq!(mr2["active_max_signals"], 4.0);
+    assert_eq!(second[0].signals().count(), 4);
+    assert_eq!(second[1].signals().count(), 4);
+    assert!(decisions(&s.drain_events()).is_empty());
+
+    // Twenty minutes after the first decision (taken when vt started, a little after t0): a
+    // review that moves nothing.
+    s.run_once(t(1260), &mut feed, &mut timer);
+    let events = s.drain_events();
+    let d = decisions(&events);
+    assert_eq!(d.len(), 1);
+    assert!(!d[0].rebalance_required && d[0].adjustments.is_empty());
+}
+
+/// §3.5: a suspended schedule's zeroed metrics still reach the governor, which may decide.
+#[test]
+fn a_suspended_schedule_still_feeds_the_governor() {
+    let mut s = Scheduler::new(
+        governed(),
+        vec![
+            (spec("mr", &["BTC_USDT"]), scripted(&[0.5])),
+            (spec("vt", &["BTC_USDT"]), scripted(&[0.5])),
+        ],
+        rbac(),
+    )
+    .unwrap();
+    s.suspend(
+        OPS,
+        t(0),
+        &req(
+            SuspensionScope::Schedule,
+            "vt",
+            "maintenance",
+            Expiry::Never,
+        ),
+    )
+    .unwrap();
+    let records = s.run_once(t(0), &mut Feed::default(), &mut SimulatedCompute::default());
+    let vt = records[1].telemetry.unwrap();
+    assert_eq!(vt["suspended"], 1.0);
+    // Emitted before the governor saw it (as the reference): vt never ran, so its base is
+    // still its own max_signals and its weight the baseline it was never told.
+    assert_eq!(vt["base_max_signals"], 10.0);
+    assert_eq!(vt["portfolio_weight"], 0.0);
+    assert_eq!(vt["portfolio_weight_target"], vt["portfolio_weight"]);
+    assert_eq!(
+        decisions(&s.drain_events()).len(),
+        1,
+        "vt's suspended run completed the metrics"
+    );
+    // The decision gave vt its hint and weight.
+    let view = s.describe(OPS, t(1)).unwrap();
+    assert_eq!(view[1].base_max_signals, 3);
+    assert!((view[1].metrics["portfolio_weight"] - 0.65).abs() < 1e-12);
+}
+
+/// `enabled: false` attaches no governor: runs are exactly those without one.
+#[test]
+fn a_disabled_governor_is_no_governor() {
+    let run = |settings: SchedulerSettings| {
+        let mut s = Scheduler::new(
+            settings,
+            vec![
+                (spec("mr", &["BTC_USDT"]), scripted(&[0.5, 0.7])),
+                (spec("vt", &["BTC_USDT"]), scripted(&[0.5])),
+            ],
+            rbac(),
+        )
+        .unwrap();
+        let mut feed = Feed::default();
+        let mut timer = SimulatedCompute::default();
+        let mut records = s.run_once(t(0), &mut feed, &mut timer);
+        records.extend(s.run_once(t(1800), &mut feed, &mut timer));
+        assert!(s.governor().is_none());
+        (records, s.drain_events())
+    };
+    let mut disabled = governed();
+    disabled.governor.as_mut().unwrap().enabled = false;
+    let (a, ea) = run(disabled);
+    let (b, eb) = run(equal_weight());
+    assert_eq!(a, b);
+    assert_eq!(ea, eb);
+    let tel = b[0].telemetry.unwrap();
+    assert_eq!(tel["governor_signal_factor"], 1.0);
+    assert_eq!(tel["portfolio_weight"], 0.0);
+    assert_eq!(tel["base_max_signals"], 10.0);
+}
+
+#[test]
+fn an_invalid_governor_is_refused_with_its_key() {
+    let mut bad = governed();
+    bad.governor.as_mut().unwrap().smoothing = 2.0;
+    let err = Scheduler::new(bad, vec![], rbac()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "portfolio_governor.smoothing: expected a factor in [0, 1], got 2"
+    );
+}

@@ -216,6 +216,7 @@ fn run(minutes: u64, windows: &[Window]) -> Outcome {
                 policy: CapitalPolicy::EqualWeight,
                 rebalance_seconds: None,
             },
+            governor: None,
         },
         vec![
             (

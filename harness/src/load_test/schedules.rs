@@ -9,9 +9,9 @@
 //! market from the first iteration.
 //!
 //! Configured schedules keep their name, strategy, cadence, max drift, warm-up, profile and
-//! `max_signals` (the reference loader's defaults and clamps, engine.md §2.2) and the
+//! `max_signals` (the reference loader's defaults and clamps, engine.md §2.2), the
 //! scheduler's `capital_policy` (risk parity without cooldown when absent, as the reference
-//! runtime). Two things are replaced, on purpose: every schedule reads the load test's
+//! runtime) and its portfolio governor (see [`portfolio_governor`]). Two things are replaced, on purpose: every schedule reads the load test's
 //! one-minute bars of `BTC_USDT` and `ETH_USDT` whatever its `interval` says (a daily schedule
 //! would otherwise see a fresh bar once every 1 440 iterations, and the load test measures
 //! compute, not cadence), and mean-reversion / volatility-target schedules trade on the first
@@ -19,7 +19,9 @@
 
 use serde_norway::Value;
 use stage4_engine::domain::{SimDuration, VenueId};
-use stage4_engine::scheduler::{CapitalPolicy, PolicyConfig, ScheduleMarket, ScheduleSpec};
+use stage4_engine::scheduler::{
+    CapitalPolicy, GovernorConfig, GovernorError, PolicyConfig, ScheduleMarket, ScheduleSpec,
+};
 use stage4_engine::strategy::{
     CrossExchangeArbitrageParams, MeanReversionParams, StrategyConfig, VolatilityTargetParams,
 };
@@ -100,6 +102,7 @@ pub fn synthetic(count: u32, max_signals: u32) -> ScheduleSet {
             policy: CapitalPolicy::EqualWeight,
             rebalance_seconds: Some(300.0),
         },
+        governor: None,
     }
 }
 
@@ -233,6 +236,7 @@ pub fn from_core_config(
         .expect("CoreConfig::schedulers found it at one of the two places");
 
     let capital = capital_policy(config, &path, node)?;
+    let governor = portfolio_governor(config, &path, node)?;
     let entries = schedule_entries(config, &path, node)?;
     if entries.is_empty() {
         return Err(config.section_error(&format!("{path}.schedules"), "no schedules"));
@@ -317,7 +321,11 @@ pub fn from_core_config(
     }
     Ok(ConfiguredSchedules {
         scheduler: chosen.name.clone(),
-        set: ScheduleSet { schedules, capital },
+        set: ScheduleSet {
+            schedules,
+            capital,
+            governor,
+        },
     })
 }
 
@@ -357,6 +365,39 @@ fn schedule_entries(
             format!("expected a list of schedules, found {}", kind(other)),
         )),
     }
+}
+
+/// The scheduler's portfolio governor (engine.md §2.3, §5). The scheduler asks for one with
+/// `portfolio_governor: <name>` (the reference deployment: `stage6_core`); the top-level
+/// `portfolio_governor` section configures it (the reference `StrategyPortfolioGovernor`
+/// settings). A scheduler that names one in a file without that section gets the reference
+/// table of engine.md §5 for `stage6_core`, `reference` or `true`. No key, `null`, `false` or
+/// an empty name: no governor, whatever the top-level section says.
+fn portfolio_governor(
+    config: &CoreConfig,
+    path: &str,
+    node: &Value,
+) -> Result<Option<GovernorConfig>, ConfigError> {
+    let named = match get(node, "portfolio_governor") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => return Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
+        Some(v) => v,
+    };
+    let (root, value) = match config.section(&["portfolio_governor"]) {
+        Some(section) if !section.is_null() => ("portfolio_governor".to_owned(), section),
+        _ => (format!("{path}.portfolio_governor"), named),
+    };
+    let error = |e: GovernorError| {
+        let key = if e.key.is_empty() {
+            root.clone()
+        } else {
+            format!("{root}.{}", e.key)
+        };
+        config.section_error(&key, e.problem.to_string())
+    };
+    let json =
+        serde_json::to_value(value).map_err(|e| config.section_error(&root, e.to_string()))?;
+    GovernorConfig::from_config(&json).map_err(error)
 }
 
 fn capital_policy(
@@ -674,5 +715,67 @@ runtime:
             assert!(err.contains(needle), "{name}: {err}");
             assert!(err.contains("/site/core.yaml"), "{name}: {err}");
         }
+    }
+
+    #[test]
+    fn the_scheduler_named_governor_is_read_from_the_top_level_section() {
+        let site = |scheduler_key: &str, top: &str| {
+            cfg(&format!(
+                "{STRATEGIES}{top}
+runtime:
+  multi_strategy_schedulers:
+    p:
+      {scheduler_key}
+      schedules:
+        mr: {{strategy: mr}}
+"
+            ))
+        };
+        let governor = |c: &CoreConfig| from_core_config(c, Some("p")).map(|g| g.set.governor);
+        const TOP: &str = "
+portfolio_governor:
+  rebalance_interval_minutes: 30
+  smoothing: 0.6
+  scoring: {alpha: 1.0, cost: 1.2, slo: 1.1, risk: 0.6}
+  strategies:
+    mr: {baseline_weight: 0.3, min_weight: 0.1, max_weight: 0.5, baseline_max_signals: 6, max_signal_factor: 1.6, risk_profile: conservative, tags: [core, mean_reversion]}
+";
+        // Named, configured at the top level (the reference layout, tags included).
+        let g = governor(&site("portfolio_governor: stage6_core", TOP))
+            .unwrap()
+            .unwrap();
+        assert_eq!(g.rebalance_interval_minutes, 30.0);
+        assert_eq!(g.scoring.alpha, 1.0);
+        assert_eq!(g.strategies["mr"].baseline_max_signals, Some(6));
+        assert_eq!(g.default_cost_bps, 5.0, "unset keys keep the defaults");
+        // Named without a section: the reference table.
+        assert_eq!(
+            governor(&site("portfolio_governor: stage6_core", "")).unwrap(),
+            Some(GovernorConfig::reference_core())
+        );
+        // Not named: none, whatever the top level says.
+        for key in [
+            "telemetry_namespace: x",
+            "portfolio_governor: false",
+            "portfolio_governor: ''",
+        ] {
+            assert_eq!(governor(&site(key, TOP)).unwrap(), None, "{key}");
+        }
+        // Errors name the key.
+        let err = governor(&site(
+            "portfolio_governor: stage6_core",
+            "\nportfolio_governor: {smoothing: 3}\n",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("portfolio_governor.smoothing"), "{err}");
+        assert!(err.contains("expected a factor in [0, 1], got 3"), "{err}");
+        let err = governor(&site("portfolio_governor: stage7", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("runtime.multi_strategy_schedulers.p.portfolio_governor"),
+            "{err}"
+        );
     }
 }

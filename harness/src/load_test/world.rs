@@ -16,8 +16,8 @@ use stage4_engine::domain::{InstrumentSpec, MarketEvent, SimDuration, SimTime, S
 use stage4_engine::market_data::MarketBook;
 use stage4_engine::ports::MarketFeed;
 use stage4_engine::scheduler::{
-    PolicyConfig, Rbac, RunRecord, RunTimer, ScheduleError, ScheduleSpec, Scheduler,
-    SchedulerSettings, SimulatedCompute,
+    GovernorConfig, PolicyConfig, Rbac, RunRecord, RunTimer, ScheduleError, ScheduleSpec,
+    Scheduler, SchedulerSettings, SimulatedCompute,
 };
 use stage4_engine::strategy::{ParamError, Strategy, StrategyConfig};
 use stage4_sim::market::generator::MarketGenerator;
@@ -62,6 +62,8 @@ pub struct ScheduleSet {
     pub schedules: Vec<LoadSchedule>,
     /// Capital policy and rebalance cooldown.
     pub capital: PolicyConfig,
+    /// The portfolio governor the scheduler names, if any.
+    pub governor: Option<GovernorConfig>,
 }
 
 impl ScheduleSet {
@@ -166,6 +168,7 @@ impl LoadWorld {
             environment: "load_test".to_owned(),
             portfolio: "paper".to_owned(),
             capital: set.capital.clone(),
+            governor: set.governor.clone(),
         };
         let scheduler = Scheduler::new(settings, schedules, Rbac::default())?;
         let mut world = LoadWorld {

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use stage4_engine::domain::{SimDuration, SimTime, Symbol, VenueId};
 use stage4_engine::scheduler::{
-    CapitalPolicy, ComputeSpike, PolicyConfig, ScheduleMarket, ScheduleSpec, TradingWindow,
+    CapitalPolicy, ComputeSpike, GovernorConfig, PolicyConfig, ScheduleMarket, ScheduleSpec,
+    TradingWindow,
 };
 use stage4_engine::strategy::StrategyConfig;
 use stage4_reports::scenario::format_offset;
@@ -396,6 +397,8 @@ pub struct EnginePlan {
     pub position_size: f64,
     /// Capital policy.
     pub policy: PolicyConfig,
+    /// Portfolio governor, if any.
+    pub governor: Option<GovernorConfig>,
     /// Env variable with the decision-log key.
     pub key_env: String,
     /// Base inventory per venue as a fraction of capital.
@@ -746,6 +749,7 @@ fn resolve(
             },
             key_env: "LIVE_DECISION_LOG_HMAC".to_owned(),
             inventory: 0.5,
+            governor: None,
         },
         Some(e) => EnginePlan {
             capital: e.capital.unwrap_or(300_000.0),
@@ -763,6 +767,16 @@ fn resolve(
                 .clone()
                 .unwrap_or_else(|| "LIVE_DECISION_LOG_HMAC".to_owned()),
             inventory: e.inventory.unwrap_or(0.5),
+            governor: match &e.portfolio_governor {
+                None => None,
+                Some(v) => GovernorConfig::from_config(v).map_err(|err| {
+                    let key = match err.key.as_str() {
+                        "" => "engine.portfolio_governor".to_owned(),
+                        key => format!("engine.portfolio_governor.{key}"),
+                    };
+                    loc.at(0..0, key, err.problem.to_string())
+                })?,
+            },
         },
     };
     if !(engine.capital.is_finite() && engine.capital > 0.0) {

@@ -13,6 +13,14 @@
 //! [site]                            # training OEM site used by audit actions
 //! rotated_days_ago = 80
 //!
+//! [engine]                          # optional; every key has a default
+//! capital = 300000
+//! capital_policy = "equal_weight"   # a name or a table, as in core.yaml
+//! portfolio_governor = true         # the reference core.yaml governor, or a table:
+//! # portfolio_governor = { rebalance_interval_minutes = 30, default_cost_bps = 0,
+//! #   strategies = { mr_core = { baseline_weight = 0.5, min_weight = 0.1, max_weight = 0.9,
+//! #                              baseline_max_signals = 5, max_signal_factor = 1.5 } } }
+//!
 //! [market]
 //! venues = ["binance", "kraken"]
 //! symbols = ["BTC_USDT", "ETH_USDT"]
@@ -114,6 +122,19 @@ pub struct RawEngine {
     pub position_size: Option<f64>,
     /// Capital policy (a name or a table, as in `core.yaml`; default `risk_parity`).
     pub capital_policy: Option<serde_json::Value>,
+    /// Portfolio governor (engine.md §5; default none): `true`, `"reference"` or
+    /// `"stage6_core"` for the reference `core.yaml` one, `false` for none, or a table in the
+    /// shape of `core.yaml`'s `portfolio_governor` section — `enabled`,
+    /// `rebalance_interval_minutes`, `smoothing`, `scoring = { alpha, cost, slo, risk }`,
+    /// `default_baseline_weight`, `default_min_weight`, `default_max_weight`,
+    /// `require_complete_metrics`, `min_score_threshold`, `default_cost_bps`,
+    /// `max_signal_floor`, and `strategies = { <strategy> = { baseline_weight, min_weight,
+    /// max_weight, baseline_max_signals, max_signal_factor, risk_profile } }`, every key
+    /// optional with the reference default. A schedule's strategy name is its schedule name,
+    /// so `strategies` keys are schedule names; the reference table's `core_*` names match no
+    /// scenario schedule, so with `true` every schedule joins with the defaults and (with
+    /// `require_complete_metrics`) the unobserved `core_*` strategies block every rebalance.
+    pub portfolio_governor: Option<serde_json::Value>,
     /// Env variable holding the decision-log HMAC key; default `LIVE_DECISION_LOG_HMAC` from
     /// the training site's secrets.
     pub decision_log_key_env: Option<String>,

@@ -207,6 +207,7 @@ pub fn run(plan: &ScenarioPlan, options: &RunOptions) -> Result<RunOutcome> {
             environment: plan.environment.clone(),
             portfolio: "core".to_owned(),
             capital: plan.engine.policy.clone(),
+            governor: plan.engine.governor.clone(),
         },
         schedules,
         rbac,
