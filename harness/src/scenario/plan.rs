@@ -787,6 +787,9 @@ fn resolve(
     }
     // Let the simulator check everything it owns now, so a bad venue setting is a load error.
     stage4_sim::SimBuilder::new(sim.clone()).map_err(|e| loc.at(0..0, "market", e.to_string()))?;
+    if let Some(governor) = engine.governor.as_ref().filter(|g| g.enabled) {
+        check_governor_strategies(loc, governor, &schedules)?;
+    }
 
     Ok(ScenarioPlan {
         name: raw.name.get_ref().clone(),
@@ -808,6 +811,46 @@ fn resolve(
         actions,
         expectations,
     })
+}
+
+/// A governor that waits for every configured strategy's metrics before it rebalances
+/// (`require_complete_metrics`, the reference default) never rebalances when it is configured
+/// with a strategy no schedule runs: the scenario would silently run with the baselines. The
+/// reference deployment has exactly this (`core_daily_trend` has no schedule), and so does
+/// `portfolio_governor = true` with any scenario whose strategies are not named `core_*`.
+/// Refused at load time, with the way out.
+fn check_governor_strategies(
+    loc: &Locator<'_>,
+    governor: &GovernorConfig,
+    schedules: &[PlannedSchedule],
+) -> Result<(), ScenarioError> {
+    if !governor.require_complete_metrics {
+        return Ok(());
+    }
+    let unscheduled: Vec<&str> = governor
+        .strategies
+        .keys()
+        .filter(|name| !schedules.iter().any(|s| &s.spec.strategy_name == *name))
+        .map(String::as_str)
+        .collect();
+    if unscheduled.is_empty() {
+        return Ok(());
+    }
+    let run: Vec<&str> = schedules
+        .iter()
+        .map(|s| s.spec.strategy_name.as_str())
+        .collect();
+    Err(loc.at(
+        0..0,
+        "engine.portfolio_governor.strategies",
+        format!(
+            "configured for {}, which no schedule runs (the schedules run {}); with \
+             require_complete_metrics the governor would never rebalance. Configure only the \
+             strategies the schedules run, or set require_complete_metrics = false",
+            unscheduled.join(", "),
+            run.join(", ")
+        ),
+    ))
 }
 
 fn profile_name(

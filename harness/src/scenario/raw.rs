@@ -16,10 +16,9 @@
 //! [engine]                          # optional; every key has a default
 //! capital = 300000
 //! capital_policy = "equal_weight"   # a name or a table, as in core.yaml
-//! portfolio_governor = true         # the reference core.yaml governor, or a table:
-//! # portfolio_governor = { rebalance_interval_minutes = 30, default_cost_bps = 0,
-//! #   strategies = { mr_core = { baseline_weight = 0.5, min_weight = 0.1, max_weight = 0.9,
-//! #                              baseline_max_signals = 5, max_signal_factor = 1.5 } } }
+//! [engine.portfolio_governor]       # optional (`portfolio_governor = true` under [engine]:
+//! rebalance_interval_minutes = 30   #   the reference core.yaml table)
+//! strategies.mr_core = { baseline_weight = 0.5, min_weight = 0.1, max_weight = 0.9, baseline_max_signals = 5 }
 //!
 //! [market]
 //! venues = ["binance", "kraken"]
@@ -131,9 +130,10 @@ pub struct RawEngine {
     /// `max_signal_floor`, and `strategies = { <strategy> = { baseline_weight, min_weight,
     /// max_weight, baseline_max_signals, max_signal_factor, risk_profile } }`, every key
     /// optional with the reference default. A schedule's strategy name is its schedule name,
-    /// so `strategies` keys are schedule names; the reference table's `core_*` names match no
-    /// scenario schedule, so with `true` every schedule joins with the defaults and (with
-    /// `require_complete_metrics`) the unobserved `core_*` strategies block every rebalance.
+    /// so `strategies` keys are schedule names. With `require_complete_metrics` (the default)
+    /// every configured strategy must be run by a schedule, or the governor would never
+    /// rebalance: such a plan is refused at load time. The reference table's `core_*` names
+    /// therefore only fit a scenario whose schedules carry those names.
     pub portfolio_governor: Option<serde_json::Value>,
     /// Env variable holding the decision-log HMAC key; default `LIVE_DECISION_LOG_HMAC` from
     /// the training site's secrets.

@@ -201,20 +201,37 @@ fn the_governor_moves_factors_limits_and_the_journal() {
 #[test]
 fn scenario_governor_values_and_errors() {
     let parse = |line: &str| plan::parse(Path::new("governed.toml"), &scenario(line));
-    let reference = parse("portfolio_governor = true").unwrap();
-    let g = reference.engine.governor.unwrap();
-    assert_eq!(g.strategies.len(), 4);
-    assert_eq!(
-        g.strategies["core_mean_reversion"].baseline_max_signals,
-        Some(5)
+    // The reference table names the reference deployment's strategies; this scenario runs
+    // others, so a governor waiting for all of them would never rebalance: refused.
+    for shorthand in ["true", r#""reference""#, r#""stage6_core""#] {
+        let err = parse(&format!("portfolio_governor = {shorthand}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`engine.portfolio_governor.strategies`: configured for core_cross_exchange, core_daily_trend, core_mean_reversion, core_volatility_target, which no schedule runs"),
+            "{shorthand}: {err}"
+        );
+        assert!(err.contains("require_complete_metrics = false"), "{err}");
+    }
+    // The same check for a table; switching the wait off accepts any strategy list.
+    let err = parse(r#"portfolio_governor = { strategies = { mr_core = {}, ghost = {} } }"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("configured for ghost, which no schedule runs"),
+        "{err}"
     );
-    assert_eq!(
-        parse(r#"portfolio_governor = "reference""#)
-            .unwrap()
-            .engine
-            .governor,
-        Some(g)
-    );
+    let relaxed = parse(
+        r#"portfolio_governor = { require_complete_metrics = false, strategies = { ghost = {} } }"#,
+    )
+    .unwrap()
+    .engine
+    .governor
+    .unwrap();
+    assert!(relaxed.strategies.contains_key("ghost"));
+    // The scenario's own strategies are accepted as configured.
+    let own = parse(GOVERNOR).unwrap().engine.governor.unwrap();
+    assert_eq!(own.strategies.len(), 2);
     assert_eq!(
         parse("portfolio_governor = false").unwrap().engine.governor,
         None
