@@ -779,9 +779,19 @@ pub struct PortfolioDecision {
     pub advisories: Vec<Json>,
 }
 
-/// A weight as the journal prints it: rounded to 6 decimals.
+/// A weight as the journal prints it: rounded to 6 decimals as Python's `round(v, 6)` does —
+/// the double nearest to `v` correctly rounded to 6 decimals (ties to even on the exact
+/// value). Rust's `{:.6}` gives that decimal exactly; `(v · 1e6).round() / 1e6` would not
+/// (the product is itself rounded, and `round` breaks ties away from zero).
 fn weight6(v: f64) -> Json {
-    Json::Float((v * 1e6).round() / 1e6)
+    if !v.is_finite() {
+        return Json::Float(v);
+    }
+    Json::Float(
+        format!("{v:.6}")
+            .parse()
+            .expect("a formatted finite float parses"),
+    )
 }
 
 impl Entry for PortfolioDecision {
@@ -1693,5 +1703,24 @@ mod tests {
             Some("0")
         );
         assert!(e.get("adjustments_json").is_none() && e.get("advisories_json").is_none());
+    }
+
+    #[test]
+    fn weights_round_to_six_decimals_as_python_round_does() {
+        // Expected values from CPython 3.11 `round(x, 6)`. The first four sit next to a tie
+        // in decimal; `(x * 1e6).round() / 1e6` rounds each of them up, Python (and we) down.
+        for (x, python) in [
+            (0.8885985, 0.888598),
+            (0.8008755, 0.800875),
+            (0.0661725, 0.066172),
+            (0.1234565, 0.123456),
+            (0.0000025, 0.000003),
+            (0.0000005, 0.0),
+            (1.0000005, 1.000001),
+            (2.0 / 3.0, 0.666667),
+            (0.27, 0.27),
+        ] {
+            assert_eq!(weight6(x), Json::Float(python), "round({x}, 6)");
+        }
     }
 }
