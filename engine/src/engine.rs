@@ -183,6 +183,16 @@ pub enum EngineEvent {
     },
     /// A scheduler alert (failure, failover, window, drift, abort).
     SchedulerAlert(SchedulerAlert),
+    /// The portfolio governor took a decision (also journalled as `portfolio_rebalance` or
+    /// `portfolio_review`).
+    PortfolioDecision {
+        /// When.
+        at: SimTime,
+        /// True when a weight moved (a rebalance), false for a review.
+        rebalance_required: bool,
+        /// The new weight of every strategy the governor knows.
+        weights: BTreeMap<String, f64>,
+    },
 }
 
 /// The engine could not be built.
@@ -1438,6 +1448,11 @@ impl Engine {
                         advisories,
                         ..
                     } = *decision;
+                    self.events.push(EngineEvent::PortfolioDecision {
+                        at,
+                        rebalance_required,
+                        weights: weights.clone(),
+                    });
                     // The governor works in weights; the portfolio's value is ours to add.
                     let entry = log_entry::PortfolioDecision {
                         at,

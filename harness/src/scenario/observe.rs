@@ -94,6 +94,8 @@ pub struct Observations {
     pub rollback: Vec<(SimTime, &'static str)>,
     /// Scheduler alerts.
     pub scheduler_alerts: Vec<SchedulerAlert>,
+    /// Portfolio-governor decisions: when, whether a weight moved, the new weights.
+    pub portfolio_decisions: Vec<(SimTime, bool, BTreeMap<String, f64>)>,
     /// Action results in execution order.
     pub actions: Vec<ActionResult>,
     /// Bar closes per (venue, symbol).
@@ -173,6 +175,13 @@ impl Observations {
                 EngineEvent::Alert(t) => self.alerts.push(t),
                 EngineEvent::Rollback { at, state } => self.rollback.push((at, state)),
                 EngineEvent::SchedulerAlert(a) => self.scheduler_alerts.push(a),
+                EngineEvent::PortfolioDecision {
+                    at,
+                    rebalance_required,
+                    weights,
+                } => self
+                    .portfolio_decisions
+                    .push((at, rebalance_required, weights)),
             }
         }
     }

@@ -203,6 +203,20 @@ pub fn build_report(outcome: &RunOutcome, escalations: &[Escalation]) -> Scenari
             );
         }
     }
+    // Rebalances only: a review (nothing moved) every interval would crowd the timeline; the
+    // decision log holds both.
+    for (at, _, weights) in obs.portfolio_decisions.iter().filter(|d| d.1) {
+        let shares: Vec<String> = weights
+            .iter()
+            .map(|(strategy, w)| format!("{strategy} {:.1}%", w * 100.0))
+            .collect();
+        push(
+            *at,
+            TimelineKind::Scheduler,
+            format!("portfolio rebalance: {}", shares.join(", ")),
+            "portfolio governor; journalled as portfolio_rebalance".to_owned(),
+        );
+    }
     let mut first_risk: BTreeMap<&str, SimTime> = BTreeMap::new();
     for (at, code, _) in &obs.risk_alerts {
         first_risk.entry(code.as_str()).or_insert(*at);

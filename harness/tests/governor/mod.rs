@@ -142,6 +142,15 @@ fn the_governor_moves_factors_limits_and_the_journal() {
         4.0
     );
 
+    // The report's timeline shows the rebalance (reviews stay in the journal only).
+    let text = governed.report.to_text();
+    assert!(
+        text.contains("portfolio rebalance: mr_core 35.0%, vt_core 65.0%"),
+        "{text}"
+    );
+    assert_eq!(text.matches("portfolio rebalance").count(), 1, "{text}");
+    assert!(!plain.report.to_text().contains("portfolio rebalance"));
+
     // (c) one journal entry per decision: a rebalance, then reviews every 30 minutes.
     let entries = portfolio_entries(&governed.outcome.decision_log);
     assert!(portfolio_entries(&plain.outcome.decision_log).is_empty());
