@@ -22,7 +22,7 @@ pub enum SchedulerCommand {
     /// Load-test the multi-strategy scheduler: real strategies on a simulated market, timed on
     /// the wall clock, with the process's measured CPU and memory.
     ///
-    /// Writes the JSON report to --output (default logs/load_tests/<UTC timestamp>.json) and
+    /// Writes the JSON report to --output (default `logs/load_tests/<UTC timestamp>.json`) and
     /// prints a summary. Exit 0 pass, 1 fail (p99 latency ≥ 250 ms, a budget breached, or a
     /// failed run), 2 bad input.
     LoadTest(LoadTestArgs),

@@ -1,6 +1,6 @@
 //! Decision-log files: the I/O around the engine's sans-IO decision log.
 //!
-//! - [`file`]: locked, fsynced appends that refuse damaged or sealed logs ([`LogFile`],
+//! - [`file`](mod@file): locked, fsynced appends that refuse damaged or sealed logs ([`LogFile`],
 //!   [`append_entries`]); the scenario runner writes its entries through this too.
 //! - [`check`]: streaming verification of a file or stdin ([`check_path`]).
 //! - [`keys`]: where the HMAC key comes from (env variable or private key file).

@@ -3,7 +3,7 @@
 //!
 //! The reference workshop asks each team for "its own escalation checklist in JSONL" but gives
 //! no format (ops.md §8). This is that format. [`policy`] holds the typed model,
-//! [`checklist`] the parser that reports every bad line, [`evaluate`] the evaluator. All of it
+//! [`checklist`] the parser that reports every bad line, [`evaluate`](mod@evaluate) the evaluator. All of it
 //! is pure: the `stage4 escalation` commands (`cli::escalation`) do the I/O.
 //!
 //! # The file

@@ -11,11 +11,12 @@
 //! Configured schedules keep their name, strategy, cadence, max drift, warm-up, profile and
 //! `max_signals` (the reference loader's defaults and clamps, engine.md §2.2), the
 //! scheduler's `capital_policy` (risk parity without cooldown when absent, as the reference
-//! runtime) and its portfolio governor (see [`portfolio_governor`]). Two things are replaced, on purpose: every schedule reads the load test's
-//! one-minute bars of `BTC_USDT` and `ETH_USDT` whatever its `interval` says (a daily schedule
-//! would otherwise see a fresh bar once every 1 440 iterations, and the load test measures
-//! compute, not cadence), and mean-reversion / volatility-target schedules trade on the first
-//! venue any arbitrage schedule names (`binance` when there is none).
+//! runtime) and its `portfolio_governor` (the top-level section, engine.md §5). Two things are
+//! replaced, on purpose: every schedule reads the load test's one-minute bars of `BTC_USDT`
+//! and `ETH_USDT` whatever its `interval` says (a daily schedule would otherwise see a fresh
+//! bar once every 1 440 iterations, and the load test measures compute, not cadence), and
+//! mean-reversion / volatility-target schedules trade on the first venue any arbitrage
+//! schedule names (`binance` when there is none).
 
 use serde_norway::Value;
 use stage4_engine::domain::{SimDuration, VenueId};
