@@ -473,42 +473,43 @@ impl AlertSeverity {
     }
 }
 
-/// What an alert is about (the reference's alert names).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RiskAlertKind {
-    /// The daily or weekly kill switch engaged (critical).
-    KillSwitch,
-    /// Rolling costs over profit above the maximum.
-    CostToProfitRatio,
-    /// An order takes an instrument to its alert level.
-    InstrumentExposure,
-    /// An order takes the portfolio to its alert level.
-    PortfolioExposure,
-    /// An order risks less than the profile's minimum per-trade risk.
-    TradeRiskBelowMinimum,
+/// Declares [`RiskAlertKind`] with [`RiskAlertKind::ALL`] and [`RiskAlertKind::code`] from one
+/// list, so that a new kind cannot be missing from either.
+macro_rules! risk_alert_kinds {
+    ($($(#[$doc:meta])* $variant:ident => $code:literal,)+) => {
+        /// What an alert is about (the reference's alert names).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum RiskAlertKind {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl RiskAlertKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [RiskAlertKind] = &[$(RiskAlertKind::$variant),+];
+
+            /// The snake-case code used in the decision log and reports
+            /// (`instrument_exposure`).
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(RiskAlertKind::$variant => $code,)+
+                }
+            }
+        }
+    };
 }
 
-impl RiskAlertKind {
-    /// Every kind, in declaration order.
-    pub const ALL: [RiskAlertKind; 5] = [
-        RiskAlertKind::KillSwitch,
-        RiskAlertKind::CostToProfitRatio,
-        RiskAlertKind::InstrumentExposure,
-        RiskAlertKind::PortfolioExposure,
-        RiskAlertKind::TradeRiskBelowMinimum,
-    ];
-
-    /// The snake-case code used in the decision log and reports (`instrument_exposure`).
-    pub fn code(self) -> &'static str {
-        match self {
-            RiskAlertKind::KillSwitch => "kill_switch",
-            RiskAlertKind::CostToProfitRatio => "cost_to_profit_ratio",
-            RiskAlertKind::InstrumentExposure => "instrument_exposure",
-            RiskAlertKind::PortfolioExposure => "portfolio_exposure",
-            RiskAlertKind::TradeRiskBelowMinimum => "trade_risk_below_minimum",
-        }
-    }
+risk_alert_kinds! {
+    /// The daily or weekly kill switch engaged (critical).
+    KillSwitch => "kill_switch",
+    /// Rolling costs over profit above the maximum.
+    CostToProfitRatio => "cost_to_profit_ratio",
+    /// An order takes an instrument to its alert level.
+    InstrumentExposure => "instrument_exposure",
+    /// An order takes the portfolio to its alert level.
+    PortfolioExposure => "portfolio_exposure",
+    /// An order risks less than the profile's minimum per-trade risk.
+    TradeRiskBelowMinimum => "trade_risk_below_minimum",
 }
 
 /// An alert for the caller to log; it never blocks an order by itself.
@@ -891,7 +892,7 @@ mod tests {
 
     #[test]
     fn alert_codes_match_their_serde_names() {
-        for kind in RiskAlertKind::ALL {
+        for &kind in RiskAlertKind::ALL {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.code());
         }
     }

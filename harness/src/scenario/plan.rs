@@ -1797,7 +1797,10 @@ fn expectation(
         "risk_alert" => Check::RiskAlert {
             kind: {
                 let kind = e.risk_alert.clone().expect("selected");
-                let known = stage4_engine::risk::RiskAlertKind::ALL.map(|k| k.code());
+                let known: Vec<&str> = stage4_engine::risk::RiskAlertKind::ALL
+                    .iter()
+                    .map(|k| k.code())
+                    .collect();
                 if !known.contains(&kind.as_str()) {
                     return Err(whole(
                         "risk_alert",
