@@ -449,13 +449,11 @@ struct StrategyState {
     /// The weight of the last decision; `None` until a decision covered this strategy (the
     /// weight is then the baseline).
     weight: Option<f64>,
-    risk_profile: Option<String>,
     alpha: f64,
     slo: f64,
     risk: f64,
     cost_bps: Option<f64>,
     samples: u64,
-    last_observed: Option<SimTime>,
 }
 
 impl StrategyState {
@@ -566,7 +564,7 @@ impl PortfolioGovernor {
         let strategies = config
             .strategies
             .iter()
-            .map(|(name, a)| (name.clone(), StrategyState::new(config.resolve(a), a)))
+            .map(|(name, a)| (name.clone(), StrategyState::new(config.resolve(a))))
             .collect();
         let mut governor = PortfolioGovernor {
             interval: SimDuration::from_secs_f64(config.rebalance_interval_minutes * 60.0),
@@ -576,11 +574,6 @@ impl PortfolioGovernor {
         };
         governor.renormalize_baselines();
         Ok(governor)
-    }
-
-    /// Its configuration.
-    pub fn config(&self) -> &GovernorConfig {
-        &self.config
     }
 
     /// The minimum signal limit while a schedule's factor is positive (`max_signal_floor`).
@@ -593,18 +586,10 @@ impl PortfolioGovernor {
         self.last_rebalance
     }
 
-    /// The current weight of every known strategy (baselines before the first decision).
-    pub fn current_weights(&self) -> BTreeMap<String, f64> {
-        self.strategies
-            .iter()
-            .map(|(name, s)| (name.clone(), s.weight()))
-            .collect()
-    }
-
     /// The allocation of `strategy` now. A strategy the governor does not know joins with the
     /// defaults (see the module doc).
-    pub fn resolve_allocation(&mut self, strategy: &str, profile: &str) -> Allocation {
-        let s = self.ensure(strategy, profile);
+    pub fn resolve_allocation(&mut self, strategy: &str) -> Allocation {
+        let s = self.ensure(strategy);
         let weight = s.weight();
         let baseline = if s.baseline > 0.0 {
             s.baseline
@@ -622,13 +607,7 @@ impl PortfolioGovernor {
 
     /// Records one run's metrics for `strategy` (alpha, slo, risk, cost: see the module doc).
     /// Non-finite values count as missing.
-    pub fn observe(
-        &mut self,
-        strategy: &str,
-        metrics: &dyn MetricLookup,
-        at: SimTime,
-        profile: &str,
-    ) {
+    pub fn observe(&mut self, strategy: &str, metrics: &dyn MetricLookup) {
         let get = |name: &str| metrics.metric(name).filter(|v| v.is_finite());
         let alpha = get("alpha_score").or_else(|| get("avg_confidence"));
         let slo = get("slo_violation_rate")
@@ -637,7 +616,7 @@ impl PortfolioGovernor {
         let risk = get("risk_penalty").or_else(|| get("drawdown_pct"));
         let cost = get("cost_bps");
         let smoothing = self.config.smoothing.clamp(0.0, 1.0);
-        let s = self.ensure(strategy, profile);
+        let s = self.ensure(strategy);
         let alpha = alpha.unwrap_or(0.0);
         let slo = slo.unwrap_or(0.0).max(0.0);
         if s.samples == 0 || smoothing >= 1.0 {
@@ -652,7 +631,6 @@ impl PortfolioGovernor {
             s.cost_bps = Some(c.max(0.0));
         }
         s.samples += 1;
-        s.last_observed = Some(at);
     }
 
     /// A new decision if one is due at `at`: the governor is enabled and knows a strategy, the
@@ -759,22 +737,15 @@ impl PortfolioGovernor {
     }
 
     /// The state of `strategy`, joining it with the defaults if it is new.
-    fn ensure(&mut self, strategy: &str, profile: &str) -> &mut StrategyState {
+    fn ensure(&mut self, strategy: &str) -> &mut StrategyState {
         if !self.strategies.contains_key(strategy) {
-            let bounds = self.config.default_bounds();
-            let mut state = StrategyState::new(bounds, &StrategyAllocation::default());
-            state.risk_profile = Some(profile.to_owned());
+            let state = StrategyState::new(self.config.default_bounds());
             self.strategies.insert(strategy.to_owned(), state);
             self.renormalize_baselines();
         }
-        let s = self
-            .strategies
+        self.strategies
             .get_mut(strategy)
-            .expect("inserted above when missing");
-        if s.risk_profile.is_none() {
-            s.risk_profile = Some(profile.to_owned());
-        }
-        s
+            .expect("inserted above when missing")
     }
 
     /// Each baseline as its configured share of the configured total, clamped to its bounds
@@ -794,18 +765,16 @@ impl PortfolioGovernor {
 }
 
 impl StrategyState {
-    fn new(bounds: Bounds, config: &StrategyAllocation) -> StrategyState {
+    fn new(bounds: Bounds) -> StrategyState {
         StrategyState {
             bounds,
             baseline: bounds.baseline,
             weight: None,
-            risk_profile: config.risk_profile.clone(),
             alpha: 0.0,
             slo: 0.0,
             risk: 0.0,
             cost_bps: None,
             samples: 0,
-            last_observed: None,
         }
     }
 }
@@ -891,11 +860,11 @@ mod tests {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
     }
 
-    const CORE: [(&str, &str); 4] = [
-        ("core_mean_reversion", "conservative"),
-        ("core_volatility_target", "balanced"),
-        ("core_cross_exchange", "aggressive"),
-        ("core_daily_trend", "balanced"),
+    const CORE: [&str; 4] = [
+        "core_mean_reversion",
+        "core_volatility_target",
+        "core_cross_exchange",
+        "core_daily_trend",
     ];
 
     fn close(a: f64, b: f64) -> bool {
@@ -1015,7 +984,7 @@ strategies:
     #[test]
     fn mean_reversion_gets_hint_five_before_any_decision() {
         let mut g = PortfolioGovernor::new(GovernorConfig::reference_core()).unwrap();
-        let a = g.resolve_allocation("core_mean_reversion", "balanced");
+        let a = g.resolve_allocation("core_mean_reversion");
         assert_eq!(a.max_signal_hint, Some(5));
         assert!(close(a.weight, 0.27) && close(a.baseline_weight, 0.27));
         assert_eq!(a.signal_factor, 1.0);
@@ -1037,13 +1006,8 @@ strategies:
     #[test]
     fn default_cost_gives_the_baseline_distribution() {
         let mut g = PortfolioGovernor::new(GovernorConfig::reference_core()).unwrap();
-        for (i, (name, profile)) in CORE.iter().enumerate() {
-            g.observe(
-                name,
-                &metrics(&[("avg_confidence", 0.9)]),
-                t(i as u64),
-                profile,
-            );
+        for name in CORE {
+            g.observe(name, &metrics(&[("avg_confidence", 0.9)]));
         }
         let d = g.maybe_rebalance(t(5)).expect("every strategy observed");
         // min + 0.51 × baseline
@@ -1061,11 +1025,11 @@ strategies:
             );
             assert_eq!(d.scores[name].score, 0.0);
             assert!(close(d.previous_weights[name], baseline));
-            let a = g.resolve_allocation(name, "balanced");
+            let a = g.resolve_allocation(name);
             assert!(close(a.signal_factor, (weight / baseline).min(cap)));
         }
         // e.g. mean reversion 0.2377 / 0.27 = 0.8804
-        let mr = g.resolve_allocation("core_mean_reversion", "conservative");
+        let mr = g.resolve_allocation("core_mean_reversion");
         assert!((mr.signal_factor - 0.880_370_370_370_370_4).abs() < 1e-12);
         assert!(d.unallocated < 1e-12);
         assert!(d.rebalance_required);
@@ -1112,13 +1076,11 @@ strategies:
         };
         let mut g = PortfolioGovernor::new(config).unwrap();
         // scores: a 0.9·1.0 − 0.08 = 0.82, b 0.9·0.5 − 0.08 = 0.37, c: slo 0.5 → 0.9·0.2 − 0.6 ≤ 0.08 → 0
-        g.observe("a", &metrics(&[("alpha_score", 1.0)]), t(0), "balanced");
-        g.observe("b", &metrics(&[("avg_confidence", 0.5)]), t(0), "balanced");
+        g.observe("a", &metrics(&[("alpha_score", 1.0)]));
+        g.observe("b", &metrics(&[("avg_confidence", 0.5)]));
         g.observe(
             "c",
             &metrics(&[("avg_confidence", 0.2), ("slo_violation_rate", 0.5)]),
-            t(0),
-            "balanced",
         );
         let d = g.maybe_rebalance(t(0)).unwrap();
         assert!(close(d.scores["a"].score, 0.82));
@@ -1135,9 +1097,9 @@ strategies:
             strategy: "a".to_owned(),
             max_weight: 0.3
         }));
-        let b = g.resolve_allocation("b", "balanced");
+        let b = g.resolve_allocation("b");
         assert_eq!(b.signal_factor, 1.0, "capped at max_signal_factor 1");
-        let c = g.resolve_allocation("c", "balanced");
+        let c = g.resolve_allocation("c");
         assert!(close(c.signal_factor, 0.5), "0.2 / 0.4");
     }
 
@@ -1159,8 +1121,6 @@ strategies:
         g.observe(
             "x",
             &metrics(&[("avg_confidence", 0.8), ("allocation_error_pct", 10.0)]),
-            t(0),
-            "balanced",
         );
         let d = g.maybe_rebalance(t(0)).unwrap();
         assert_eq!(d.scores["x"].alpha, 0.8);
@@ -1168,15 +1128,13 @@ strategies:
         g.observe(
             "x",
             &metrics(&[("alpha_score", 0.2), ("avg_confidence", 0.9)]),
-            t(30),
-            "balanced",
         );
         let d = g.maybe_rebalance(t(30)).unwrap();
         // 0.55·0.2 + 0.45·0.8; slo: 0.55·0 + 0.45·10
         assert!(close(d.scores["x"].alpha, 0.55 * 0.2 + 0.45 * 0.8));
         assert!(close(d.scores["x"].slo, 4.5));
         // risk is not smoothed; drawdown_pct stands in for risk_penalty
-        g.observe("x", &metrics(&[("drawdown_pct", 3.0)]), t(60), "balanced");
+        g.observe("x", &metrics(&[("drawdown_pct", 3.0)]));
         let d = g.maybe_rebalance(t(60)).unwrap();
         assert_eq!(d.scores["x"].risk, 3.0);
     }
@@ -1184,15 +1142,15 @@ strategies:
     #[test]
     fn require_complete_metrics_waits_for_every_strategy() {
         let mut g = PortfolioGovernor::new(GovernorConfig::reference_core()).unwrap();
-        for (name, profile) in &CORE[..3] {
-            g.observe(name, &metrics(&[]), t(0), profile);
+        for name in &CORE[..3] {
+            g.observe(name, &metrics(&[]));
         }
         assert_eq!(
             g.maybe_rebalance(t(0)),
             None,
             "core_daily_trend has no sample"
         );
-        g.observe("core_daily_trend", &metrics(&[]), t(1), "balanced");
+        g.observe("core_daily_trend", &metrics(&[]));
         assert!(g.maybe_rebalance(t(1)).is_some());
 
         // Without the requirement a single observation is enough.
@@ -1201,7 +1159,7 @@ strategies:
             ..GovernorConfig::reference_core()
         })
         .unwrap();
-        g.observe("core_mean_reversion", &metrics(&[]), t(0), "conservative");
+        g.observe("core_mean_reversion", &metrics(&[]));
         assert!(g.maybe_rebalance(t(0)).is_some());
     }
 
@@ -1212,7 +1170,7 @@ strategies:
             ..GovernorConfig::reference_core()
         })
         .unwrap();
-        g.observe("core_mean_reversion", &metrics(&[]), t(0), "conservative");
+        g.observe("core_mean_reversion", &metrics(&[]));
         let first = g.maybe_rebalance(t(0)).unwrap();
         assert!(
             first.rebalance_required,
@@ -1236,7 +1194,7 @@ strategies:
             ..GovernorConfig::default()
         })
         .unwrap();
-        g.observe("x", &metrics(&[]), t(0), "balanced");
+        g.observe("x", &metrics(&[]));
         assert_eq!(g.maybe_rebalance(t(0)), None);
     }
 
@@ -1245,16 +1203,27 @@ strategies:
     #[test]
     fn an_unknown_strategy_joins_with_the_defaults() {
         let mut g = PortfolioGovernor::new(GovernorConfig::reference_core()).unwrap();
-        let a = g.resolve_allocation("mr_scenario", "balanced");
+        let a = g.resolve_allocation("mr_scenario");
         // configured baselines sum to 1.0; with 0.28 more the total is 1.28
         assert!(close(a.baseline_weight, 0.28 / 1.28));
         assert!(close(a.weight, a.baseline_weight));
         assert_eq!(a.signal_factor, 1.0);
         assert_eq!(a.max_signal_hint, None);
-        let mr = g.resolve_allocation("core_mean_reversion", "conservative");
+        let mr = g.resolve_allocation("core_mean_reversion");
         assert!(close(mr.baseline_weight, 0.27 / 1.28));
         assert_eq!(mr.signal_factor, 1.0, "no decision yet: weight = baseline");
-        assert_eq!(g.current_weights().len(), 5);
+        // It counts as one of the strategies every decision waits for.
+        for name in CORE {
+            g.observe(name, &metrics(&[]));
+        }
+        assert_eq!(
+            g.maybe_rebalance(t(0)),
+            None,
+            "mr_scenario not observed yet"
+        );
+        g.observe("mr_scenario", &metrics(&[]));
+        let d = g.maybe_rebalance(t(0)).expect("every strategy observed");
+        assert_eq!(d.weights.len(), 5);
     }
 
     fn bounds_strategy() -> impl Strategy<Value = Vec<(f64, f64, f64, f64)>> {

@@ -385,6 +385,42 @@ struct GovernorShare {
 }
 
 impl GovernorShare {
+    /// A schedule's share without a governor, and before the governor's first allocation:
+    /// its own `max_signals`, factor 1, weight 0.
+    fn ungoverned(spec: &ScheduleSpec) -> GovernorShare {
+        GovernorShare {
+            base_max_signals: spec.max_signals,
+            factor: 1.0,
+            weight: 0.0,
+        }
+    }
+
+    /// The signal limit this share gives (§3.4), with the allocator's weight, the governor's
+    /// floor and an override's cap.
+    fn limit(&self, allocator_weight: f64, floor: u32, override_limit: Option<u32>) -> u32 {
+        active_max_signals(LimitInputs {
+            base: self.base_max_signals,
+            governor_factor: self.factor,
+            allocator_factor: allocator_weight,
+            floor,
+            override_limit,
+        })
+    }
+
+    /// Puts the share into a run's metrics (§3.3 step 4): base limit, weight (also as the
+    /// target), factor, and the factor as the governor gave it (`signal_factor`).
+    fn record(&self, signal_factor: f64, m: &mut RunTelemetry) {
+        m.set(MetricName::BaseMaxSignals, f64::from(self.base_max_signals));
+        m.set(MetricName::PortfolioWeightTarget, self.weight);
+        m.set(MetricName::PortfolioSignalFactor, signal_factor);
+        m.set(MetricName::GovernorSignalFactor, self.factor);
+        m.set(MetricName::PortfolioWeight, self.weight);
+        m.set(
+            MetricName::GovernorMaxSignals,
+            f64::from(self.base_max_signals) * self.factor,
+        );
+    }
+
     /// Takes an allocation: the hint as base (at least 1), the factor (at least 0), the weight.
     fn take(&mut self, alloc: &Allocation) {
         if let Some(hint) = alloc.max_signal_hint {
@@ -398,16 +434,24 @@ impl GovernorShare {
 /// What §3.3 step 4 takes from the governor for one run.
 #[derive(Clone, Copy, Debug)]
 struct GovernedRun {
-    /// Base limit (the hint once given, else `max_signals`).
-    base: u32,
-    /// Signal factor, at least 0.
-    factor: f64,
-    /// The factor as the governor gave it (`portfolio_signal_factor`).
+    /// The schedule's share after this run's allocation.
+    share: GovernorShare,
+    /// The factor as the governor gave it (`portfolio_signal_factor`; the share's is at
+    /// least 0).
     signal_factor: f64,
-    /// Portfolio weight.
-    weight: f64,
     /// The governor's `min_signal_floor`.
     floor: u32,
+}
+
+impl GovernedRun {
+    /// A run without a governor: factor 1, weight 0, floor 1.
+    fn ungoverned(spec: &ScheduleSpec) -> GovernedRun {
+        GovernedRun {
+            share: GovernorShare::ungoverned(spec),
+            signal_factor: 1.0,
+            floor: 1,
+        }
+    }
 }
 
 impl Governed {
@@ -416,16 +460,12 @@ impl Governed {
     /// a governor compile as they did before it existed (the scheduler bench measures them).
     #[inline(never)]
     fn allocate(&mut self, idx: usize, spec: &ScheduleSpec) -> GovernedRun {
-        let alloc = self
-            .governor
-            .resolve_allocation(&spec.strategy_name, &spec.risk_profile);
+        let alloc = self.governor.resolve_allocation(&spec.strategy_name);
         let share = &mut self.shares[idx];
         share.take(&alloc);
         GovernedRun {
-            base: share.base_max_signals,
-            factor: share.factor,
+            share: *share,
             signal_factor: alloc.signal_factor,
-            weight: alloc.weight,
             floor: self.governor.min_signal_floor(),
         }
     }
@@ -620,11 +660,7 @@ impl Scheduler {
                 governor,
                 shares: states
                     .iter()
-                    .map(|s| GovernorShare {
-                        base_max_signals: s.spec.max_signals,
-                        factor: 1.0,
-                        weight: 0.0,
-                    })
+                    .map(|s| GovernorShare::ungoverned(&s.spec))
                     .collect(),
             })
         });
@@ -935,11 +971,7 @@ impl Scheduler {
             let s = &mut self.schedules[idx];
             let share = match &self.governor {
                 Some(g) => g.shares[idx],
-                None => GovernorShare {
-                    base_max_signals: s.spec.max_signals,
-                    factor: 1.0,
-                    weight: 0.0,
-                },
+                None => GovernorShare::ungoverned(&s.spec),
             };
             let mut m = RunTelemetry::new();
             m.set(
@@ -1043,40 +1075,12 @@ impl Scheduler {
         m.set(MetricName::AllocatorSignalFactor, weight.max(0.0));
         m.set(MetricName::AllocatorWeightTarget, weight);
         m.set(MetricName::AllocatorWeight, weight);
-        let active = match self.governor.as_mut() {
-            None => {
-                let base = s.spec.max_signals;
-                m.set(MetricName::BaseMaxSignals, f64::from(base));
-                m.set(MetricName::PortfolioWeightTarget, 0.0);
-                m.set(MetricName::PortfolioSignalFactor, 1.0);
-                m.set(MetricName::GovernorSignalFactor, 1.0);
-                m.set(MetricName::PortfolioWeight, 0.0);
-                m.set(MetricName::GovernorMaxSignals, f64::from(base));
-                active_max_signals(LimitInputs {
-                    base,
-                    governor_factor: 1.0,
-                    allocator_factor: weight,
-                    floor: 1,
-                    override_limit: override_cap,
-                })
-            }
-            Some(governed) => {
-                let g = governed.allocate(idx, &s.spec);
-                m.set(MetricName::BaseMaxSignals, f64::from(g.base));
-                m.set(MetricName::PortfolioWeightTarget, g.weight);
-                m.set(MetricName::PortfolioSignalFactor, g.signal_factor);
-                m.set(MetricName::GovernorSignalFactor, g.factor);
-                m.set(MetricName::PortfolioWeight, g.weight);
-                m.set(MetricName::GovernorMaxSignals, f64::from(g.base) * g.factor);
-                active_max_signals(LimitInputs {
-                    base: g.base,
-                    governor_factor: g.factor,
-                    allocator_factor: weight,
-                    floor: g.floor,
-                    override_limit: override_cap,
-                })
-            }
+        let g = match self.governor.as_mut() {
+            None => GovernedRun::ungoverned(&s.spec),
+            Some(governed) => governed.allocate(idx, &s.spec),
         };
+        g.share.record(g.signal_factor, &mut m);
+        let active = g.share.limit(weight, g.floor, override_cap);
         s.active_max_signals = active;
         if let Some((limit, expires_at, has_reason)) = override_limit {
             m.set(MetricName::SignalLimitOverride, f64::from(limit));
@@ -1224,7 +1228,7 @@ impl Scheduler {
         };
         let governor = &mut governed.governor;
         let s = &self.schedules[idx];
-        governor.observe(&s.spec.strategy_name, &s.metrics, now, &s.spec.risk_profile);
+        governor.observe(&s.spec.strategy_name, &s.metrics);
         if let Some(decision) = governor.maybe_rebalance(now) {
             self.apply_portfolio_decision(now, decision);
         }
@@ -1238,30 +1242,14 @@ impl Scheduler {
         };
         let floor = governed.governor.min_signal_floor();
         for (s, share) in self.schedules.iter_mut().zip(governed.shares.iter_mut()) {
-            let alloc = governed
-                .governor
-                .resolve_allocation(&s.spec.strategy_name, &s.spec.risk_profile);
+            let alloc = governed.governor.resolve_allocation(&s.spec.strategy_name);
             share.take(&alloc);
-            s.metrics.set(MetricName::PortfolioWeight, alloc.weight);
-            s.metrics
-                .set(MetricName::PortfolioSignalFactor, alloc.signal_factor);
-            s.metrics
-                .set(MetricName::GovernorSignalFactor, share.factor);
-            s.metrics.set(
-                MetricName::GovernorMaxSignals,
-                f64::from(share.base_max_signals) * share.factor,
-            );
+            share.record(alloc.signal_factor, &mut s.metrics);
             let override_limit = self
                 .limits
                 .active(now, &s.spec.strategy_name, &s.spec.risk_profile)
                 .map(|o| o.limit);
-            s.active_max_signals = active_max_signals(LimitInputs {
-                base: share.base_max_signals,
-                governor_factor: share.factor,
-                allocator_factor: s.allocator_weight,
-                floor,
-                override_limit,
-            });
+            s.active_max_signals = share.limit(s.allocator_weight, floor, override_limit);
         }
         self.events.push(SchedulerEvent::PortfolioDecision {
             at: now,
