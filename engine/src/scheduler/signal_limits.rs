@@ -178,8 +178,7 @@ impl SignalLimitOverrides {
 
     /// Drops expired overrides and returns their keys (for logging and recomputing limits).
     pub fn purge_expired(&mut self, now: SimTime) -> Vec<(String, String)> {
-        // Called before every run; no override at all is the usual case.
-        if self.entries.is_empty() {
+        if self.is_empty() {
             return Vec::new();
         }
         let expired: Vec<(String, String)> = self
@@ -203,7 +202,7 @@ impl SignalLimitOverrides {
         profile: &str,
     ) -> Option<&SignalLimitOverride> {
         // Asked on every run; the key is only built when there is something to look up.
-        if self.entries.is_empty() {
+        if self.is_empty() {
             return None;
         }
         self.entries

@@ -148,8 +148,7 @@ impl Suspensions {
     /// Drops expired suspensions and returns them.
     pub fn purge_expired(&mut self, now: SimTime) -> Vec<AutoResumed> {
         let mut ended = Vec::new();
-        // Called before every run; nothing suspended is the usual case.
-        if self.schedules.is_empty() && self.tags.is_empty() {
+        if self.is_empty() {
             return ended;
         }
         for (scope, map) in [
