@@ -145,6 +145,12 @@ fn req(scope: SuspensionScope, name: &str, reason: &str, expiry: Expiry) -> Susp
     }
 }
 
+/// An operator suspends `schedule` at t(0) until it is resumed.
+fn suspend_schedule(s: &mut Scheduler, schedule: &str, reason: &str) {
+    let request = req(SuspensionScope::Schedule, schedule, reason, Expiry::Never);
+    s.suspend(OPS, t(0), &request).unwrap();
+}
+
 fn limit(strategy: &str, limit: u32, reason: Option<&str>, expiry: Expiry) -> LimitRequest {
     LimitRequest {
         strategy: strategy.to_owned(),
@@ -369,17 +375,7 @@ fn failures_fail_over_and_three_in_a_row_abort_continuous_mode() {
         rbac(),
     )
     .unwrap();
-    s.suspend(
-        OPS,
-        t(0),
-        &req(
-            SuspensionScope::Schedule,
-            "backup",
-            "standby",
-            Expiry::Never,
-        ),
-    )
-    .unwrap();
+    suspend_schedule(&mut s, "backup", "standby");
     let mut feed = Feed {
         fail_for: vec!["primary".into()],
         ..Feed::default()
@@ -897,17 +893,7 @@ fn a_suspended_schedule_still_feeds_the_governor() {
         rbac(),
     )
     .unwrap();
-    s.suspend(
-        OPS,
-        t(0),
-        &req(
-            SuspensionScope::Schedule,
-            "vt",
-            "maintenance",
-            Expiry::Never,
-        ),
-    )
-    .unwrap();
+    suspend_schedule(&mut s, "vt", "maintenance");
     let records = s.run_once(t(0), &mut Feed::default(), &mut SimulatedCompute::default());
     let vt = records[1].telemetry.unwrap();
     assert_eq!(vt["suspended"], 1.0);
