@@ -406,6 +406,21 @@ impl GovernorConfig {
         Ok(())
     }
 
+    /// The configured strategies that would keep this governor from ever rebalancing when
+    /// only `run` strategies report: with `require_complete_metrics` a decision waits for every
+    /// configured strategy, and one no schedule runs never reports. Empty when the governor
+    /// does not wait, or waits only for strategies that run.
+    pub fn never_reporting<'a>(&'a self, run: &[&str]) -> Vec<&'a str> {
+        if !self.require_complete_metrics {
+            return Vec::new();
+        }
+        self.strategies
+            .keys()
+            .map(String::as_str)
+            .filter(|name| !run.contains(name))
+            .collect()
+    }
+
     /// A strategy's bounds with the defaults filled in.
     fn resolve(&self, a: &StrategyAllocation) -> Bounds {
         Bounds {
@@ -1137,6 +1152,17 @@ strategies:
         g.observe("x", &metrics(&[("drawdown_pct", 3.0)]));
         let d = g.maybe_rebalance(t(60)).unwrap();
         assert_eq!(d.scores["x"].risk, 3.0);
+    }
+
+    /// The reference deployment runs three of the four strategies its governor is configured
+    /// with: the fourth keeps a waiting governor from ever deciding.
+    #[test]
+    fn strategies_no_schedule_runs_are_named() {
+        let mut c = GovernorConfig::reference_core();
+        assert_eq!(c.never_reporting(&CORE[..3]), ["core_daily_trend"]);
+        assert!(c.never_reporting(&CORE).is_empty());
+        c.require_complete_metrics = false;
+        assert!(c.never_reporting(&CORE[..1]).is_empty());
     }
 
     #[test]

@@ -824,22 +824,14 @@ fn check_governor_strategies(
     governor: &GovernorConfig,
     schedules: &[PlannedSchedule],
 ) -> Result<(), ScenarioError> {
-    if !governor.require_complete_metrics {
-        return Ok(());
-    }
-    let unscheduled: Vec<&str> = governor
-        .strategies
-        .keys()
-        .filter(|name| !schedules.iter().any(|s| &s.spec.strategy_name == *name))
-        .map(String::as_str)
-        .collect();
-    if unscheduled.is_empty() {
-        return Ok(());
-    }
     let run: Vec<&str> = schedules
         .iter()
         .map(|s| s.spec.strategy_name.as_str())
         .collect();
+    let never = governor.never_reporting(&run);
+    if never.is_empty() {
+        return Ok(());
+    }
     Err(loc.at(
         0..0,
         "engine.portfolio_governor.strategies",
@@ -847,7 +839,7 @@ fn check_governor_strategies(
             "configured for {}, which no schedule runs (the schedules run {}); with \
              require_complete_metrics the governor would never rebalance. Configure only the \
              strategies the schedules run, or set require_complete_metrics = false",
-            unscheduled.join(", "),
+            never.join(", "),
             run.join(", ")
         ),
     ))
